@@ -1,0 +1,57 @@
+# cartrecovery — `make` lists the targets.
+SHELL      := bash
+GO         ?= go
+BIN        ?= bin/cartrecovery
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT     ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+CONFIG     ?= config/demo.yaml
+FUZZTIME   ?= 30s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## run the service with the short-delay demo config on the embedded Redis
+	$(GO) run ./cmd/cartrecovery serve --config $(CONFIG)
+
+.PHONY: test
+test: redis-server ## run every test (starts private redis-server instances)
+	$(GO) test -race -count=1 ./...
+
+.PHONY: bench
+bench: redis-server ## measure ingest, memory and lateness against bare asynq on a private Redis
+	$(GO) run ./cmd/cartrecovery-bench
+
+.PHONY: fuzz
+fuzz: ## fuzz the webhook parsers for FUZZTIME each
+	$(GO) test -run='^$$' -fuzz=FuzzParseShopify -fuzztime=$(FUZZTIME) ./webhook/
+	$(GO) test -run='^$$' -fuzz=FuzzParseGeneric -fuzztime=$(FUZZTIME) ./webhook/
+
+.PHONY: lint
+lint: ## go vet + gofmt
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: build
+build: ## build bin/cartrecovery with version and commit
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cartrecovery
+
+.PHONY: check
+check: ## validate the demo config and templates
+	$(GO) run ./cmd/cartrecovery check --config $(CONFIG)
+
+# redis-server is needed by the tests and the benchmark; install it if missing.
+.PHONY: redis-server
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  echo "redis-server not found: installing it with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+.PHONY: demo-cart
+demo-cart: ## post the signed sample cart to a running `make run`
+	./examples/post-demo-cart.sh

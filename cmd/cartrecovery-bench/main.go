@@ -1,0 +1,395 @@
+// Command cartrecovery-bench measures cartrecovery against baselines taken
+// in the same run on the same private redis-server (make bench):
+//
+//   - ingest: signed Shopify-sized webhooks per second through the real HTTP
+//     handler, and p50/p99 latency, beside bare asynq Enqueue+ProcessIn;
+//   - memory: Redis bytes per pending two-item cart (INFO used_memory delta),
+//     beside the alternative of one delayed asynq task per cart;
+//   - lateness: how long after its due time each reminder starts sending.
+//
+// It prints ratios; it asserts nothing.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/internal/testredis"
+	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/render"
+	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/webhook"
+	"github.com/cartrecovery/cartrecovery/worker"
+)
+
+var (
+	nOps      = flag.Int("n", 20000, "operations per throughput measurement")
+	conc      = flag.Int("c", 32, "concurrent clients")
+	nMem      = flag.Int("carts", 20000, "pending carts for the memory measurement")
+	nLate     = flag.Int("late", 500, "carts for the lateness measurement")
+	lateDelay = flag.Duration("delay", 2*time.Second, "step delay in the lateness measurement")
+	fixture   = flag.String("fixture", "webhook/testdata/shopify/checkouts_create.json", "Shopify checkout payload used as the webhook body")
+	tmplDir   = flag.String("templates", "templates", "templates directory")
+	cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the ingest measurement to this file")
+)
+
+const secret = "bench-secret"
+
+func main() {
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	srv, err := testredis.Start(16)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 4 * *conc})
+	defer rdb.Close()
+	ctx := context.Background()
+	ver, _ := rdb.Info(ctx, "server").Result()
+	fmt.Printf("cartrecovery bench — %s, GOMAXPROCS=%d, redis %s at %s, n=%d, c=%d\n\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), field(ver, "redis_version"), srv.Addr, *nOps, *conc)
+
+	// 1. Throughput and latency.
+	base, err := benchAsynq(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			return err
+		}
+		_ = pprof.StartCPUProfile(f)
+	}
+	creates, updates, err := benchIngest(ctx, rdb)
+	if *cpuProf != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Println("== ingest (HTTP, HMAC verify, JSON parse, one Lua script) vs bare asynq Enqueue+ProcessIn, same Redis ==")
+	fmt.Printf("%-34s %10s %10s %10s %8s\n", "", "ops/s", "p50", "p99", "ratio")
+	store, err := benchStore(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	for _, r := range []result{base, creates, updates, store} {
+		fmt.Printf("%-34s %10.0f %10s %10s %7.2fx\n", r.name, r.rate, r.p50, r.p99, r.rate/base.rate)
+	}
+	fmt.Println("target: ingest >= 1.0x the bare asynq rate")
+	fmt.Println()
+
+	// 2. Memory per pending cart.
+	ours, alt, err := benchMemory(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	fmt.Println("== Redis memory per pending two-item cart (INFO used_memory delta / carts) ==")
+	fmt.Printf("cartrecovery (cart hash + content key + due entry + cart_token ref): %6.0f B\n", ours)
+	fmt.Printf("alternative: same + one delayed asynq task per cart:                  %6.0f B (%.2fx)\n", alt, alt/ours)
+	fmt.Println("target: <= 1024 B")
+	fmt.Println()
+
+	// 3. Lateness.
+	late, err := benchLateness(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	fmt.Println("== reminder start lateness after due time ==")
+	fmt.Printf("carts=%d delay=%s: p50 %s  p99 %s  max %s\n", len(late), *lateDelay, pct(late, 50), pct(late, 99), slices.Max(late))
+	fmt.Println("target: p99 <= 1.5s")
+	return nil
+}
+
+type result struct {
+	name     string
+	rate     float64
+	p50, p99 time.Duration
+}
+
+// measure runs op n times over c goroutines.
+func measure(name string, n, c int, op func(i int) error) (result, error) {
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for g := 0; g < c; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t := time.Now()
+				if err := op(i); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[i] = time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	if e, ok := firstErr.Load().(error); ok {
+		return result{}, fmt.Errorf("%s: %w", name, e)
+	}
+	return result{name: name, rate: float64(n) / el.Seconds(), p50: pct(lat, 50), p99: pct(lat, 99)}, nil
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[min(len(s)-1, len(s)*p/100)].Round(10 * time.Microsecond)
+}
+
+func benchAsynq(ctx context.Context, rdb *redis.Client) (result, error) {
+	_ = rdb.FlushAll(ctx).Err()
+	cl := asynq.NewClientFromRedisClient(rdb)
+	return measure("bare asynq Enqueue+ProcessIn", *nOps, *conc, func(i int) error {
+		p := []byte(`{"s":"shop.myshopify.com","c":"` + strconv.Itoa(i) + `abcdefabcdefabcdefabcdef","n":0,"g":1}`)
+		_, err := cl.EnqueueContext(ctx, asynq.NewTask(worker.TaskType, p), asynq.ProcessIn(time.Hour), asynq.Queue("bench"))
+		return err
+	})
+}
+
+func newStore(rdb *redis.Client, delays ...time.Duration) *recovery.Store {
+	return recovery.NewStore(rdb, recovery.Options{Prefix: "cartrecovery:", Delays: delays})
+}
+
+func benchIngest(ctx context.Context, rdb *redis.Client) (result, result, error) {
+	_ = rdb.FlushAll(ctx).Err()
+	raw, err := os.ReadFile(*fixture)
+	if err != nil {
+		return result{}, result{}, err
+	}
+	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
+	s := &server.Server{Store: store, Platforms: config.Platforms{Shopify: config.Platform{Secret: secret}},
+		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
+	// Bodies are built and signed before the clock starts: the client's work
+	// is not what is measured.
+	mk := func(i int, updatedAt string) ([]byte, string) {
+		b := strings.Replace(string(raw), `"token": "123123123"`, `"token": "tok`+strconv.Itoa(i)+`"`, 1)
+		b = strings.Replace(b, `"updated_at": "2021-12-31T19:00:00-05:00"`, `"updated_at": "`+updatedAt+`"`, 1)
+		return []byte(b), webhook.SignShopify([]byte(b), secret)
+	}
+	post := func(body []byte, sig, id string) error {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/webhooks/shopify", bytes.NewReader(body))
+		req.Header.Set("X-Shopify-Topic", "checkouts/update")
+		req.Header.Set("X-Shopify-Hmac-Sha256", sig)
+		req.Header.Set("X-Shopify-Webhook-Id", id)
+		req.Header.Set("X-Shopify-Shop-Domain", "bench.myshopify.com")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusAccepted {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	type signed struct {
+		body []byte
+		sig  string
+	}
+	now := time.Now().UTC()
+	first, second := make([]signed, *nOps), make([]signed, *nOps)
+	for i := range first {
+		b, s := mk(i, now.Add(-time.Minute).Format(time.RFC3339))
+		first[i] = signed{b, s}
+		b, s = mk(i, now.Format(time.RFC3339))
+		second[i] = signed{b, s}
+	}
+	fmt.Printf("webhook body: %d bytes (Shopify checkouts/update sample)\n", len(first[0].body))
+	cr, err := measure("webhook, new carts", *nOps, *conc, func(i int) error {
+		return post(first[i].body, first[i].sig, "c"+strconv.Itoa(i))
+	})
+	if err != nil {
+		return cr, cr, err
+	}
+	up, err := measure("webhook, updates of existing carts", *nOps, *conc, func(i int) error {
+		return post(second[i].body, second[i].sig, "u"+strconv.Itoa(i))
+	})
+	return cr, up, err
+}
+
+// benchStore measures the Redis side of ingestion alone: already parsed
+// events recorded by Store.Ingest (one Lua script each).
+func benchStore(ctx context.Context, rdb *redis.Client) (result, error) {
+	_ = rdb.FlushAll(ctx).Err()
+	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
+	now := time.Now()
+	return measure("Store.Ingest only (no HTTP/JSON)", *nOps, *conc, func(i int) error {
+		_, err := store.Ingest(ctx, twoItemCart(i, now))
+		return err
+	})
+}
+
+func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(field(info, "used_memory"), 10, 64)
+}
+
+func field(info, name string) string {
+	for _, l := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(l, name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func twoItemCart(i int, at time.Time) recovery.Event {
+	id := fmt.Sprintf("c%07d-5f1e2d3c4b5a", i)
+	return recovery.Event{ID: "evt-" + id, Platform: "shopify", Kind: recovery.CartUpdated, Store: "shop.myshopify.com", OccurredAt: at,
+		Refs: []string{"cart_token:ct" + id, "checkout_id:98182007925524" + fmt.Sprintf("%04d", i%10000)},
+		Cart: recovery.Cart{ID: id, Currency: "USD", Total: "421.88", RecoveryURL: "https://shop.myshopify.com/548380009/checkouts/" + id + "/recover?key=6f2a0c1b9e",
+			Items: []recovery.Item{{SKU: "IPOD2008PINK", Title: "IPod Nano - 8GB", Quantity: 1, Price: "199.00"},
+				{SKU: "IPOD2008BLUE", Title: "IPod Nano - 8GB Blue", Quantity: 1, Price: "199.00"}}},
+		Customer: recovery.Customer{ID: "603851970716743426", Email: fmt.Sprintf("customer%d@example.com", i), Phone: "+16135550123",
+			FirstName: "John", Locale: "en", EmailConsent: true}}
+}
+
+func benchMemory(ctx context.Context, rdb *redis.Client) (float64, float64, error) {
+	_ = rdb.FlushAll(ctx).Err()
+	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
+	before, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return 0, 0, err
+	}
+	now := time.Now()
+	for i := 0; i < *nMem; i++ {
+		if _, err := store.Ingest(ctx, twoItemCart(i, now)); err != nil {
+			return 0, 0, err
+		}
+	}
+	mid, _ := usedMemory(ctx, rdb)
+	cl := asynq.NewClientFromRedisClient(rdb)
+	for i := 0; i < *nMem; i++ {
+		p := worker.Payload{Store: "shop.myshopify.com", Cart: fmt.Sprintf("c%07d-5f1e2d3c4b5a", i), Gen: 1}
+		if _, err := cl.EnqueueContext(ctx, worker.NewTask(p, "bench", 8), asynq.ProcessIn(time.Hour)); err != nil {
+			return 0, 0, err
+		}
+	}
+	after, _ := usedMemory(ctx, rdb)
+	n := float64(*nMem)
+	return float64(mid-before) / n, float64(after-before) / n, nil
+}
+
+// recorder is a test transport: it notes when each send starts.
+type recorder struct {
+	mu    sync.Mutex
+	start map[string]time.Time
+}
+
+func (r *recorder) Send(_ context.Context, m notify.Message) error {
+	r.mu.Lock()
+	r.start[m.ID] = time.Now()
+	r.mu.Unlock()
+	return nil
+}
+
+func benchLateness(ctx context.Context, rdb *redis.Client) ([]time.Duration, error) {
+	_ = rdb.FlushAll(ctx).Err()
+	store := newStore(rdb, *lateDelay)
+	rend, err := render.Load(*tmplDir)
+	if err != nil {
+		return nil, err
+	}
+	rec := &recorder{start: map[string]time.Time{}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	steps := []config.Step{{Name: "first-reminder", Delay: *lateDelay, Channels: []string{"email"}, Template: "first-reminder"}}
+	h := &worker.Handler{Store: store, Steps: steps, Rules: config.Rules{EmailConsent: "any", MinCartValue: "0"},
+		Shop: config.Store{Name: "Bench", URL: "https://shop.example"}, PublicURL: "http://localhost:8080",
+		Renderer: rend, Senders: map[string]notify.Sender{"email": rec}, Links: link.New([]byte("bench-key-bench-key-bench-key-32")),
+		Now: time.Now, Log: log}
+	queue := "bench:reminders"
+	asrv := asynq.NewServerFromRedisClient(rdb, worker.ServerConfig(queue, 20, log))
+	mux := asynq.NewServeMux()
+	mux.Handle(worker.TaskType, h)
+	if err := asrv.Start(mux); err != nil {
+		return nil, err
+	}
+	defer asrv.Shutdown()
+	cl := asynq.NewClientFromRedisClient(rdb)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	relay := &worker.Relay{Store: store, Client: cl, Queue: queue, MaxRetry: 8, Log: log}
+	go relay.Run(rctx)
+
+	due := map[string]time.Time{}
+	spread := *lateDelay
+	for i := 0; i < *nLate; i++ {
+		at := time.Now().UTC()
+		ev := twoItemCart(i, at)
+		if _, err := store.Ingest(ctx, ev); err != nil {
+			return nil, err
+		}
+		due[ev.Store+"/"+ev.Cart.ID+"/0/email"] = time.UnixMilli(at.UnixMilli()).Add(*lateDelay)
+		time.Sleep(spread / time.Duration(*nLate))
+	}
+	deadline := time.Now().Add(*lateDelay + 30*time.Second)
+	for time.Now().Before(deadline) {
+		rec.mu.Lock()
+		n := len(rec.start)
+		rec.mu.Unlock()
+		if n == len(due) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.start) != len(due) {
+		return nil, fmt.Errorf("lateness: %d of %d reminders started", len(rec.start), len(due))
+	}
+	out := make([]time.Duration, 0, len(due))
+	for id, d := range due {
+		out = append(out, rec.start[id].Sub(d))
+	}
+	return out, nil
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redisconn"
+	"github.com/cartrecovery/cartrecovery/render"
+	"github.com/cartrecovery/cartrecovery/report"
+	"github.com/cartrecovery/cartrecovery/webhook"
+)
+
+func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfgPath := flags("report", stderr)
+	since := fs.String("since", "", "last N days (30d) or hours (48h); default 30d")
+	from := fs.String("from", "", "first UTC day, YYYY-MM-DD")
+	to := fs.String("to", "", "last UTC day, YYYY-MM-DD (default today)")
+	by := fs.String("by", "step", "step | channel | variant | day | store")
+	store := fs.String("store", "", "only this store")
+	format := fs.String("format", "table", "table | csv | json")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if !slices.Contains([]string{"table", "csv", "json"}, *format) {
+		return usageError{fmt.Errorf("--format: %q is not one of table, csv, json", *format)}
+	}
+	if !slices.Contains(report.Dimensions, *by) {
+		return usageError{fmt.Errorf("--by: %q is not one of step, channel, variant, day, store", *by)}
+	}
+	f, t, err := report.ParseRange(*since, *from, *to, time.Now())
+	if err != nil {
+		return usageError{fmt.Errorf("--%w", err)}
+	}
+	cfg, src, _, err := load(*cfgPath)
+	if err != nil {
+		return fmt.Errorf("config %s is invalid:\n%w", src, err)
+	}
+	if cfg.Redis.URL == "" {
+		return errors.New("redis.url is empty: the embedded Redis of a running `serve` is not reachable from another process; set redis.url")
+	}
+	conn, err := redisconn.Open(ctx, cfg.Redis.URL, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	names := make([]string, len(cfg.Sequence))
+	for i, st := range cfg.Sequence {
+		names[i] = st.Name
+	}
+	st := recovery.NewStore(conn.Client, recovery.Options{Prefix: cfg.Redis.Prefix})
+	stores, err := st.Stores(ctx)
+	if err != nil {
+		return err
+	}
+	counters, err := st.Counters(ctx, stores, report.Days(f, t))
+	if err != nil {
+		return err
+	}
+	q := report.Query{From: f, To: t, By: *by, Steps: names}
+	if *store != "" {
+		q.Stores = []string{*store}
+	}
+	rep, err := report.Build(counters, q)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		e := json.NewEncoder(stdout)
+		e.SetIndent("", "  ")
+		return e.Encode(rep)
+	case "csv":
+		return report.WriteCSV(stdout, rep)
+	}
+	return report.WriteTable(stdout, rep)
+}
+
+// preview renders one step for a sample cart (or a generic cart.updated
+// event from --cart) into --out, or prints it.
+func preview(args []string, stdout, stderr io.Writer) error {
+	fs, cfgPath := flags("preview", stderr)
+	stepName := fs.String("step", "", "step name from the sequence (required)")
+	channel := fs.String("channel", "", "email | sms (default: the step's channels)")
+	cartFile := fs.String("cart", "", "a generic cart.updated event (JSON) to render instead of the sample cart")
+	out := fs.String("out", "", "directory to write the parts to (default: print)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	cfg, src, r, err := load(*cfgPath)
+	if err != nil {
+		return fmt.Errorf("config %s is invalid:\n%w", src, err)
+	}
+	idx := slices.IndexFunc(cfg.Sequence, func(s config.Step) bool { return s.Name == *stepName })
+	if idx < 0 {
+		return usageError{fmt.Errorf("--step: %q is not a step of the sequence", *stepName)}
+	}
+	step := cfg.Sequence[idx]
+	channels := step.Channels
+	if *channel != "" {
+		channels = []string{*channel}
+	}
+	d := render.SampleData()
+	d.Store = render.Store{Name: cfg.Store.Name, URL: cfg.Store.URL, Address: cfg.Store.Address}
+	d.Discount = render.Discount{Code: step.Discount.Code, Label: step.Discount.Label}
+	d.Step = render.Step{Name: step.Name, Index: idx}
+	if *cartFile != "" {
+		raw, err := os.ReadFile(*cartFile)
+		if err != nil {
+			return err
+		}
+		ev, err := webhook.ParseGeneric(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *cartFile, err)
+		}
+		d.Cart = render.Cart{ID: ev.Cart.ID, Total: ev.Cart.Total, Currency: ev.Cart.Currency}
+		for _, it := range ev.Cart.Items {
+			d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
+		}
+		d.Customer = render.Customer{FirstName: ev.Customer.FirstName, Email: ev.Customer.Email, Phone: ev.Customer.Phone, Locale: ev.Customer.Locale}
+	}
+	res, err := r.Render(step.Template, channels, d)
+	if err != nil {
+		return err
+	}
+	parts := map[string]string{}
+	if slices.Contains(channels, "email") {
+		parts["subject.txt"], parts["email.txt"], parts["email.html"] = res.Subject, res.Text, res.HTML
+	}
+	if slices.Contains(channels, "sms") {
+		n, enc := render.SMSSegments(res.SMS)
+		parts["sms.txt"] = res.SMS
+		fmt.Fprintf(stderr, "sms: %d characters, %d %s segment(s)\n", len([]rune(res.SMS)), n, enc)
+	}
+	names := make([]string, 0, len(parts))
+	for k := range parts {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if *out == "" {
+			fmt.Fprintf(stdout, "==> %s <==\n%s\n\n", k, parts[k])
+			continue
+		}
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		p := filepath.Join(*out, step.Name+"."+k)
+		if err := os.WriteFile(p, []byte(parts[k]), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, p)
+	}
+	return nil
+}

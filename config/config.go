@@ -1,0 +1,127 @@
+// Package config loads, defaults and validates cartrecovery's configuration.
+// Viper is used here and nowhere else: every other package receives the typed
+// structs defined in this file.
+package config
+
+import "time"
+
+// Config is the whole effective configuration.
+type Config struct {
+	HTTP      HTTP      `mapstructure:"http"`
+	Redis     Redis     `mapstructure:"redis"`
+	Store     Store     `mapstructure:"store"`
+	Platforms Platforms `mapstructure:"platforms"`
+	Sequence  []Step    `mapstructure:"sequence"`
+	Rules     Rules     `mapstructure:"rules"`
+	Email     Email     `mapstructure:"email"`
+	SMS       SMS       `mapstructure:"sms"`
+	Templates Templates `mapstructure:"templates"`
+	Worker    Worker    `mapstructure:"worker"`
+	Log       Log       `mapstructure:"log"`
+}
+
+// HTTP configures the listener and admin access.
+type HTTP struct {
+	Addr       string `mapstructure:"addr"`        // http.addr, e.g. ":8080"
+	PublicURL  string `mapstructure:"public_url"`  // http.public_url, base for links in messages
+	AdminToken string `mapstructure:"admin_token"` // http.admin_token (secret); empty disables admin endpoints
+}
+
+// Redis configures the connection; an empty URL means the embedded engine.
+type Redis struct {
+	URL    string `mapstructure:"url"`    // redis.url (secret when it carries a password)
+	Prefix string `mapstructure:"prefix"` // redis.prefix, default "cartrecovery:"
+}
+
+// Store describes the shop that messages are sent for.
+type Store struct {
+	Name     string `mapstructure:"name"`
+	URL      string `mapstructure:"url"`
+	Address  string `mapstructure:"address"`
+	Timezone string `mapstructure:"timezone"` // IANA name
+}
+
+// Platforms holds one signing secret per webhook source.
+type Platforms struct {
+	Shopify     Platform `mapstructure:"shopify"`
+	WooCommerce Platform `mapstructure:"woocommerce"`
+	Generic     Platform `mapstructure:"generic"`
+}
+
+// Platform is one webhook source's settings.
+type Platform struct {
+	Secret string `mapstructure:"secret"` // secret
+}
+
+// Step is one reminder of the sequence.
+type Step struct {
+	Name     string        `mapstructure:"name"`
+	Delay    time.Duration `mapstructure:"delay"`    // from the cart's last activity; strictly increasing
+	Channels []string      `mapstructure:"channels"` // "email", "sms"
+	Template string        `mapstructure:"template"` // base name under templates.dir
+	Discount Discount      `mapstructure:"discount"`
+}
+
+// Discount is a static code offered in a step's messages.
+type Discount struct {
+	Code  string `mapstructure:"code"`
+	Label string `mapstructure:"label"`
+}
+
+// Rules are the guards applied before any send.
+type Rules struct {
+	EmailConsent      string        `mapstructure:"email_consent"`      // "any" | "required"
+	SMSConsent        string        `mapstructure:"sms_consent"`        // "required" (SMS always needs consent)
+	MinCartValue      string        `mapstructure:"min_cart_value"`     // decimal string, compared in minor units
+	AttributionWindow time.Duration `mapstructure:"attribution_window"` // rules.attribution_window
+	HoldoutPercent    int           `mapstructure:"holdout_percent"`    // 0-50: share of customers kept as a control group
+	Retention         time.Duration `mapstructure:"retention"`          // how long single carts' outcomes are kept
+}
+
+// Email configures the email channel.
+type Email struct {
+	Transport string `mapstructure:"transport"` // "smtp" | "file" | "log"
+	From      string `mapstructure:"from"`
+	Outbox    string `mapstructure:"outbox"` // directory for the file transport
+	SMTP      SMTP   `mapstructure:"smtp"`
+}
+
+// SMTP configures the SMTP relay.
+type SMTP struct {
+	Host     string `mapstructure:"host"`
+	Port     int    `mapstructure:"port"`
+	Username string `mapstructure:"username"`
+	Password string `mapstructure:"password"` // secret
+	TLS      string `mapstructure:"tls"`      // "starttls" | "tls" | "none"
+}
+
+// SMS configures the SMS channel.
+type SMS struct {
+	Transport string `mapstructure:"transport"` // "twilio" | "log"
+	Twilio    Twilio `mapstructure:"twilio"`
+}
+
+// Twilio configures the Twilio client.
+type Twilio struct {
+	AccountSID          string `mapstructure:"account_sid"`
+	AuthToken           string `mapstructure:"auth_token"` // secret
+	From                string `mapstructure:"from"`
+	MessagingServiceSID string `mapstructure:"messaging_service_sid"`
+	BaseURL             string `mapstructure:"base_url"` // default "https://api.twilio.com"
+}
+
+// Templates locates the message templates.
+type Templates struct {
+	Dir string `mapstructure:"dir"`
+}
+
+// Worker configures task processing.
+type Worker struct {
+	Concurrency int `mapstructure:"concurrency"` // worker.concurrency, default 10
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug | info | warn | error
+	Format string `mapstructure:"format"` // text | json
+}

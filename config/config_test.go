@@ -1,0 +1,202 @@
+package config
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// templatesDir creates every default template file in a temp dir.
+func templatesDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range []string{"first-reminder", "second-reminder", "last-chance"} {
+		for _, ch := range []string{"email", "sms"} {
+			for _, f := range TemplateFiles(n, ch) {
+				if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	return dir
+}
+
+func writeFile(t *testing.T, s string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, src, err := Load("")
+	if err != nil || src != "defaults" {
+		t.Fatal(src, err)
+	}
+	c.Templates.Dir = templatesDir(t)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sequence) != 3 || c.Sequence[1].Delay != 24*time.Hour || c.Sequence[1].Discount.Code != "COMEBACK10" ||
+		c.Rules.AttributionWindow != 168*time.Hour || c.Email.SMTP.Port != 587 || c.Redis.Prefix != "cartrecovery:" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestShippedConfigsAreValid(t *testing.T) {
+	for _, f := range []string{"cartrecovery.example.yaml", "demo.yaml"} {
+		c, _, err := Load(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		c.Templates.Dir = "../templates"
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestLookupOrder(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	_ = os.MkdirAll("config", 0o755)
+	_ = os.WriteFile(DefaultPath, []byte(`store: {name: "From default path"}`), 0o644)
+	c, src, _ := Load("")
+	if src != DefaultPath || c.Store.Name != "From default path" {
+		t.Fatalf("default path: %s %q", src, c.Store.Name)
+	}
+	env := writeFile(t, `store: {name: "From env"}`)
+	t.Setenv("CARTRECOVERY_CONFIG", env)
+	if c, src, _ = Load(""); src != env || c.Store.Name != "From env" {
+		t.Fatalf("env: %s %q", src, c.Store.Name)
+	}
+	flag := writeFile(t, `store: {name: "From flag"}`)
+	if c, _, _ = Load(flag); c.Store.Name != "From flag" {
+		t.Fatalf("flag: %q", c.Store.Name)
+	}
+	if _, _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Fatal("missing explicit file accepted")
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("CARTRECOVERY_EMAIL_SMTP_PASSWORD", "s3cret")
+	t.Setenv("CARTRECOVERY_REDIS_URL", "redis://r:6379/2")
+	t.Setenv("CARTRECOVERY_WORKER_CONCURRENCY", "3")
+	t.Setenv("CARTRECOVERY_SEQUENCE", `[{"name":"only","delay":"90m","channels":["email"],"template":"first-reminder"}]`)
+	c, _, err := Load(writeFile(t, "email: {smtp: {host: mail}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Email.SMTP.Password != "s3cret" || c.Email.SMTP.Host != "mail" || c.Redis.URL != "redis://r:6379/2" || c.Worker.Concurrency != 3 ||
+		len(c.Sequence) != 1 || c.Sequence[0].Delay != 90*time.Minute {
+		t.Fatalf("%+v", c)
+	}
+	t.Setenv("CARTRECOVERY_SEQUENCE", `not json`)
+	if _, _, err := Load(""); err == nil || !strings.Contains(err.Error(), "sequence") {
+		t.Fatalf("bad sequence env: %v", err)
+	}
+}
+
+func TestLoadErrorsNameTheKey(t *testing.T) {
+	for body, want := range map[string]string{
+		"emial: {from: x}\n": "emial",
+		"sequence:\n  - {name: a, dealy: 1h, channels: [email], template: t}\n":    "dealy",
+		"sequence:\n  - {name: a, delay: 1hour, channels: [email], template: t}\n": "sequence[0].delay",
+		"worker: {concurrency: many}\n":                                            "worker.concurrency",
+		"http:\n  addr: [1\n":                                                      "c.yaml",
+	} {
+		_, _, err := Load(writeFile(t, body))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want it to name %q", body, err, want)
+		}
+	}
+}
+
+func TestValidateOneLinePerProblem(t *testing.T) {
+	t.Chdir(t.TempDir())
+	base, _, _ := Load("")
+	base.Templates.Dir = templatesDir(t)
+	tests := []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.HTTP.Addr = "8080" }, "http.addr:"},
+		{func(c *Config) { c.HTTP.PublicURL = "localhost" }, "http.public_url:"},
+		{func(c *Config) { c.HTTP.AdminToken = "short" }, "http.admin_token:"},
+		{func(c *Config) { c.Redis.URL = "http://x" }, "redis.url:"},
+		{func(c *Config) { c.Redis.Prefix = "" }, "redis.prefix:"},
+		{func(c *Config) { c.Store.Timezone = "Mars/Base" }, "store.timezone:"},
+		{func(c *Config) { c.Sequence = nil }, "sequence:"},
+		{func(c *Config) { c.Sequence[1].Delay = time.Hour }, "sequence[1].delay: must be greater than sequence[0].delay (1h0m0s)"},
+		{func(c *Config) { c.Sequence[0].Delay = 0 }, "sequence[0].delay:"},
+		{func(c *Config) { c.Sequence[0].Channels = []string{"fax"} }, "sequence[0].channels[0]: unknown channel"},
+		{func(c *Config) { c.Sequence[0].Channels = []string{"email", "email"} }, "sequence[0].channels[1]:"},
+		{func(c *Config) { c.Sequence[2].Name = "first-reminder" }, "sequence[2].name:"},
+		{func(c *Config) { c.Sequence[0].Template = "../etc/passwd" }, "sequence[0].template:"},
+		{func(c *Config) { c.Sequence[0].Template = "nope" }, "nope.subject.tmpl is missing"},
+		{func(c *Config) { c.Sequence[0].Discount.Label = "5%" }, "sequence[0].discount.code:"},
+		{func(c *Config) { c.Rules.EmailConsent = "maybe" }, "rules.email_consent:"},
+		{func(c *Config) { c.Rules.SMSConsent = "any" }, "rules.sms_consent:"},
+		{func(c *Config) { c.Rules.MinCartValue = "-1" }, "rules.min_cart_value:"},
+		{func(c *Config) { c.Rules.AttributionWindow = 0 }, "rules.attribution_window:"},
+		{func(c *Config) { c.Rules.HoldoutPercent = 60 }, "rules.holdout_percent:"},
+		{func(c *Config) { c.Rules.Retention = time.Hour }, "rules.retention:"},
+		{func(c *Config) { c.Email.Transport = "pigeon" }, "email.transport:"},
+		{func(c *Config) { c.Email.From = "not an address" }, "email.from:"},
+		{func(c *Config) { c.Email.Transport = "smtp" }, "email.smtp.host:"},
+		{func(c *Config) { c.Email.SMTP.TLS = "ssl" }, "email.smtp.tls:"},
+		{func(c *Config) { c.Email.Transport, c.Email.SMTP.Host, c.Email.SMTP.Password = "smtp", "h", "p" }, "email.smtp.username:"},
+		{func(c *Config) { c.SMS.Transport = "twilio" }, "sms.twilio.account_sid:"},
+		{func(c *Config) { c.SMS.Transport = "twilio" }, "sms.twilio.from: set from"},
+		{func(c *Config) {
+			c.SMS.Transport, c.SMS.Twilio.AccountSID, c.SMS.Twilio.AuthToken, c.SMS.Twilio.From = "twilio", "AC0123456789abcdef0123456789abcdef", "tok", "555"
+		}, "sms.twilio.from:"},
+		{func(c *Config) { c.Worker.Concurrency = 0 }, "worker.concurrency:"},
+		{func(c *Config) { c.Log.Level = "loud" }, "log.level:"},
+	}
+	for _, tc := range tests {
+		c := base
+		c.Sequence = append([]Step(nil), base.Sequence...)
+		tc.mod(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want %q, got %v", tc.want, err)
+		}
+	}
+	c := base
+	c.Sequence = append([]Step(nil), base.Sequence...)
+	c.HTTP.Addr, c.Log.Level, c.Sequence[0].Delay = "x", "x", -1
+	if lines := strings.Split(c.Validate().Error(), "\n"); len(lines) != 3 {
+		t.Errorf("3 problems, %d lines: %q", len(lines), lines)
+	}
+}
+
+func TestLogValueMasksSecrets(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, _, _ := Load("")
+	c.HTTP.AdminToken = "ADMINTOKEN-0123456789"
+	c.Redis.URL = "redis://user:REDISPASS@redis:6379/0"
+	c.Platforms.Shopify.Secret, c.Platforms.Generic.Secret = "SHOPIFYSECRET", "GENERICSECRET"
+	c.Email.SMTP.Password, c.SMS.Twilio.AuthToken = "SMTPPASS", "TWILIOTOKEN"
+	var b bytes.Buffer
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("start", "config", c)
+	out := b.String()
+	for _, s := range []string{"ADMINTOKEN", "REDISPASS", "SHOPIFYSECRET", "GENERICSECRET", "SMTPPASS", "TWILIOTOKEN"} {
+		if strings.Contains(out, s) {
+			t.Errorf("log contains %s: %s", s, out)
+		}
+	}
+	if !strings.Contains(out, "redis://user:***@redis:6379/0") || !strings.Contains(out, `"smtp.password":"***"`) {
+		t.Errorf("masked values missing: %s", out)
+	}
+}

@@ -1,0 +1,280 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+var (
+	stepNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	templateRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+	decimalRE  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	e164RE     = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+	sidRE      = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
+	mgRE       = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
+	alnumRE    = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+)
+
+// TemplateFiles lists the files a step's channel needs, relative to
+// templates.dir.
+func TemplateFiles(template, channel string) []string {
+	switch channel {
+	case "email":
+		return []string{template + ".subject.tmpl", template + ".txt.tmpl", template + ".html.tmpl"}
+	case "sms":
+		return []string{template + ".sms.tmpl"}
+	}
+	return nil
+}
+
+// Uses reports whether any step of the sequence uses channel.
+func (c Config) Uses(channel string) bool {
+	for _, s := range c.Sequence {
+		if slices.Contains(s.Channels, channel) {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks every key and returns one error per problem, each naming
+// its key, joined with errors.Join. It does no network I/O; it does check
+// that the template files the sequence needs exist.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	oneOf := func(key, v string, allowed ...string) {
+		if !slices.Contains(allowed, v) {
+			bad(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+		}
+	}
+	httpURL := func(key, v string) {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(key, "%q must be an absolute http(s) URL", v)
+		}
+	}
+
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		bad("http.addr", "%q must be host:port or :port", c.HTTP.Addr)
+	}
+	httpURL("http.public_url", c.HTTP.PublicURL)
+	if t := c.HTTP.AdminToken; t != "" && len(t) < 16 {
+		bad("http.admin_token", "must be at least 16 characters (or empty to disable admin endpoints)")
+	}
+
+	if c.Redis.URL != "" {
+		u, err := url.Parse(c.Redis.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			bad("redis.url", "must be empty (embedded) or a redis://, rediss:// or unix:// URL")
+		}
+	}
+	if c.Redis.Prefix == "" || strings.ContainsAny(c.Redis.Prefix, "{} \t\n") {
+		bad("redis.prefix", "must be non-empty, without spaces or braces")
+	}
+
+	if strings.TrimSpace(c.Store.Name) == "" {
+		bad("store.name", "is required")
+	}
+	httpURL("store.url", c.Store.URL)
+	if _, err := time.LoadLocation(c.Store.Timezone); err != nil || c.Store.Timezone == "" {
+		bad("store.timezone", "%q is not an IANA time zone (e.g. Europe/Madrid)", c.Store.Timezone)
+	}
+
+	if len(c.Sequence) == 0 {
+		bad("sequence", "needs at least one step")
+	}
+	if len(c.Sequence) > 20 {
+		bad("sequence", "has %d steps; at most 20", len(c.Sequence))
+	}
+	names := map[string]int{}
+	for i, s := range c.Sequence {
+		k := fmt.Sprintf("sequence[%d]", i)
+		if !stepNameRE.MatchString(s.Name) {
+			bad(k+".name", "%q must be lower-case letters, digits and dashes", s.Name)
+		} else if j, dup := names[s.Name]; dup {
+			bad(k+".name", "%q is already the name of sequence[%d]", s.Name, j)
+		} else {
+			names[s.Name] = i
+		}
+		if s.Delay <= 0 {
+			bad(k+".delay", "must be a positive duration such as 30m, 1h or 72h")
+		} else if i > 0 && s.Delay <= c.Sequence[i-1].Delay {
+			bad(k+".delay", "must be greater than sequence[%d].delay (%s): delays count from the last activity", i-1, c.Sequence[i-1].Delay)
+		}
+		if len(s.Channels) == 0 {
+			bad(k+".channels", "needs at least one of email, sms")
+		}
+		seen := map[string]bool{}
+		for j, ch := range s.Channels {
+			if ch != "email" && ch != "sms" {
+				bad(fmt.Sprintf("%s.channels[%d]", k, j), "unknown channel %q (email, sms)", ch)
+				continue
+			}
+			if seen[ch] {
+				bad(fmt.Sprintf("%s.channels[%d]", k, j), "%q is listed twice", ch)
+			}
+			seen[ch] = true
+		}
+		if !templateRE.MatchString(s.Template) || strings.Contains(s.Template, "..") {
+			bad(k+".template", "%q must be a base name under templates.dir (letters, digits, - _ .)", s.Template)
+		} else {
+			for _, ch := range s.Channels {
+				for _, f := range TemplateFiles(s.Template, ch) {
+					p := filepath.Join(c.Templates.Dir, f)
+					if _, err := os.Stat(p); err != nil {
+						bad(k+".template", "%s is missing (needed for %s)", p, ch)
+					}
+				}
+			}
+		}
+		if s.Discount.Label != "" && s.Discount.Code == "" {
+			bad(k+".discount.code", "is required when discount.label is set")
+		}
+		if len(s.Discount.Code) > 64 {
+			bad(k+".discount.code", "is longer than 64 characters")
+		}
+	}
+
+	oneOf("rules.email_consent", c.Rules.EmailConsent, "any", "required")
+	if c.Rules.SMSConsent != "required" {
+		bad("rules.sms_consent", "must be %q: SMS is only ever sent with consent", "required")
+	}
+	if !decimalRE.MatchString(c.Rules.MinCartValue) {
+		bad("rules.min_cart_value", "%q must be a non-negative decimal such as \"0\" or \"20.00\"", c.Rules.MinCartValue)
+	} else if _, ok := new(big.Rat).SetString(c.Rules.MinCartValue); !ok {
+		bad("rules.min_cart_value", "%q is not a decimal", c.Rules.MinCartValue)
+	}
+	if c.Rules.AttributionWindow <= 0 {
+		bad("rules.attribution_window", "must be a positive duration such as 168h")
+	}
+	if c.Rules.HoldoutPercent < 0 || c.Rules.HoldoutPercent > 50 {
+		bad("rules.holdout_percent", "%d must be between 0 and 50", c.Rules.HoldoutPercent)
+	}
+	if c.Rules.Retention < 24*time.Hour {
+		bad("rules.retention", "must be at least 24h (default 2160h = 90 days)")
+	}
+
+	oneOf("email.transport", c.Email.Transport, "smtp", "file", "log")
+	if c.Uses("email") {
+		if a, err := mail.ParseAddress(c.Email.From); err != nil || a.Address == "" {
+			bad("email.from", "%q is not an address like \"My Shop <shop@example.com>\"", c.Email.From)
+		}
+	}
+	switch c.Email.Transport {
+	case "file":
+		if c.Email.Outbox == "" {
+			bad("email.outbox", "is required with email.transport: file")
+		}
+	case "smtp":
+		if c.Email.SMTP.Host == "" {
+			bad("email.smtp.host", "is required with email.transport: smtp")
+		}
+		if c.Email.SMTP.Port < 1 || c.Email.SMTP.Port > 65535 {
+			bad("email.smtp.port", "%d is not a TCP port", c.Email.SMTP.Port)
+		}
+		if c.Email.SMTP.Password != "" && c.Email.SMTP.Username == "" {
+			bad("email.smtp.username", "is required when email.smtp.password is set")
+		}
+	}
+	oneOf("email.smtp.tls", c.Email.SMTP.TLS, "starttls", "tls", "none")
+
+	oneOf("sms.transport", c.SMS.Transport, "twilio", "log")
+	if c.SMS.Transport == "twilio" && c.Uses("sms") {
+		tw := c.SMS.Twilio
+		if !sidRE.MatchString(tw.AccountSID) {
+			bad("sms.twilio.account_sid", "must be AC followed by 32 hex digits")
+		}
+		if tw.AuthToken == "" {
+			bad("sms.twilio.auth_token", "is required with sms.transport: twilio")
+		} else if !alnumRE.MatchString(tw.AuthToken) {
+			bad("sms.twilio.auth_token", "must be letters and digits only (twilio-go refuses anything else)")
+		}
+		switch {
+		case tw.From == "" && tw.MessagingServiceSID == "":
+			bad("sms.twilio.from", "set from (E.164 number) or messaging_service_sid")
+		case tw.From != "" && tw.MessagingServiceSID != "":
+			bad("sms.twilio.from", "set either from or messaging_service_sid, not both")
+		case tw.From != "" && !e164RE.MatchString(tw.From):
+			bad("sms.twilio.from", "%q must be an E.164 number such as +15005550006", tw.From)
+		case tw.MessagingServiceSID != "" && !mgRE.MatchString(tw.MessagingServiceSID):
+			bad("sms.twilio.messaging_service_sid", "must be MG followed by 32 hex digits")
+		}
+		httpURL("sms.twilio.base_url", tw.BaseURL)
+	}
+
+	if c.Templates.Dir == "" {
+		bad("templates.dir", "is required")
+	} else if st, err := os.Stat(c.Templates.Dir); err != nil || !st.IsDir() {
+		bad("templates.dir", "%q is not a directory", c.Templates.Dir)
+	}
+	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1000 {
+		bad("worker.concurrency", "%d must be between 1 and 1000", c.Worker.Concurrency)
+	}
+	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf("log.format", c.Log.Format, "text", "json")
+	return errors.Join(errs...)
+}
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return mask(s)
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "***")
+	}
+	return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
+}
+
+// LogValue renders the effective configuration for the start-up log with
+// every secret masked.
+func (c Config) LogValue() slog.Value {
+	steps := make([]string, len(c.Sequence))
+	for i, s := range c.Sequence {
+		steps[i] = fmt.Sprintf("%s@%s:%s", s.Name, s.Delay, strings.Join(s.Channels, "+"))
+		if s.Discount.Code != "" {
+			steps[i] += ":" + s.Discount.Code
+		}
+	}
+	return slog.GroupValue(
+		slog.Group("http", "addr", c.HTTP.Addr, "public_url", c.HTTP.PublicURL, "admin_token", mask(c.HTTP.AdminToken)),
+		slog.Group("redis", "url", maskURL(c.Redis.URL), "prefix", c.Redis.Prefix),
+		slog.Group("store", "name", c.Store.Name, "url", c.Store.URL, "timezone", c.Store.Timezone),
+		slog.Group("platforms", "shopify.secret", mask(c.Platforms.Shopify.Secret),
+			"woocommerce.secret", mask(c.Platforms.WooCommerce.Secret), "generic.secret", mask(c.Platforms.Generic.Secret)),
+		slog.String("sequence", strings.Join(steps, ", ")),
+		slog.Group("rules", "email_consent", c.Rules.EmailConsent, "sms_consent", c.Rules.SMSConsent,
+			"min_cart_value", c.Rules.MinCartValue, "attribution_window", c.Rules.AttributionWindow.String(),
+			"holdout_percent", c.Rules.HoldoutPercent, "retention", c.Rules.Retention.String()),
+		slog.Group("email", "transport", c.Email.Transport, "outbox", c.Email.Outbox,
+			"smtp.host", c.Email.SMTP.Host, "smtp.port", c.Email.SMTP.Port, "smtp.username", c.Email.SMTP.Username,
+			"smtp.password", mask(c.Email.SMTP.Password), "smtp.tls", c.Email.SMTP.TLS),
+		slog.Group("sms", "transport", c.SMS.Transport, "twilio.account_sid", c.SMS.Twilio.AccountSID,
+			"twilio.auth_token", mask(c.SMS.Twilio.AuthToken), "twilio.from", c.SMS.Twilio.From,
+			"twilio.messaging_service_sid", c.SMS.Twilio.MessagingServiceSID, "twilio.base_url", c.SMS.Twilio.BaseURL),
+		slog.String("templates.dir", c.Templates.Dir),
+		slog.Int("worker.concurrency", c.Worker.Concurrency),
+		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
+	)
+}

@@ -1,0 +1,38 @@
+// Package notify delivers rendered messages through channels: email (SMTP via
+// go-mail, .eml files, log) and SMS (Twilio via twilio-go, log).
+package notify
+
+import (
+	"context"
+	"errors"
+)
+
+// Message is one rendered message for one recipient on one channel.
+type Message struct {
+	Channel string // "email" | "sms"
+	To      string // email address or E.164 phone number
+	ToName  string // display name for email, optional
+	Subject string // email only
+	Text    string // email text part, or the SMS body
+	HTML    string // email HTML part
+	// Headers are extra email headers (e.g. List-Unsubscribe).
+	Headers map[string]string
+	// ID is a stable idempotency key for (cart, step, channel); email uses it
+	// to derive the Message-ID, SMS passes nothing to the provider.
+	ID string
+}
+
+// Sender is what every channel transport implements.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// ErrPermanent marks a failure that will not succeed on retry (SMTP 5xx,
+// Twilio 21610 opted-out, invalid number). Retry nothing that wraps it.
+var ErrPermanent = errors.New("permanent delivery failure")
+
+// ErrTemporary marks a failure that proves the provider did NOT accept the
+// message (connect error, SMTP 4xx before DATA was accepted, Twilio 5xx/429):
+// safe to retry. A failure wrapping neither sentinel is ambiguous (the
+// provider may have accepted it) and must not be retried either.
+var ErrTemporary = errors.New("temporary delivery failure, not accepted")

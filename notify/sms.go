@@ -1,0 +1,137 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/twilio/twilio-go"
+	"github.com/twilio/twilio-go/client"
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/cartrecovery/cartrecovery/config"
+)
+
+// NewSMS returns the transport named by cfg.Transport: "twilio" or "log".
+func NewSMS(cfg config.SMS, log *slog.Logger) (Sender, error) {
+	switch cfg.Transport {
+	case "twilio":
+		return newTwilio(cfg.Twilio, log)
+	case "log":
+		return &logSMS{log: log}, nil
+	}
+	return nil, fmt.Errorf("sms.transport: unknown transport %q", cfg.Transport)
+}
+
+type twilioSMS struct {
+	api  *twilio.RestClient
+	from string
+	mgs  string
+	log  *slog.Logger
+}
+
+// rewriteHost sends twilio-go's requests to base (sms.twilio.base_url):
+// twilio-go has no base-URL option of its own.
+type rewriteHost struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+func (r rewriteHost) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host = r.base.Scheme, r.base.Host
+	req.Host = r.base.Host
+	return r.next.RoundTrip(req)
+}
+
+func newTwilio(cfg config.Twilio, log *slog.Logger) (*twilioSMS, error) {
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("sms.twilio.base_url: %q is not a URL", cfg.BaseURL)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 16
+	hc := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: rewriteHost{base: base, next: transport},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	c := &client.Client{Credentials: client.NewCredentials(cfg.AccountSID, cfg.AuthToken), HTTPClient: hc}
+	c.SetAccountSid(cfg.AccountSID)
+	api := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
+	return &twilioSMS{api: api, from: cfg.From, mgs: cfg.MessagingServiceSID, log: log}, nil
+}
+
+// Send creates the message at Twilio.
+func (t *twilioSMS) Send(ctx context.Context, m Message) error {
+	p := &openapi.CreateMessageParams{}
+	p.SetTo(m.To)
+	p.SetBody(m.Text)
+	if t.mgs != "" {
+		p.SetMessagingServiceSid(t.mgs)
+	} else {
+		p.SetFrom(t.from)
+	}
+	res, err := t.api.Api.CreateMessage(p)
+	if err != nil {
+		return classifyTwilio(err)
+	}
+	sid := ""
+	if res.Sid != nil {
+		sid = *res.Sid
+	}
+	t.log.Debug("sms accepted by twilio", "to", MaskPhone(m.To), "sid", sid)
+	return nil
+}
+
+// Twilio error codes that will not succeed on retry.
+var twilioPermanent = map[int]string{
+	21610: "recipient opted out (STOP)",
+	21211: "invalid 'To' number",
+	21614: "'To' is not a mobile number",
+	21408: "region not enabled for this account",
+	21612: "'To' cannot be reached from this sender",
+	21606: "'From' cannot send SMS",
+	21660: "'From' does not belong to the account",
+	30007: "blocked as spam by the carrier",
+}
+
+// classifyTwilio maps twilio-go errors onto the retry rules.
+func classifyTwilio(err error) error {
+	var te *client.TwilioRestError
+	if errors.As(err, &te) {
+		reason := twilioPermanent[te.Code]
+		if reason == "" {
+			reason = scrub(te.Message)
+		}
+		detail := fmt.Sprintf("twilio %d (code %d): %s", te.Status, te.Code, reason)
+		switch {
+		case te.Status == http.StatusTooManyRequests || te.Status >= 500:
+			return fmt.Errorf("%s: %w", detail, ErrTemporary)
+		default:
+			return fmt.Errorf("%s: %w", detail, ErrPermanent)
+		}
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return fmt.Errorf("twilio: connect: %s: %w", scrub(op.Error()), ErrTemporary)
+	}
+	// A timeout or reset after the request went out: Twilio may have
+	// created the message. Not retried.
+	return fmt.Errorf("twilio: outcome unknown: %s", scrub(err.Error()))
+}
+
+type logSMS struct{ log *slog.Logger }
+
+func (l *logSMS) Send(_ context.Context, m Message) error {
+	// The body is not logged: its link opens the customer's checkout.
+	l.log.Info("sms (log transport)", "to", MaskPhone(m.To), "chars", len([]rune(m.Text)), "id", m.ID)
+	return nil
+}

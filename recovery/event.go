@@ -1,0 +1,73 @@
+// Package recovery is the domain core: normalized events, cart state in Redis,
+// the reminder schedule, send claims and outcomes.
+package recovery
+
+import "time"
+
+// Kind is the normalized event type.
+type Kind string
+
+// The event kinds every platform is normalized to.
+const (
+	CartUpdated  Kind = "cart.updated"
+	CartDeleted  Kind = "cart.deleted"
+	OrderCreated Kind = "order.created"
+)
+
+// Event is one webhook normalized. Amounts are decimal strings, never floats.
+type Event struct {
+	// ID identifies the delivery/event for deduplication, unique per Platform
+	// (Shopify: X-Shopify-Webhook-Id; generic: "id").
+	ID       string
+	Platform string // "shopify", "generic", ...
+	Kind     Kind
+	Store    string // store identifier; "default" when the platform has none
+	// OccurredAt is when the platform says the change happened (UTC).
+	OccurredAt time.Time
+	Cart       Cart
+	// Refs are other identifiers that refer to the same cart, in lookup
+	// order (Shopify: "cart_token:<t>", "checkout_id:<id>"). Updates record
+	// them; deletes and orders use them to find the cart when Cart.ID is empty
+	// or unknown.
+	Refs     []string
+	Customer Customer
+	Order    Order // set for OrderCreated
+}
+
+// Cart is the cart's content as last reported.
+type Cart struct {
+	ID          string
+	Currency    string // ISO 4217
+	Total       string // decimal string, e.g. "59.90"
+	RecoveryURL string
+	Items       []Item
+}
+
+// Item is one line of a cart.
+type Item struct {
+	SKU      string
+	Title    string
+	Quantity int
+	Price    string // decimal string, unit price
+	ImageURL string
+	URL      string
+}
+
+// Customer is who the cart belongs to.
+type Customer struct {
+	ID           string
+	Email        string
+	Phone        string // E.164 when known
+	FirstName    string
+	Locale       string
+	Timezone     string // IANA name
+	EmailConsent bool
+	SMSConsent   bool
+}
+
+// Order is a placed order.
+type Order struct {
+	ID       string
+	Total    string
+	Currency string
+}

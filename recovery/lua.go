@@ -1,0 +1,325 @@
+package recovery
+
+import "github.com/redis/go-redis/v9"
+
+// All scripts build per-store keys from ARGV[1] (= "<prefix>{<store>}:"), so
+// every key of one store shares a hash slot. The due set is global.
+//
+// The cart's content (items, customer) is a separate string key "d:<id>":
+// it is too long for Redis's compact hash encoding (64 bytes a value), and
+// keeping it out keeps the cart hash a listpack, about 4x smaller.
+//
+// Cart hash fields:
+//   st    state: active | ordered | deleted
+//   at    platform time of the newest applied event (ms), for staleness
+//   act   last activity (ms) = min(at, receive time); delays count from it
+//   step  index of the next step to run
+//   gen   bumped on every activity and step change; tasks carry it
+//   w     hash of the platform and delivery id of the last applied update
+//         (duplicate detection)
+//   em    normalized email (checked against "ordered:<email>")
+//   c0    first seen (ms)
+//   oid/oat/otot/ocur  order id, time, total, currency
+//   m:<step>:<channel>  send state "claimed|ts", then "sent|ts|claimed|detail",
+//                       "failed|ts|claimed|detail" or "skipped|ts|ts|reason"
+
+// updateScript records a cart.updated event. Duplicate deliveries of the
+// latest event are recognised by the delivery id kept in the cart ("w");
+// older ones are stale. Either way nothing changes.
+// A new cart counts as tracked on the day of its event, in the holdout group
+// or not (decided by the caller, stored in "ho").
+// KEYS: 1 cart, 2 cart data, 3 due, 4 stores set
+// ARGV: 1 base, 2 cart id, 3 due member, 4 now, 5 at, 6 data, 7 email,
+//
+//	8 holdout "1"/"0", 9 delivery hash, 10 cart ttl s, 11 n delays,
+//	12.. delays ms, then: day of at, store name, refs
+var updateScript = redis.NewScript(`
+local base, id, member = ARGV[1], ARGV[2], ARGV[3]
+local now, at = tonumber(ARGV[4]), tonumber(ARGV[5])
+local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'w', 'gen')
+local st, prevAt, step = cur[1], tonumber(cur[2]), tonumber(cur[3]) or 0
+if cur[4] == ARGV[9] then return {'duplicate', ''} end
+if st and st ~= 'active' then return {'ignored', 'cart is ' .. st} end
+if prevAt and at < prevAt then return {'stale', 'an update with a newer updated_at was already applied'} end
+local email = ARGV[7]
+local state = 'active'
+if email ~= '' then
+  local oat = tonumber(redis.call('GET', base .. 'ordered:' .. email) or '')
+  if oat and oat >= at then state = 'ordered' end
+end
+local act = at
+if act > now or act <= 0 then act = now end
+local ttl = ARGV[10]
+local gen = (tonumber(cur[5]) or 0) + 1
+local nd = tonumber(ARGV[11])
+local day, store = ARGV[12 + nd], ARGV[13 + nd]
+if st then
+  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'em', email, 'w', ARGV[9], 'gen', gen)
+else
+  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'step', 0, 'em', email, 'w', ARGV[9], 'gen', gen, 'c0', now, 'ho', ARGV[8])
+  if state == 'active' and day ~= '' then
+    redis.call('HINCRBY', base .. 'stats:' .. day, ARGV[8] == '1' and 'tracked_h' or 'tracked', 1)
+    redis.call('SADD', KEYS[4], store)
+  end
+end
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('SET', KEYS[2], ARGV[6], 'EX', ttl)
+if state == 'active' and step < nd then
+  redis.call('ZADD', KEYS[3], act + tonumber(ARGV[12 + step]), member)
+else
+  redis.call('ZREM', KEYS[3], member)
+end
+for i = 14 + nd, #ARGV do redis.call('SET', base .. 'ref:' .. ARGV[i], id, 'EX', ttl) end
+if state ~= 'active' then return {'ignored', 'customer already ordered'} end
+return {'accepted', ''}
+`)
+
+// resolve (shared by delete and order) finds cart ids by id, refs and,
+// optionally, email; defined inline in each script.
+const resolveLua = `
+local function resolve(base, id, refs)
+  local seen, out = {}, {}
+  local function add(x, how) if x and x ~= '' and not seen[x] then seen[x] = true; out[#out + 1] = {x, how} end end
+  add(id, 'id')
+  for _, r in ipairs(refs) do add(redis.call('GET', base .. 'ref:' .. r), 'ref') end
+  return out
+end
+`
+
+// deleteScript records a cart.deleted event.
+// KEYS: 1 seen, 2 due
+// ARGV: 1 base, 2 cart id (may be empty), 3 store (due member prefix "store/"),
+//
+//	4 now, 5 at (0 = unknown), 6 seen ttl, 7 cart ttl, 8.. refs
+var deleteScript = redis.NewScript(resolveLua + `
+local base, id, store = ARGV[1], ARGV[2], ARGV[3]
+local now, at = tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[6]) == false then return {'duplicate', ''} end
+local refs = {}
+for i = 8, #ARGV do refs[#refs + 1] = ARGV[i] end
+local n = 0
+for _, c in ipairs(resolve(base, id, refs)) do
+  local k = base .. 'cart:' .. c[1]
+  local cur = redis.call('HMGET', k, 'st', 'at')
+  if cur[1] == 'active' and (at == 0 or at >= (tonumber(cur[2]) or 0)) then
+    redis.call('HSET', k, 'st', 'deleted', 'del', now)
+    redis.call('HINCRBY', k, 'gen', 1)
+    redis.call('ZREM', KEYS[2], store .. '/' .. c[1])
+    n = n + 1
+  elseif not cur[1] and c[2] == 'id' then
+    -- tombstone: a create that arrives late must not start a sequence
+    redis.call('HSET', k, 'st', 'deleted', 'del', now, 'at', at, 'c0', now, 'gen', 1, 'step', 0)
+    redis.call('EXPIRE', k, ARGV[7])
+    n = n + 1
+  end
+end
+if n == 0 then return {'ignored', 'no such cart'} end
+return {'accepted', ''}
+`)
+
+// orderScript records an order.created event: it ends the carts found by id
+// and refs, records the customer's order time (which blocks every other cart
+// of that email at its claim) and attributes the order, once per cart:
+//   - recovered: the cart was reminded and the order came within the window
+//     of the last message sent ("ls"); credit to that step/channel/variant;
+//   - converted_h: a holdout cart that was abandoned and ordered within the
+//     window of its abandonment;
+//   - converted_before: never reminded; converted_late: reminded, but the
+//     order came after the window.
+//
+// A reminded cart of the same email on another device ("last:<email>") is
+// credited when none of the carts found was reminded.
+// KEYS: 1 seen, 2 due
+// ARGV: 1 base, 2 cart id (may be empty), 3 store, 4 now, 5 at, 6 seen ttl,
+//
+//	7 cart ttl, 8 order id, 9 total, 10 currency, 11 email, 12 total in
+//	minor units, 13 window ms, 14 day of at, 15.. refs
+var orderScript = redis.NewScript(resolveLua + `
+local base, id, store = ARGV[1], ARGV[2], ARGV[3]
+local now, at = tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[6]) == false then return {'duplicate', ''} end
+local ttl, email, minor, window = ARGV[7], ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13])
+local stats = base .. 'stats:' .. ARGV[14]
+local refs = {}
+for i = 15, #ARGV do refs[#refs + 1] = ARGV[i] end
+local carts = resolve(base, id, refs)
+local function reminded(c) return redis.call('HEXISTS', base .. 'cart:' .. c, 'rem') == 1 end
+local any = false
+for _, c in ipairs(carts) do if reminded(c[1]) then any = true end end
+if not any and email ~= '' then
+  local other = redis.call('GET', base .. 'last:' .. email)
+  if other and reminded(other) then carts[#carts + 1] = {other, 'email'} end
+end
+redis.call('HINCRBY', stats, 'orders', 1)
+local n, outcome = 0, 'unmatched'
+for _, c in ipairs(carts) do
+  local k = base .. 'cart:' .. c[1]
+  local v = redis.call('HMGET', k, 'st', 'ls', 'ho', 'ab', 'rem', 'clk')
+  local st = v[1]
+  if st or c[2] == 'id' then
+    if not st then redis.call('HSET', k, 'at', at, 'c0', now, 'step', 0, 'gen', 0) end
+    if st ~= 'ordered' then
+      local att = 'converted_before'
+      if v[2] then
+        local step, ch, var, ts = string.match(v[2], '^([^|]*)|([^|]*)|([^|]*)|(%d+)$')
+        ts = tonumber(ts)
+        -- platforms stamp orders to the second: allow that much before ts
+        if ts and at + 999 >= ts and at - ts <= window then
+          att = 'recovered|' .. step .. '|' .. ch .. '|' .. var
+          redis.call('HINCRBY', stats, 'recovered', 1)
+          redis.call('HINCRBY', stats, att, 1)
+          if minor and ARGV[10] ~= '' then
+            redis.call('HINCRBY', stats, 'rev|' .. step .. '|' .. ch .. '|' .. var .. '|' .. ARGV[10], minor)
+            redis.call('HINCRBY', stats, 'revt|' .. ARGV[10], minor)
+          end
+          if v[6] then redis.call('HINCRBY', stats, 'recovered_clicked', 1) end
+        else
+          att = 'converted_late'
+        end
+      elseif v[3] == '1' and v[4] and at - tonumber(v[4]) <= window then
+        att = 'converted_h'
+      elseif v[3] == '1' then
+        att = 'converted_h_before'
+      end
+      if not string.find(att, '^recovered') then redis.call('HINCRBY', stats, att, 1) end
+      outcome = att
+      redis.call('HSET', k, 'st', 'ordered', 'oid', ARGV[8], 'oat', at, 'orx', now, 'otot', ARGV[9], 'ocur', ARGV[10], 'oby', c[2], 'att', att)
+      redis.call('HINCRBY', k, 'gen', 1)
+      redis.call('EXPIRE', k, ttl)
+      redis.call('ZREM', KEYS[2], store .. '/' .. c[1])
+      n = n + 1
+    end
+  end
+end
+if email ~= '' then
+  local k = base .. 'ordered:' .. email
+  local cur = tonumber(redis.call('GET', k) or '')
+  if not cur or at > cur then redis.call('SET', k, at, 'EX', ttl) else redis.call('EXPIRE', k, ttl) end
+end
+return {'accepted', outcome}
+`)
+
+// leaseScript takes due carts for the relay and pushes their score to the
+// lease deadline, so a relay that dies mid-way is retried by another.
+// KEYS: 1 due. ARGV: 1 prefix, 2 now, 3 lease until, 4 limit
+// Returns flat triples: member, step, gen (carts that vanished are dropped).
+var leaseScript = redis.NewScript(`
+local out = {}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[4])
+for _, m in ipairs(due) do
+  local slash = string.find(m, '/', 1, true)
+  local k = ARGV[1] .. '{' .. string.sub(m, 1, slash - 1) .. '}:cart:' .. string.sub(m, slash + 1)
+  local v = redis.call('HMGET', k, 'st', 'step', 'gen')
+  if v[1] == 'active' then
+    redis.call('ZADD', KEYS[1], ARGV[3], m)
+    out[#out + 1] = m; out[#out + 1] = v[2]; out[#out + 1] = v[3]
+  else
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return out
+`)
+
+// releaseScript removes relayed carts from the due set unless an update
+// re-scheduled them meanwhile (their score is no longer the lease deadline).
+// KEYS: 1 due. ARGV: 1 lease until, 2.. members
+var releaseScript = redis.NewScript(`
+local n = 0
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) == ARGV[1] then redis.call('ZREM', KEYS[1], ARGV[i]); n = n + 1 end
+end
+return n
+`)
+
+// claimScript is the last check before a provider call: the cart must still
+// be active, on this step and generation, its customer must not have ordered
+// since, and the (step, channel) must be unclaimed.
+// KEYS: 1 cart, 2 due. ARGV: 1 base, 2 field, 3 step, 4 gen, 5 now, 6 member
+var claimScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'gen', 'em', 'at')
+if not v[1] then return 'gone' end
+if v[1] ~= 'active' then return v[1] end
+if v[2] ~= ARGV[3] or v[3] ~= ARGV[4] then return 'superseded' end
+if v[4] and v[4] ~= '' then
+  local oat = tonumber(redis.call('GET', ARGV[1] .. 'ordered:' .. v[4]) or '')
+  if oat and oat >= tonumber(v[5]) then
+    redis.call('HSET', KEYS[1], 'st', 'ordered', 'oby', 'email', 'orx', ARGV[5])
+    redis.call('ZREM', KEYS[2], ARGV[6])
+    return 'ordered'
+  end
+end
+if redis.call('HSETNX', KEYS[1], ARGV[2], 'claimed|' .. ARGV[5]) == 0 then return 'claimed' end
+return 'ok'
+`)
+
+// finishScript replaces a claim with its outcome and counts it. A first
+// accepted message makes the cart "reminded" and becomes its last touch
+// ("ls"), also reachable by the customer's email for cross-device orders.
+// KEYS: 1 cart. ARGV: 1 field, 2 value ("" = release the claim for a retry),
+//
+//	3 outcome, 4 stats key, 5 counter suffix "step|channel|variant",
+//	6 now ms, 7 base, 8 window s, 9 cart id
+var finishScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v or string.sub(v, 1, 8) ~= 'claimed|' then return 0 end
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]); return 1 end
+-- keep when the claim was taken: that is when the send started
+local outcome, fin, detail = string.match(ARGV[2], '^([^|]*)|([^|]*)|(.*)$')
+redis.call('HSET', KEYS[1], ARGV[1], outcome .. '|' .. fin .. '|' .. string.sub(v, 9) .. '|' .. detail)
+redis.call('HINCRBY', ARGV[4], ARGV[3] .. '|' .. ARGV[5], 1)
+if ARGV[3] == 'sent' then
+  if redis.call('HSETNX', KEYS[1], 'rem', ARGV[6]) == 1 then redis.call('HINCRBY', ARGV[4], 'reminded', 1) end
+  redis.call('HSET', KEYS[1], 'ls', ARGV[5] .. '|' .. ARGV[6])
+  local em = redis.call('HGET', KEYS[1], 'em')
+  if em and em ~= '' then redis.call('SET', ARGV[7] .. 'last:' .. em, ARGV[9], 'EX', ARGV[8]) end
+end
+return 1
+`)
+
+// skipScript records that (step, channel) was not sent, once, and counts it
+// ("skipped", or "held" for the holdout group, which reports keep apart).
+// KEYS: 1 cart. ARGV: 1 field, 2 value, 3 stats key, 4 counter suffix, 5 counter
+var skipScript = redis.NewScript(`
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('HINCRBY', ARGV[3], ARGV[5] .. '|' .. ARGV[4], 1)
+  return 1
+end
+return 0
+`)
+
+// clickScript records a click on a message link and returns the cart's
+// content and platform for the redirect ("" when the cart expired).
+// KEYS: 1 cart, 2 data. ARGV: 1 field "k:<step>:<channel>", 2 now, 3 stats
+// key, 4 counter suffix
+var clickScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('HINCRBY', ARGV[3], 'clicked|' .. ARGV[4], 1)
+end
+redis.call('HINCRBY', KEYS[1], 'clk', 1)
+return redis.call('GET', KEYS[2]) or ''
+`)
+
+// advanceScript moves an active cart past a finished step and schedules the
+// next one from the cart's last activity.
+// Finishing the first step is when a cart counts as abandoned (once: the
+// step only advances once); "ab" keeps the due time it was abandoned at.
+// KEYS: 1 cart, 2 due. ARGV: 1 member, 2 step, 3 stats key, 4 now, 5 n delays,
+// 6.. delays ms
+var advanceScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'act', 'ho')
+if v[1] ~= 'active' or v[2] ~= ARGV[2] then return 0 end
+if ARGV[2] == '0' then
+  redis.call('HSET', KEYS[1], 'ab', tonumber(v[3]) + tonumber(ARGV[6]))
+  redis.call('HINCRBY', ARGV[3], v[4] == '1' and 'abandoned_h' or 'abandoned', 1)
+end
+local next = tonumber(ARGV[2]) + 1
+redis.call('HSET', KEYS[1], 'step', next)
+redis.call('HINCRBY', KEYS[1], 'gen', 1)
+if next < tonumber(ARGV[5]) then
+  redis.call('ZADD', KEYS[2], tonumber(v[3]) + tonumber(ARGV[6 + next]), ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return 1
+`)

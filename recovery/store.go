@@ -1,0 +1,705 @@
+package recovery
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cartrecovery/cartrecovery/money"
+)
+
+// Cart states.
+const (
+	StateActive  = "active"
+	StateOrdered = "ordered"
+	StateDeleted = "deleted"
+)
+
+// Status is what ingestion did with an event.
+type Status string
+
+// Ingestion results. Only StatusDuplicate means "seen before"; ignored and
+// stale events were recorded as seen too.
+const (
+	StatusAccepted  Status = "accepted"
+	StatusDuplicate Status = "duplicate"
+	StatusIgnored   Status = "ignored"
+	StatusStale     Status = "stale"
+)
+
+// Result is the outcome of Ingest.
+type Result struct {
+	Status Status
+	Reason string // why ignored/stale, for logs
+}
+
+// Options configure a Store.
+type Options struct {
+	Prefix string          // key prefix, e.g. "cartrecovery:"
+	Delays []time.Duration // the sequence's delays, strictly increasing
+	Now    func() time.Time
+	// SeenTTL is how long delivery ids are remembered (default 72h; Shopify
+	// retries for 4h, platforms may redeliver manually within days).
+	SeenTTL time.Duration
+	// Retention is how long a cart and its outcomes are kept after its last
+	// change (default 90 days). Counters are kept.
+	Retention time.Duration
+	// Steps names the sequence's steps (counters are keyed by name).
+	Steps []string
+	// Window is rules.attribution_window (default 168h).
+	Window time.Duration
+	// HoldoutPercent (0-50) of customers get no messages.
+	HoldoutPercent int
+	// NoCounters disables the tracked counter on ingest (the benchmark's
+	// baseline only).
+	NoCounters bool
+}
+
+// Variant is the variant every message is counted under until A/B variants
+// are configurable.
+const Variant = "a"
+
+// Store keeps carts, the schedule and send claims in Redis. Every state
+// change is one Lua script: one round trip, atomic.
+type Store struct {
+	rdb       redis.UniversalClient
+	prefix    string
+	delays    []string // ms, as script arguments
+	now       func() time.Time
+	seenTTL   string
+	retention string
+	steps     []string
+	window    time.Duration
+	holdout   int
+	counters  bool
+}
+
+// NewStore returns a Store on rdb.
+func NewStore(rdb redis.UniversalClient, o Options) *Store {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SeenTTL <= 0 {
+		o.SeenTTL = 72 * time.Hour
+	}
+	if o.Retention <= 0 {
+		o.Retention = 90 * 24 * time.Hour
+	}
+	longest := time.Duration(0)
+	d := make([]string, len(o.Delays))
+	for i, x := range o.Delays {
+		d[i] = strconv.FormatInt(x.Milliseconds(), 10)
+		longest = max(longest, x)
+	}
+	ret := max(o.Retention, longest+24*time.Hour)
+	if o.Window <= 0 {
+		o.Window = 168 * time.Hour
+	}
+	steps := make([]string, len(o.Delays))
+	for i := range steps {
+		steps[i] = strconv.Itoa(i)
+		if i < len(o.Steps) && o.Steps[i] != "" {
+			steps[i] = o.Steps[i]
+		}
+	}
+	return &Store{
+		rdb: rdb, prefix: o.Prefix, delays: d, now: o.Now, steps: steps, window: o.Window,
+		holdout: o.HoldoutPercent, counters: !o.NoCounters,
+		seenTTL:   strconv.FormatInt(int64(o.SeenTTL/time.Second), 10),
+		retention: strconv.FormatInt(int64(ret/time.Second), 10),
+	}
+}
+
+// Steps returns the number of steps in the sequence.
+func (s *Store) Steps() int { return len(s.delays) }
+
+var storeRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+
+// ValidStore reports whether name can be used as a store identifier.
+func ValidStore(name string) bool { return storeRE.MatchString(name) }
+
+func (s *Store) base(store string) string { return s.prefix + "{" + store + "}:" }
+
+// CartKey is the Redis key of a cart hash.
+func (s *Store) CartKey(store, id string) string { return s.base(store) + "cart:" + id }
+
+func (s *Store) dataKey(store, id string) string { return s.base(store) + "d:" + id }
+
+// DueKey is the sorted set of carts by the due time of their next step.
+func (s *Store) DueKey() string { return s.prefix + "due" }
+
+func member(store, id string) string { return store + "/" + id }
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// NormalizeEmail is the form emails are indexed under.
+func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// record is the cart content kept for the messages (the "d:<id>" key): only
+// what templates use, with short JSON names, because every pending cart
+// pays for it. SKUs and platform customer ids are not kept.
+type record struct {
+	Pf    string      `json:"pf,omitempty"`
+	Cur   string      `json:"c,omitempty"`
+	Total string      `json:"t,omitempty"`
+	URL   string      `json:"u,omitempty"`
+	Items []recItem   `json:"i,omitempty"`
+	Cust  recCustomer `json:"p"`
+}
+
+type recItem struct {
+	Title string `json:"t,omitempty"`
+	Qty   int    `json:"q"`
+	Price string `json:"p,omitempty"`
+	Image string `json:"i,omitempty"`
+	URL   string `json:"u,omitempty"`
+}
+
+type recCustomer struct {
+	Email  string `json:"e,omitempty"`
+	Phone  string `json:"p,omitempty"`
+	First  string `json:"f,omitempty"`
+	Locale string `json:"l,omitempty"`
+	TZ     string `json:"z,omitempty"`
+	EC     bool   `json:"ec,omitempty"`
+	SC     bool   `json:"sc,omitempty"`
+}
+
+func encodeRecord(platform string, c Cart, cu Customer) (string, error) {
+	r := record{Pf: platform, Cur: c.Currency, Total: c.Total, URL: c.RecoveryURL,
+		Cust: recCustomer{Email: cu.Email, Phone: cu.Phone, First: cu.FirstName,
+			Locale: cu.Locale, TZ: cu.Timezone, EC: cu.EmailConsent, SC: cu.SMSConsent}}
+	for _, it := range c.Items {
+		r.Items = append(r.Items, recItem{Title: it.Title, Qty: it.Quantity,
+			Price: it.Price, Image: it.ImageURL, URL: it.URL})
+	}
+	b, err := json.Marshal(r)
+	return string(b), err
+}
+
+func decodeRecord(id, data string) (Cart, Customer, error) {
+	c, cu, _, err := decodeRecordPf(id, data)
+	return c, cu, err
+}
+
+func decodeRecordPf(id, data string) (Cart, Customer, string, error) {
+	var r record
+	if data != "" {
+		if err := json.Unmarshal([]byte(data), &r); err != nil {
+			return Cart{}, Customer{}, "", fmt.Errorf("decode cart %q: %w", id, err)
+		}
+	}
+	c := Cart{ID: id, Currency: r.Cur, Total: r.Total, RecoveryURL: r.URL}
+	for _, it := range r.Items {
+		c.Items = append(c.Items, Item{Title: it.Title, Quantity: it.Qty,
+			Price: it.Price, ImageURL: it.Image, URL: it.URL})
+	}
+	cu := r.Cust
+	return c, Customer{Email: cu.Email, Phone: cu.Phone, FirstName: cu.First,
+		Locale: cu.Locale, Timezone: cu.TZ, EmailConsent: cu.EC, SMSConsent: cu.SC}, r.Pf, nil
+}
+
+// Ingest records one normalized event atomically (one Lua script, one round
+// trip) and reports what it did. It returns an error wrapping ErrInvalid for
+// an event that cannot be keyed.
+func (s *Store) Ingest(ctx context.Context, ev Event) (Result, error) {
+	if !ValidStore(ev.Store) {
+		return Result{}, Invalid("store", "must be 1-100 characters of A-Z a-z 0-9 . _ -")
+	}
+	if ev.ID == "" {
+		return Result{}, Invalid("id", "is required")
+	}
+	now := s.now().UnixMilli()
+	base := s.base(ev.Store)
+	seen := base + "seen:" + ev.Platform + ":" + ev.ID // deletes and orders
+	email := NormalizeEmail(ev.Customer.Email)
+	var (
+		res []any
+		err error
+	)
+	switch ev.Kind {
+	case CartUpdated:
+		if ev.Cart.ID == "" {
+			return Result{}, Invalid("cart.id", "is required")
+		}
+		at := ms(ev.OccurredAt)
+		if at <= 0 {
+			at = now
+		}
+		data, err2 := encodeRecord(ev.Platform, ev.Cart, ev.Customer)
+		if err2 != nil {
+			return Result{}, err2
+		}
+		args := make([]any, 0, 16+len(s.delays))
+		args = append(args, base, ev.Cart.ID, member(ev.Store, ev.Cart.ID), now, at, data, email,
+			s.holdoutFlag(ev), deliveryHash(ev.Platform, ev.ID), s.retention, len(s.delays))
+		for _, d := range s.delays {
+			args = append(args, d)
+		}
+		args = append(args, s.day(time.UnixMilli(at)), ev.Store)
+		// Only the first ref is kept: it is the one lookups try first, and
+		// every key costs memory for every pending cart.
+		if len(ev.Refs) > 0 {
+			args = append(args, ev.Refs[0])
+		}
+		res, err = updateScript.Run(ctx, s.rdb, []string{s.CartKey(ev.Store, ev.Cart.ID), s.dataKey(ev.Store, ev.Cart.ID),
+			s.DueKey(), s.StoresKey()}, args...).Slice()
+	case CartDeleted:
+		if ev.Cart.ID == "" && len(ev.Refs) == 0 {
+			return Result{}, Invalid("cart.id", "is required")
+		}
+		args := []any{base, ev.Cart.ID, ev.Store, now, ms(ev.OccurredAt), s.seenTTL, s.retention}
+		for _, r := range ev.Refs {
+			args = append(args, r)
+		}
+		res, err = deleteScript.Run(ctx, s.rdb, []string{seen, s.DueKey()}, args...).Slice()
+	case OrderCreated:
+		at := ms(ev.OccurredAt)
+		if at <= 0 || at > now {
+			at = now
+		}
+		minor := ""
+		if m, ok := money.ToMinor(ev.Order.Total, ev.Order.Currency); ok {
+			minor = strconv.FormatInt(m, 10)
+		}
+		args := []any{base, ev.Cart.ID, ev.Store, now, at, s.seenTTL, s.retention,
+			ev.Order.ID, ev.Order.Total, ev.Order.Currency, email, minor, s.window.Milliseconds(), s.day(time.UnixMilli(at))}
+		for _, r := range ev.Refs {
+			args = append(args, r)
+		}
+		res, err = orderScript.Run(ctx, s.rdb, []string{seen, s.DueKey()}, args...).Slice()
+	default:
+		return Result{}, Invalid("type", fmt.Sprintf("unknown event kind %q", ev.Kind))
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("record %s %s/%s: %w", ev.Kind, ev.Store, ev.Cart.ID, err)
+	}
+	st, _ := res[0].(string)
+	reason, _ := res[1].(string)
+	return Result{Status: Status(st), Reason: reason}, nil
+}
+
+// day is the UTC date that names a counters hash; "" when counters are off.
+func (s *Store) day(t time.Time) string {
+	if !s.counters {
+		return ""
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+func (s *Store) statsKey(store string, t time.Time) string {
+	return s.base(store) + "stats:" + s.day(t)
+}
+
+// StoresKey is the set of stores that have sent carts.
+func (s *Store) StoresKey() string { return s.prefix + "stores" }
+
+// holdoutFlag assigns the customer (store + email, else customer id, else
+// cart) to the holdout group deterministically.
+func (s *Store) holdoutFlag(ev Event) string {
+	if s.holdout <= 0 {
+		return "0"
+	}
+	who := NormalizeEmail(ev.Customer.Email)
+	if who == "" {
+		who = ev.Customer.ID
+	}
+	if who == "" {
+		who = ev.Cart.ID
+	}
+	if InHoldout(ev.Store, who, s.holdout) {
+		return "1"
+	}
+	return "0"
+}
+
+// InHoldout reports whether who (in store) falls in the holdout percent.
+func InHoldout(store, who string, percent int) bool {
+	h := sha256.Sum256([]byte(store + "\x00" + who))
+	return int(binary.BigEndian.Uint32(h[:4])%100) < percent
+}
+
+// CartState is a cart as the worker sees it.
+type CartState struct {
+	Store, ID string
+	State     string
+	Step, Gen int
+	At        time.Time // platform time of newest event
+	Activity  time.Time // delays count from here
+	Created   time.Time
+	Cart      Cart
+	Customer  Customer
+	OrderID   string
+	// Sends maps "step:channel" to the raw send state ("sent|ts|detail"...).
+	Sends map[string]string
+	// Clicks maps "step:channel" to the first click on that message's link.
+	Clicks    map[string]time.Time
+	Holdout   bool
+	Abandoned time.Time // when the first step came due with no order
+	Reminded  time.Time // first message accepted by a provider
+	// LastTouch is "step|channel|variant|ms" of the last message sent.
+	LastTouch     string
+	Attribution   string    // set by the order: recovered|..., converted_before, ...
+	OrderAt       time.Time // platform time of the order
+	OrderReceived time.Time
+	OrderTotal    string
+	OrderCurrency string
+	OrderMatch    string // how the order found the cart: id, ref, email
+}
+
+// Load reads one cart; ok is false when it does not exist (or expired).
+func (s *Store) Load(ctx context.Context, store, id string) (CartState, bool, error) {
+	var hc *redis.MapStringStringCmd
+	var dc *redis.StringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		hc = p.HGetAll(ctx, s.CartKey(store, id))
+		dc = p.Get(ctx, s.dataKey(store, id))
+		return nil
+	})
+	if err != nil && err != redis.Nil {
+		return CartState{}, false, fmt.Errorf("load cart %s/%s: %w", store, id, err)
+	}
+	h := hc.Val()
+	if len(h) == 0 {
+		return CartState{}, false, nil
+	}
+	c := CartState{Store: store, ID: id, State: h["st"], OrderID: h["oid"],
+		Sends: map[string]string{}, Clicks: map[string]time.Time{}, Holdout: h["ho"] == "1",
+		Abandoned: msTime(h["ab"]), Reminded: msTime(h["rem"]), LastTouch: h["ls"], Attribution: h["att"],
+		OrderAt: msTime(h["oat"]), OrderReceived: msTime(h["orx"]), OrderTotal: h["otot"], OrderCurrency: h["ocur"], OrderMatch: h["oby"]}
+	c.Step, _ = strconv.Atoi(h["step"])
+	c.Gen, _ = strconv.Atoi(h["gen"])
+	c.At = msTime(h["at"])
+	c.Activity = msTime(h["act"])
+	c.Created = msTime(h["c0"])
+	for k, v := range h {
+		if strings.HasPrefix(k, "m:") {
+			c.Sends[k[2:]] = v
+		}
+		if strings.HasPrefix(k, "k:") {
+			c.Clicks[k[2:]] = msTime(v)
+		}
+	}
+	c.Cart, c.Customer, err = decodeRecord(id, dc.Val())
+	return c, true, err
+}
+
+func msTime(v string) time.Time {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n).UTC()
+}
+
+// Due is a cart whose next step is due, leased to a relay.
+type Due struct {
+	Store, CartID string
+	Step, Gen     int
+	member        string
+}
+
+// Lease takes up to limit carts due at now and hides them from other relays
+// until leaseUntil. Pass them to Release once they are handed to the queue.
+func (s *Store) Lease(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Due, error) {
+	res, err := leaseScript.Run(ctx, s.rdb, []string{s.DueKey()},
+		s.prefix, now.UnixMilli(), leaseUntil.UnixMilli(), limit).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("lease due carts: %w", err)
+	}
+	out := make([]Due, 0, len(res)/3)
+	for i := 0; i+2 < len(res); i += 3 {
+		store, id, _ := strings.Cut(res[i], "/")
+		step, _ := strconv.Atoi(res[i+1])
+		gen, _ := strconv.Atoi(res[i+2])
+		out = append(out, Due{Store: store, CartID: id, Step: step, Gen: gen, member: res[i]})
+	}
+	return out, nil
+}
+
+// Release drops relayed carts from the due set, unless an update has
+// re-scheduled them since the lease.
+func (s *Store) Release(ctx context.Context, leaseUntil time.Time, ds []Due) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	args := []any{strconv.FormatInt(leaseUntil.UnixMilli(), 10)}
+	for _, d := range ds {
+		args = append(args, d.member)
+	}
+	return releaseScript.Run(ctx, s.rdb, []string{s.DueKey()}, args...).Err()
+}
+
+// NextDue returns the due time of a cart's next step, ok false when none is
+// scheduled (tests and the timeline use it).
+func (s *Store) NextDue(ctx context.Context, store, id string) (time.Time, bool, error) {
+	sc, err := s.rdb.ZScore(ctx, s.DueKey(), member(store, id)).Result()
+	if err == redis.Nil {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(int64(sc)).UTC(), true, nil
+}
+
+// Reschedule puts a cart back on the due set at t (used when a task finds
+// its step not due yet, e.g. clock skew between processes).
+func (s *Store) Reschedule(ctx context.Context, store, id string, t time.Time) error {
+	return s.rdb.ZAdd(ctx, s.DueKey(), redis.Z{Score: float64(t.UnixMilli()), Member: member(store, id)}).Err()
+}
+
+// Claim results other than ClaimOK say why the send must not start.
+const (
+	ClaimOK         = "ok"
+	ClaimGone       = "gone"
+	ClaimOrdered    = StateOrdered
+	ClaimDeleted    = StateDeleted
+	ClaimSuperseded = "superseded"
+	ClaimTaken      = "claimed"
+)
+
+func sendField(step int, channel string) string { return "m:" + strconv.Itoa(step) + ":" + channel }
+
+// Claim atomically checks, right before the provider call, that the cart is
+// still active on (step, gen), that its customer has not ordered since, and
+// that nobody claimed (step, channel) yet; then claims it.
+func (s *Store) Claim(ctx context.Context, store, id string, step, gen int, channel string) (string, error) {
+	r, err := claimScript.Run(ctx, s.rdb, []string{s.CartKey(store, id), s.DueKey()},
+		s.base(store), sendField(step, channel), step, gen, s.now().UnixMilli(), member(store, id)).Text()
+	if err != nil {
+		return "", fmt.Errorf("claim %s/%s step %d %s: %w", store, id, step, channel, err)
+	}
+	return r, nil
+}
+
+// Send outcomes recorded per (step, channel).
+const (
+	OutcomeSent    = "sent"
+	OutcomeFailed  = "failed"
+	OutcomeSkipped = "skipped"
+)
+
+func outcomeValue(outcome string, at time.Time, detail string) string {
+	detail = strings.ReplaceAll(detail, "|", "/")
+	if len(detail) > 300 {
+		detail = detail[:300]
+	}
+	return outcome + "|" + strconv.FormatInt(at.UnixMilli(), 10) + "|" + detail
+}
+
+func (s *Store) counterSuffix(step int, channel string) string {
+	name := strconv.Itoa(step)
+	if step >= 0 && step < len(s.steps) {
+		name = s.steps[step]
+	}
+	return name + "|" + channel + "|" + Variant
+}
+
+// Finish records the outcome of a claimed send and counts it.
+func (s *Store) Finish(ctx context.Context, store, id string, step int, channel, outcome, detail string) error {
+	now := s.now()
+	return finishScript.Run(ctx, s.rdb, []string{s.CartKey(store, id)},
+		sendField(step, channel), outcomeValue(outcome, now, detail), outcome, s.statsKey(store, now),
+		s.counterSuffix(step, channel), now.UnixMilli(), s.base(store), int64(s.window/time.Second), id).Err()
+}
+
+// Unclaim releases a claim after a failure that proved the provider did not
+// accept the message, so a retry may claim it again.
+func (s *Store) Unclaim(ctx context.Context, store, id string, step int, channel string) error {
+	return finishScript.Run(ctx, s.rdb, []string{s.CartKey(store, id)}, sendField(step, channel), "",
+		"", "", "", 0, "", 0, id).Err()
+}
+
+// ReasonHoldout is the skip reason of the holdout group: counted apart from
+// the treated group's skips.
+const ReasonHoldout = "holdout group"
+
+// Skip records that (step, channel) was not sent and why, unless it already
+// has a state.
+func (s *Store) Skip(ctx context.Context, store, id string, step int, channel, reason string) error {
+	now := s.now()
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	counter := OutcomeSkipped
+	if reason == ReasonHoldout {
+		counter = "held"
+	}
+	return skipScript.Run(ctx, s.rdb, []string{s.CartKey(store, id)}, sendField(step, channel),
+		OutcomeSkipped+"|"+ts+"|"+ts+"|"+strings.ReplaceAll(reason, "|", "/"), s.statsKey(store, now),
+		s.counterSuffix(step, channel), counter).Err()
+}
+
+// Advance moves an active cart past step and schedules its next step from
+// the last activity. It is a no-op if the cart moved on or ended.
+func (s *Store) Advance(ctx context.Context, store, id string, step int) error {
+	now := s.now()
+	args := []any{member(store, id), step, s.statsKey(store, now), now.UnixMilli(), len(s.delays)}
+	for _, d := range s.delays {
+		args = append(args, d)
+	}
+	return advanceScript.Run(ctx, s.rdb, []string{s.CartKey(store, id), s.DueKey()}, args...).Err()
+}
+
+// SendState splits a raw send state into outcome, when it was recorded and
+// detail.
+func SendState(raw string) (outcome string, at time.Time, detail string) {
+	outcome, at, _, detail = SendTimes(raw)
+	return
+}
+
+// SendTimes also returns when the send started (its claim was taken).
+func SendTimes(raw string) (outcome string, at, started time.Time, detail string) {
+	parts := strings.SplitN(raw, "|", 4)
+	outcome = parts[0]
+	if len(parts) > 1 {
+		at = msTime(parts[1])
+	}
+	if len(parts) > 2 {
+		started = msTime(parts[2])
+	}
+	if len(parts) > 3 {
+		detail = parts[3]
+	}
+	return
+}
+
+// deliveryHash is the 48-bit fingerprint of a delivery kept in the cart hash
+// (a UUID would cost 36 bytes in every pending cart).
+func deliveryHash(platform, id string) string {
+	h := sha256.Sum256([]byte(platform + "\x00" + id))
+	return hex.EncodeToString(h[:6])
+}
+
+// ContactHash is the pseudonymous form of a normalized email or phone used
+// in suppression keys and links, so no address appears in a key or URL.
+func ContactHash(normalized string) string {
+	h := sha256.Sum256([]byte(normalized))
+	return hex.EncodeToString(h[:12])
+}
+
+func (s *Store) suppressKey(store, channel, hash string) string {
+	return s.base(store) + "unsub:" + channel + ":" + hash
+}
+
+// Suppress records that contactHash must receive nothing more on channel.
+func (s *Store) Suppress(ctx context.Context, store, channel, contactHash, reason string) error {
+	return s.rdb.Set(ctx, s.suppressKey(store, channel, contactHash),
+		outcomeValue("unsub", s.now(), reason), 0).Err()
+}
+
+// Suppressed reports whether contactHash unsubscribed from channel.
+func (s *Store) Suppressed(ctx context.Context, store, channel, contactHash string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.suppressKey(store, channel, contactHash)).Result()
+	return n == 1, err
+}
+
+// Click records a click on the link of (step, channel) in a message for a
+// cart and returns the cart for the redirect; ok is false when the cart no
+// longer exists.
+func (s *Store) Click(ctx context.Context, store, id string, step int, channel string) (c Cart, platform string, ok bool, err error) {
+	now := s.now()
+	data, err := clickScript.Run(ctx, s.rdb, []string{s.CartKey(store, id), s.dataKey(store, id)},
+		"k:"+strconv.Itoa(step)+":"+channel, now.UnixMilli(), s.statsKey(store, now), s.counterSuffix(step, channel)).Text()
+	if err != nil {
+		return Cart{}, "", false, fmt.Errorf("record click %s/%s: %w", store, id, err)
+	}
+	if data == "" {
+		return Cart{}, "", false, nil
+	}
+	c, _, platform, err = decodeRecordPf(id, data)
+	return c, platform, err == nil, err
+}
+
+// Stores lists every store that has sent a cart.
+func (s *Store) Stores(ctx context.Context) ([]string, error) {
+	return s.rdb.SMembers(ctx, s.StoresKey()).Result()
+}
+
+// Counters returns the report counters of each store for each day (UTC
+// dates "2006-01-02"), read in one pipelined round trip: the cost depends on
+// stores x days, never on the number of carts.
+func (s *Store) Counters(ctx context.Context, stores, days []string) (map[string]map[string]map[string]int64, error) {
+	cmds := make(map[[2]string]*redis.MapStringStringCmd, len(stores)*len(days))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, st := range stores {
+			for _, d := range days {
+				cmds[[2]string{st, d}] = p.HGetAll(ctx, s.base(st)+"stats:"+d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read counters: %w", err)
+	}
+	out := map[string]map[string]map[string]int64{}
+	for k, cmd := range cmds {
+		if len(cmd.Val()) == 0 {
+			continue
+		}
+		if out[k[0]] == nil {
+			out[k[0]] = map[string]map[string]int64{}
+		}
+		m := make(map[string]int64, len(cmd.Val()))
+		for f, v := range cmd.Val() {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			m[f] = n
+		}
+		out[k[0]][k[1]] = m
+	}
+	return out, nil
+}
+
+// LinkTTL is how long click-through links in messages keep working.
+const LinkTTL = 30 * 24 * time.Hour
+
+// Link is what a click-through link points at.
+type Link struct {
+	Store, Cart string
+	Step        int
+	Channel     string
+}
+
+func (s *Store) linkKey(id [8]byte) string { return s.prefix + "l:" + hex.EncodeToString(id[:]) }
+
+// NewLink records a click-through link for (cart, step, channel) and returns
+// its id, valid for LinkTTL.
+func (s *Store) NewLink(ctx context.Context, l Link) ([8]byte, error) {
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return id, err
+	}
+	v := l.Store + "/" + strconv.Itoa(l.Step) + "/" + l.Channel + "/" + l.Cart
+	return id, s.rdb.Set(ctx, s.linkKey(id), v, LinkTTL).Err()
+}
+
+// ResolveLink returns the link record of id; ok is false when it expired.
+func (s *Store) ResolveLink(ctx context.Context, id [8]byte) (Link, bool, error) {
+	v, err := s.rdb.Get(ctx, s.linkKey(id)).Result()
+	if err == redis.Nil {
+		return Link{}, false, nil
+	}
+	if err != nil {
+		return Link{}, false, err
+	}
+	parts := strings.SplitN(v, "/", 4)
+	if len(parts) != 4 {
+		return Link{}, false, nil
+	}
+	step, _ := strconv.Atoi(parts[1])
+	return Link{Store: parts[0], Step: step, Channel: parts[2], Cart: parts[3]}, true, nil
+}

@@ -1,0 +1,423 @@
+// Package report turns the pre-aggregated counters into recovery reports:
+// totals, rows by step, channel, variant, day or store, and the holdout
+// lift. It reads counters only (stores x days hashes), never carts.
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cartrecovery/cartrecovery/money"
+)
+
+// Dimensions a report can be broken down by.
+var Dimensions = []string{"step", "channel", "variant", "day", "store"}
+
+// Report is the JSON shape of `report --format json` and GET /api/report.
+type Report struct {
+	From    string  `json:"from"`
+	To      string  `json:"to"`
+	By      string  `json:"by"`
+	Totals  Totals  `json:"totals"`
+	Rows    []Row   `json:"rows"`
+	Holdout Holdout `json:"holdout"`
+}
+
+// Totals are over the treated group (customers not in the holdout).
+type Totals struct {
+	Carts            int64             `json:"carts"`
+	Abandoned        int64             `json:"abandoned"`
+	Reminded         int64             `json:"reminded"`
+	Clicked          int64             `json:"clicked"`
+	Recovered        int64             `json:"recovered"`
+	RecoveryRate     float64           `json:"recovery_rate"`
+	RecoveredRevenue map[string]string `json:"recovered_revenue"`
+	// RecoveredAfterClick counts recovered carts whose customer clicked a
+	// reminder link.
+	RecoveredAfterClick int64 `json:"recovered_after_click"`
+	// ConvertedBeforeReminder counts orders on carts never reminded.
+	ConvertedBeforeReminder int64 `json:"converted_before_reminder"`
+	// ConvertedAfterWindow counts orders on reminded carts that came after
+	// the attribution window: not credited.
+	ConvertedAfterWindow int64 `json:"converted_after_window"`
+	Orders               int64 `json:"orders"`
+}
+
+// Row is one value of the breakdown.
+type Row struct {
+	Key              string            `json:"key"`
+	Sent             int64             `json:"sent"`
+	Failed           int64             `json:"failed"`
+	Skipped          int64             `json:"skipped"`
+	Clicked          int64             `json:"clicked"`
+	Recovered        int64             `json:"recovered"`
+	RecoveredRevenue map[string]string `json:"recovered_revenue"`
+}
+
+// Holdout compares the treated group with the control group that got no
+// messages. Lift = recovery rate − holdout conversion rate, with a 95%
+// confidence interval (normal approximation for a difference of
+// proportions); null while either group has no abandoned cart.
+type Holdout struct {
+	Carts          int64    `json:"carts"`
+	Abandoned      int64    `json:"abandoned"`
+	Converted      int64    `json:"converted"`
+	ConversionRate float64  `json:"conversion_rate"`
+	Lift           *float64 `json:"lift"`
+	LiftLow        *float64 `json:"lift_ci95_low"`
+	LiftHigh       *float64 `json:"lift_ci95_high"`
+}
+
+// Query selects the days (inclusive, UTC dates) and the breakdown.
+type Query struct {
+	From, To time.Time
+	By       string
+	Stores   []string // empty: all
+	Steps    []string // configured step names, in order (row order for by=step)
+}
+
+// ParseRange reads --since Nd (or Nh, rounded up to days) or --from/--to
+// YYYY-MM-DD into an inclusive range of UTC days ending today.
+func ParseRange(since, from, to string, now time.Time) (time.Time, time.Time, error) {
+	today := now.UTC().Truncate(24 * time.Hour)
+	if from != "" || to != "" {
+		if since != "" && since != "30d" {
+			return time.Time{}, time.Time{}, fmt.Errorf("since: use either since or from/to")
+		}
+		f, t := today.AddDate(0, 0, -29), today
+		var err error
+		if from != "" {
+			if f, err = time.Parse(time.DateOnly, from); err != nil {
+				return f, t, fmt.Errorf("from: %q is not a date like 2026-11-01", from)
+			}
+		}
+		if to != "" {
+			if t, err = time.Parse(time.DateOnly, to); err != nil {
+				return f, t, fmt.Errorf("to: %q is not a date like 2026-11-30", to)
+			}
+		}
+		if t.Before(f) {
+			return f, t, fmt.Errorf("to: %s is before from %s", to, from)
+		}
+		if t.Sub(f) > 3660*24*time.Hour {
+			return f, t, fmt.Errorf("from: range longer than 10 years")
+		}
+		return f, t, nil
+	}
+	if since == "" {
+		since = "30d"
+	}
+	n, unit := strings.TrimRight(since, "dh"), strings.TrimLeft(since, "0123456789")
+	days, err := strconv.Atoi(n)
+	if err != nil || days <= 0 || (unit != "d" && unit != "h") {
+		return time.Time{}, time.Time{}, fmt.Errorf("since: %q must look like 30d or 48h", since)
+	}
+	if unit == "h" {
+		days = (days + 23) / 24
+	}
+	if days > 3660 {
+		return time.Time{}, time.Time{}, fmt.Errorf("since: longer than 10 years")
+	}
+	return today.AddDate(0, 0, -(days - 1)), today, nil
+}
+
+// Days lists the UTC dates from..to inclusive.
+func Days(from, to time.Time) []string {
+	var out []string
+	for d := from.UTC().Truncate(24 * time.Hour); !d.After(to); d = d.AddDate(0, 0, 1) {
+		out = append(out, d.Format(time.DateOnly))
+	}
+	return out
+}
+
+type revenue map[string]int64
+
+func (r revenue) strings() map[string]string {
+	out := map[string]string{}
+	for cur, m := range r {
+		out[cur] = money.FromMinor(m, cur)
+	}
+	return out
+}
+
+type rowAcc struct {
+	sent, failed, skipped, clicked, recovered int64
+	rev                                       revenue
+}
+
+// Build aggregates counters (store → day → field → value) into a report.
+func Build(counters map[string]map[string]map[string]int64, q Query) (Report, error) {
+	if q.By == "" {
+		q.By = "step"
+	}
+	dim := -1
+	for i, d := range Dimensions {
+		if d == q.By {
+			dim = i
+		}
+	}
+	if dim < 0 {
+		return Report{}, fmt.Errorf("by: %q is not one of %s", q.By, strings.Join(Dimensions, ", "))
+	}
+	rep := Report{From: q.From.Format(time.DateOnly), To: q.To.Format(time.DateOnly), By: q.By}
+	tot := revenue{}
+	rows := map[string]*rowAcc{}
+	row := func(k string) *rowAcc {
+		if rows[k] == nil {
+			rows[k] = &rowAcc{rev: revenue{}}
+		}
+		return rows[k]
+	}
+	switch q.By {
+	case "step":
+		for _, s := range q.Steps {
+			row(s)
+		}
+	case "day":
+		for _, d := range Days(q.From, q.To) {
+			row(d)
+		}
+	}
+	var h Holdout
+	wanted := map[string]bool{}
+	for _, s := range q.Stores {
+		wanted[s] = true
+	}
+	for store, days := range counters {
+		if len(wanted) > 0 && !wanted[store] {
+			continue
+		}
+		for day, fields := range days {
+			for f, n := range fields {
+				parts := strings.Split(f, "|")
+				switch parts[0] {
+				case "tracked":
+					rep.Totals.Carts += n
+				case "tracked_h":
+					h.Carts += n
+				case "abandoned":
+					rep.Totals.Abandoned += n
+				case "abandoned_h":
+					h.Abandoned += n
+				case "converted_h":
+					h.Converted += n
+				case "reminded":
+					rep.Totals.Reminded += n
+				case "recovered_clicked":
+					rep.Totals.RecoveredAfterClick += n
+				case "converted_before":
+					rep.Totals.ConvertedBeforeReminder += n
+				case "converted_late":
+					rep.Totals.ConvertedAfterWindow += n
+				case "orders":
+					rep.Totals.Orders += n
+				case "revt":
+					if len(parts) == 2 {
+						tot[parts[1]] += n
+					}
+				case "recovered":
+					if len(parts) == 1 {
+						rep.Totals.Recovered += n
+						continue
+					}
+					fallthrough
+				case "sent", "failed", "skipped", "clicked", "rev":
+					if len(parts) < 4 {
+						continue
+					}
+					key := [...]string{parts[1], parts[2], parts[3], day, store}[dim]
+					r := row(key)
+					switch parts[0] {
+					case "sent":
+						r.sent += n
+					case "failed":
+						r.failed += n
+					case "skipped":
+						r.skipped += n
+					case "clicked":
+						r.clicked += n
+						rep.Totals.Clicked += n
+					case "recovered":
+						r.recovered += n
+					case "rev":
+						if len(parts) == 5 {
+							r.rev[parts[4]] += n
+						}
+					}
+				}
+			}
+		}
+	}
+	rep.Totals.RecoveredRevenue = tot.strings()
+	rep.Totals.RecoveryRate = rate(rep.Totals.Recovered, rep.Totals.Abandoned)
+	h.ConversionRate = rate(h.Converted, h.Abandoned)
+	if h.Abandoned > 0 && rep.Totals.Abandoned > 0 {
+		p1, n1 := rep.Totals.RecoveryRate, float64(rep.Totals.Abandoned)
+		p2, n2 := h.ConversionRate, float64(h.Abandoned)
+		lift := p1 - p2
+		se := math.Sqrt(p1*(1-p1)/n1 + p2*(1-p2)/n2)
+		lo, hi := round(lift-1.96*se), round(lift+1.96*se)
+		lift = round(lift)
+		h.Lift, h.LiftLow, h.LiftHigh = &lift, &lo, &hi
+	}
+	rep.Holdout = h
+	keys := make([]string, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	order := map[string]int{}
+	for i, s := range q.Steps {
+		order[s] = i + 1
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := order[keys[i]], order[keys[j]]
+		if q.By == "step" && a != b {
+			if a == 0 || b == 0 {
+				return a != 0
+			}
+			return a < b
+		}
+		return keys[i] < keys[j]
+	})
+	rep.Rows = []Row{}
+	for _, k := range keys {
+		r := rows[k]
+		rep.Rows = append(rep.Rows, Row{Key: k, Sent: r.sent, Failed: r.failed, Skipped: r.skipped,
+			Clicked: r.clicked, Recovered: r.recovered, RecoveredRevenue: r.rev.strings()})
+	}
+	return rep, nil
+}
+
+func rate(n, d int64) float64 {
+	if d == 0 {
+		return 0
+	}
+	return round(float64(n) / float64(d))
+}
+
+func round(f float64) float64 { return math.Round(f*10000) / 10000 }
+
+func revenueText(m map[string]string) string {
+	curs := make([]string, 0, len(m))
+	for c := range m {
+		curs = append(curs, c)
+	}
+	sort.Strings(curs)
+	parts := make([]string, len(curs))
+	for i, c := range curs {
+		parts[i] = m[c] + " " + c
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
+
+// WriteTable writes the report for a terminal.
+func WriteTable(w io.Writer, r Report) error {
+	t := r.Totals
+	fmt.Fprintf(w, "Recovery report %s to %s (UTC days), by %s\n\n", r.From, r.To, r.By)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "carts\tabandoned\treminded\tclicked\trecovered\trecovery rate\t\n")
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%s\t\n", t.Carts, t.Abandoned, t.Reminded, t.Clicked, t.Recovered, pct(t.RecoveryRate))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "recovered revenue: %s\n", revenueText(t.RecoveredRevenue))
+	fmt.Fprintf(w, "orders: %d (converted before any reminder: %d, after the window: %d)\n\n",
+		t.Orders, t.ConvertedBeforeReminder, t.ConvertedAfterWindow)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\tsent\tfailed\tskipped\tclicked\trecovered\trecovered revenue\n", r.By)
+	for _, row := range r.Rows {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", row.Key, row.Sent, row.Failed, row.Skipped, row.Clicked, row.Recovered, revenueText(row.RecoveredRevenue))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	h := r.Holdout
+	if h.Carts > 0 {
+		fmt.Fprintf(w, "\nholdout: %d carts, %d abandoned, %d converted (%s)", h.Carts, h.Abandoned, h.Converted, pct(h.ConversionRate))
+		if h.Lift != nil {
+			fmt.Fprintf(w, "; lift %s (95%% CI %s to %s)", pct(*h.Lift), pct(*h.LiftLow), pct(*h.LiftHigh))
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+// WriteCSV writes one line per row, with the totals as a last "total" row.
+func WriteCSV(w io.Writer, r Report) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{r.By, "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue"})
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	for _, row := range r.Rows {
+		_ = cw.Write([]string{row.Key, i(row.Sent), i(row.Failed), i(row.Skipped), i(row.Clicked), i(row.Recovered), revenueText(row.RecoveredRevenue)})
+	}
+	var s, f, k, c int64
+	for _, row := range r.Rows {
+		s, f, k, c = s+row.Sent, f+row.Failed, k+row.Skipped, c+row.Clicked
+	}
+	_ = cw.Write([]string{"total", i(s), i(f), i(k), i(c), i(r.Totals.Recovered), revenueText(r.Totals.RecoveredRevenue)})
+	cw.Flush()
+	return cw.Error()
+}
+
+// Point is one day of the dashboard's series.
+type Point struct {
+	Day          string            `json:"day"`
+	Abandoned    int64             `json:"abandoned"`
+	Recovered    int64             `json:"recovered"`
+	RecoveryRate float64           `json:"recovery_rate"`
+	Revenue      map[string]string `json:"recovered_revenue"`
+	revenue      revenue
+}
+
+// Daily returns the per-day series (treated group) over q's range.
+func Daily(counters map[string]map[string]map[string]int64, q Query) []Point {
+	wanted := map[string]bool{}
+	for _, s := range q.Stores {
+		wanted[s] = true
+	}
+	idx := map[string]int{}
+	var out []Point
+	for i, d := range Days(q.From, q.To) {
+		idx[d] = i
+		out = append(out, Point{Day: d, revenue: revenue{}})
+	}
+	for store, days := range counters {
+		if len(wanted) > 0 && !wanted[store] {
+			continue
+		}
+		for day, fields := range days {
+			i, ok := idx[day]
+			if !ok {
+				continue
+			}
+			p := &out[i]
+			p.Abandoned += fields["abandoned"]
+			p.Recovered += fields["recovered"]
+			for f, n := range fields {
+				if cur, ok := strings.CutPrefix(f, "revt|"); ok {
+					p.revenue[cur] += n
+				}
+			}
+		}
+	}
+	for i := range out {
+		out[i].RecoveryRate = rate(out[i].Recovered, out[i].Abandoned)
+		out[i].Revenue = out[i].revenue.strings()
+	}
+	return out
+}
+
+// RevenueMinor returns the minor units of the point's revenue in currency.
+func (p Point) RevenueMinor(currency string) int64 { return p.revenue[currency] }

@@ -1,0 +1,198 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/report"
+)
+
+// errAdminDisabled answers admin routes when no token is configured: they
+// are disabled, never open.
+var errAdminDisabled = fmt.Errorf("admin endpoints are disabled: set http.admin_token: %w", recovery.ErrNotFound)
+
+// sessionCookie holds the dashboard session (a hash of the admin token).
+const sessionCookie = "cartrecovery_session"
+
+// authorized checks "Authorization: Bearer <token>" or the dashboard
+// session cookie, in constant time.
+func (s *Server) authorized(r *http.Request) error {
+	if s.AdminToken == "" {
+		return errAdminDisabled
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.AdminToken)) == 1 {
+		return nil
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil &&
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.sessionValue())) == 1 {
+		return nil
+	}
+	return fmt.Errorf("missing or wrong bearer token: %w", recovery.ErrUnauthorized)
+}
+
+// sessionValue is what the session cookie carries: derived from the token,
+// so rotating the token ends every session, and never the token itself.
+func (s *Server) sessionValue() string {
+	h := sha256.Sum256([]byte("cartrecovery-session\x00" + s.AdminToken))
+	return fmt.Sprintf("%x", h)
+}
+
+// buildReport reads the query parameters of /api/report and the dashboard.
+func (s *Server) buildReport(r *http.Request) (report.Report, error) {
+	rep, _, err := s.reportData(r)
+	return rep, err
+}
+
+// reportData builds the report and its daily series from one read of the
+// counters.
+func (s *Server) reportData(r *http.Request) (report.Report, []report.Point, error) {
+	q := r.URL.Query()
+	from, to, err := report.ParseRange(q.Get("since"), q.Get("from"), q.Get("to"), s.Now())
+	if err != nil {
+		field, msg, _ := strings.Cut(err.Error(), ": ")
+		return report.Report{}, nil, recovery.Invalid(field, msg)
+	}
+	by := q.Get("by")
+	if by == "" {
+		by = "step"
+	}
+	stores, err := s.Store.Stores(r.Context())
+	if err != nil {
+		return report.Report{}, nil, err
+	}
+	var only []string
+	if st := q.Get("store"); st != "" {
+		only = []string{st}
+	}
+	counters, err := s.Store.Counters(r.Context(), stores, report.Days(from, to))
+	if err != nil {
+		return report.Report{}, nil, err
+	}
+	names := make([]string, len(s.Steps))
+	for i, st := range s.Steps {
+		names[i] = st.Name
+	}
+	q2 := report.Query{From: from, To: to, By: by, Stores: only, Steps: names}
+	rep, err := report.Build(counters, q2)
+	if err != nil {
+		field, msg, _ := strings.Cut(err.Error(), ": ")
+		return rep, nil, recovery.Invalid(field, msg)
+	}
+	return rep, report.Daily(counters, q2), nil
+}
+
+func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {
+	if err := s.authorized(r); err != nil {
+		writeError(w, s.Log, err)
+		return
+	}
+	rep, err := s.buildReport(r)
+	if err != nil {
+		writeError(w, s.Log, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		_ = report.WriteCSV(w, rep)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// TimelineEvent is one dated line of a cart's history.
+type TimelineEvent struct {
+	At     time.Time `json:"at"`
+	Type   string    `json:"type"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Timeline is GET /api/carts/{store}/{cart_id}.
+type Timeline struct {
+	Store        string          `json:"store"`
+	CartID       string          `json:"cart_id"`
+	State        string          `json:"state"`
+	Holdout      bool            `json:"holdout"`
+	Step         int             `json:"next_step"`
+	NextDue      *time.Time      `json:"next_due,omitempty"`
+	LastActivity time.Time       `json:"last_activity"`
+	Currency     string          `json:"currency"`
+	Total        string          `json:"total"`
+	Items        int             `json:"items"`
+	Outcome      string          `json:"outcome"`
+	Events       []TimelineEvent `json:"events"`
+}
+
+func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
+	if err := s.authorized(r); err != nil {
+		writeError(w, s.Log, err)
+		return
+	}
+	store, id := r.PathValue("store"), r.PathValue("cart")
+	if !recovery.ValidStore(store) {
+		writeError(w, s.Log, recovery.Invalid("store", "is not a store name"))
+		return
+	}
+	c, ok, err := s.Store.Load(r.Context(), store, id)
+	if err == nil && !ok {
+		err = fmt.Errorf("cart %s/%s (expired or never seen): %w", store, id, recovery.ErrNotFound)
+	}
+	if err != nil {
+		writeError(w, s.Log, err)
+		return
+	}
+	tl := Timeline{Store: store, CartID: id, State: c.State, Holdout: c.Holdout, Step: c.Step,
+		LastActivity: c.Activity, Currency: c.Cart.Currency, Total: c.Cart.Total, Items: len(c.Cart.Items),
+		Outcome: outcome(c)}
+	if d, ok, err := s.Store.NextDue(r.Context(), store, id); err == nil && ok {
+		tl.NextDue = &d
+	}
+	add := func(at time.Time, typ, detail string) {
+		if !at.IsZero() {
+			tl.Events = append(tl.Events, TimelineEvent{At: at, Type: typ, Detail: detail})
+		}
+	}
+	add(c.Created, "cart.first_seen", "first webhook received")
+	add(c.Activity, "cart.last_activity", "delays count from here (platform time)")
+	add(c.Abandoned, "cart.abandoned", "first step due with no order")
+	for k, raw := range c.Sends {
+		o, at, started, detail := recovery.SendTimes(raw)
+		if o == "claimed" {
+			at, detail = started, "sending (outcome not recorded)"
+		}
+		add(at, "message."+o, strings.TrimSpace(k+" "+detail))
+	}
+	for k, at := range c.Clicks {
+		add(at, "message.clicked", k)
+	}
+	if c.OrderID != "" {
+		add(c.OrderReceived, "order.created", fmt.Sprintf("order %s %s %s placed %s, matched by %s",
+			c.OrderID, c.OrderTotal, c.OrderCurrency, c.OrderAt.Format(time.RFC3339), c.OrderMatch))
+	}
+	if c.State == recovery.StateDeleted {
+		tl.Outcome = "deleted"
+	}
+	sort.SliceStable(tl.Events, func(i, j int) bool { return tl.Events[i].At.Before(tl.Events[j].At) })
+	writeJSON(w, http.StatusOK, tl)
+}
+
+// outcome summarizes what happened to the cart for the timeline.
+func outcome(c recovery.CartState) string {
+	switch {
+	case c.Attribution != "":
+		return c.Attribution
+	case c.State == recovery.StateOrdered:
+		return "ordered"
+	case c.State == recovery.StateActive && !c.Reminded.IsZero():
+		return "reminded"
+	case c.State == recovery.StateActive:
+		return "pending"
+	}
+	return c.State
+}

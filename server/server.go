@@ -1,0 +1,315 @@
+// Package server exposes cartrecovery over HTTP: platform webhooks,
+// unsubscribe links, health, readiness and metrics. Domain errors are mapped
+// to HTTP statuses in exactly one place (writeError).
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/webhook"
+)
+
+// MaxBody is the largest webhook body accepted (1 MiB).
+const MaxBody = 1 << 20
+
+// Server holds what the handlers need.
+type Server struct {
+	Store     *recovery.Store
+	Platforms config.Platforms
+	Shop      config.Store
+	Links     *link.Signer
+	Steps     []config.Step // discount codes for click-through redirects
+	// AdminToken guards the admin API and the dashboard; empty disables them.
+	AdminToken string
+	// PublicURL decides whether session cookies are Secure (https).
+	PublicURL string
+	Ready     func(context.Context) error // readiness probe (Redis ping)
+	Registry  *prometheus.Registry
+	Log       *slog.Logger
+	Now       func() time.Time
+
+	webhooks *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// Handler returns the HTTP handler with every route.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	s.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cartrecovery_webhooks_total", Help: "Webhooks received, by platform and result.",
+	}, []string{"platform", "result"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "cartrecovery_webhook_seconds", Help: "Time to verify, record and answer a webhook.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"platform"})
+	s.Registry.MustRegister(s.webhooks, s.latency)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhooks/shopify", s.webhook("shopify", s.shopify))
+	mux.HandleFunc("POST /webhooks/generic", s.webhook("generic", s.generic))
+	mux.HandleFunc("POST /webhooks/{platform}", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, s.Log, fmt.Errorf("platform %q: %w (supported: shopify, generic)", r.PathValue("platform"), recovery.ErrNotFound))
+	})
+	mux.HandleFunc("GET /r/{token}", s.click)
+	mux.HandleFunc("GET /api/report", s.apiReport)
+	mux.HandleFunc("GET /dashboard", s.dashboard)
+	mux.HandleFunc("POST /dashboard/login", s.login)
+	mux.HandleFunc("POST /dashboard/logout", s.logout)
+	mux.HandleFunc("GET /api/carts/{store}/{cart}", s.apiCart)
+	mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribe)
+	mux.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Ready(ctx); err != nil {
+			s.Log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "redis: " + err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, s.Log, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, recovery.ErrNotFound))
+	})
+	return recoverPanics(s.Log, mux)
+}
+
+// parseFunc verifies and parses one platform's webhook.
+type parseFunc func(r *http.Request, body []byte) (recovery.Event, error)
+
+func (s *Server) webhook(platform string, parse parseFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		result := s.handleWebhook(w, r, platform, parse)
+		s.webhooks.WithLabelValues(platform, result).Inc()
+		s.latency.WithLabelValues(platform).Observe(time.Since(start).Seconds())
+	}
+}
+
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform string, parse parseFunc) string {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			err = fmt.Errorf("body over %d bytes: %w", MaxBody, recovery.ErrTooLarge)
+		} else {
+			err = fmt.Errorf("read body: %v: %w", err, recovery.ErrInvalid)
+		}
+		return writeError(w, s.Log, err)
+	}
+	ev, err := parse(r, body)
+	if err == nil {
+		if ev.OccurredAt.IsZero() {
+			ev.OccurredAt = s.Now().UTC()
+		}
+		var res recovery.Result
+		res, err = s.Store.Ingest(r.Context(), ev)
+		if err == nil {
+			s.Log.Debug("webhook recorded", "platform", platform, "kind", ev.Kind, "store", ev.Store,
+				"cart", ev.Cart.ID, "status", res.Status, "reason", res.Reason)
+			switch res.Status {
+			case recovery.StatusDuplicate:
+				writeJSON(w, http.StatusOK, map[string]string{"status": "duplicate"})
+			case recovery.StatusAccepted:
+				writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+			default:
+				writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": res.Reason})
+			}
+			return string(res.Status)
+		}
+	}
+	return writeError(w, s.Log, err)
+}
+
+func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, error) {
+	if err := webhook.VerifyShopify(body, r.Header.Get("X-Shopify-Hmac-Sha256"), s.Platforms.Shopify.Secret); err != nil {
+		return recovery.Event{}, err
+	}
+	shop := r.Header.Get("X-Shopify-Shop-Domain")
+	if shop != "" && !recovery.ValidStore(shop) {
+		return recovery.Event{}, recovery.Invalid("X-Shopify-Shop-Domain", "is not a shop domain")
+	}
+	return webhook.ParseShopify(r.Header.Get("X-Shopify-Topic"), shop, r.Header.Get("X-Shopify-Webhook-Id"), body)
+}
+
+func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, error) {
+	if err := webhook.VerifyGeneric(body, r.Header.Get("X-Cartrecovery-Signature"), s.Platforms.Generic.Secret); err != nil {
+		return recovery.Event{}, err
+	}
+	return webhook.ParseGeneric(body)
+}
+
+// writeError is the one place domain errors become HTTP statuses. It
+// returns the result label for metrics.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) string {
+	status, label := http.StatusServiceUnavailable, "error"
+	switch {
+	case errors.Is(err, recovery.ErrIgnored):
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": err.Error()})
+		return "ignored"
+	case errors.Is(err, recovery.ErrInvalid):
+		status, label = http.StatusBadRequest, "invalid"
+	case errors.Is(err, recovery.ErrUnauthorized):
+		status, label = http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, recovery.ErrNotFound):
+		status, label = http.StatusNotFound, "not_found"
+	case errors.Is(err, recovery.ErrTooLarge):
+		status, label = http.StatusRequestEntityTooLarge, "too_large"
+	default:
+		// Not the caller's fault (Redis unreachable, timeout): 503 makes the
+		// platform retry, and nothing was acknowledged.
+		log.Error("request failed", "err", err)
+		writeJSON(w, status, map[string]string{"error": "temporarily unavailable, retry later"})
+		return label
+	}
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+	return label
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{{.Title}} - {{.Store}}</title>
+<style>body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;background:#f4f4f5;color:#18181b;margin:0}
+main{max-width:480px;margin:12vh auto;background:#fff;border-radius:12px;padding:32px;box-shadow:0 1px 3px rgba(0,0,0,.1)}
+h1{font-size:1.4rem;margin:0 0 12px}button{background:#18181b;color:#fff;border:0;border-radius:8px;padding:12px 20px;font-size:1rem;cursor:pointer}
+a{color:#2563eb}</style></head><body><main><h1>{{.Title}}</h1><p>{{.Text}}</p>
+{{if .Form}}<form method="post"><button type="submit" name="confirm" value="1">Unsubscribe</button></form>{{end}}
+{{if .StoreURL}}<p><a href="{{.StoreURL}}">Back to {{.Store}}</a></p>{{end}}</main></body></html>`))
+
+type page struct {
+	Title, Text, Store, StoreURL string
+	Form                         bool
+}
+
+func (s *Server) renderPage(w http.ResponseWriter, status int, p page) {
+	p.Store, p.StoreURL = s.Shop.Name, s.Shop.URL
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = pageTmpl.Execute(w, p)
+}
+
+// unsubscribe shows a confirmation page on GET and unsubscribes on POST
+// (which is also the RFC 8058 one-click request mail clients send).
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	f, err := s.Links.Verify("unsub", r.PathValue("token"), s.Now())
+	if err != nil || len(f) != 3 || !recovery.ValidStore(f[0]) || (f[1] != "email" && f[1] != "sms") {
+		s.renderPage(w, http.StatusBadRequest, page{Title: "This link is not valid",
+			Text: "The unsubscribe link is incomplete or was changed. Please use the link from the latest message, or contact the store."})
+		return
+	}
+	if r.Method == http.MethodGet {
+		s.renderPage(w, http.StatusOK, page{Title: "Unsubscribe from cart reminders?",
+			Text: "You will not receive any more reminders about carts you left at " + s.Shop.Name + ".", Form: true})
+		return
+	}
+	if err := s.Store.Suppress(r.Context(), f[0], f[1], f[2], "unsubscribe link"); err != nil {
+		s.Log.Error("unsubscribe failed", "err", err)
+		s.renderPage(w, http.StatusServiceUnavailable, page{Title: "Please try again", Text: "We could not record your request just now."})
+		return
+	}
+	s.Log.Info("unsubscribed", "store", f[0], "channel", f[1])
+	s.renderPage(w, http.StatusOK, page{Title: "You are unsubscribed",
+		Text: "You will not receive any more cart reminders from " + strings.TrimSpace(s.Shop.Name) + "."})
+}
+
+// click records a click on a message's link and redirects to the cart, with
+// the step's discount applied where the platform has a URL for it.
+func (s *Server) click(w http.ResponseWriter, r *http.Request) {
+	gone := page{Title: "This link has expired",
+		Text: "The link you followed is no longer valid. Your cart may still be waiting for you in the store."}
+	id, err := s.Links.VerifyShort(r.PathValue("token"), s.Now())
+	if err != nil {
+		s.renderPage(w, http.StatusNotFound, gone)
+		return
+	}
+	l, ok, err := s.Store.ResolveLink(r.Context(), id)
+	if err != nil {
+		s.Log.Error("resolve link", "err", err)
+		s.renderPage(w, http.StatusServiceUnavailable, page{Title: "Please try again", Text: "We could not open your cart just now."})
+		return
+	}
+	if !ok {
+		s.renderPage(w, http.StatusNotFound, gone)
+		return
+	}
+	cart, platform, ok, err := s.Store.Click(r.Context(), l.Store, l.Cart, l.Step, l.Channel)
+	if err != nil {
+		s.Log.Error("record click", "err", err)
+	}
+	target := s.Shop.URL
+	if ok && cart.RecoveryURL != "" {
+		target = cart.RecoveryURL
+		if l.Step >= 0 && l.Step < len(s.Steps) {
+			target = withDiscount(platform, target, s.Steps[l.Step].Discount.Code)
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// withDiscount returns the URL that applies code on the way to target, where
+// the platform has one: Shopify's /discount/CODE?redirect=PATH on the same
+// host. Otherwise target as is.
+func withDiscount(platform, target, code string) string {
+	if code == "" || platform != "shopify" {
+		return target
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return target
+	}
+	path := u.EscapedPath()
+	if u.RawQuery != "" {
+		path += "?" + u.RawQuery
+	}
+	d := url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/discount/" + code, RawQuery: url.Values{"redirect": {path}}.Encode()}
+	return d.String()
+}

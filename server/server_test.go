@@ -1,0 +1,541 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/internal/testredis"
+	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/webhook"
+	"github.com/cartrecovery/cartrecovery/worker"
+)
+
+func TestMain(m *testing.M) { testredis.Main(m) }
+
+const (
+	shopifySecret = "shpss_test"
+	genericSecret = "generic-test"
+)
+
+type env struct {
+	t     *testing.T
+	rdb   *redis.Client
+	store *recovery.Store
+	url   string
+	links *link.Signer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	rdb := testredis.Client(t)
+	store := recovery.NewStore(rdb, recovery.Options{Prefix: "t:", Delays: []time.Duration{time.Hour, 24 * time.Hour},
+		Steps: []string{"first-reminder", "second-reminder"}})
+	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
+	s := &server.Server{Store: store, Links: links,
+		Platforms: config.Platforms{Shopify: config.Platform{Secret: shopifySecret}, Generic: config.Platform{Secret: genericSecret}},
+		Shop:      config.Store{Name: "Test Shop", URL: "https://shop.example"},
+		Ready:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return &env{t: t, rdb: rdb, store: store, url: ts.URL, links: links}
+}
+
+type reply struct {
+	Code int
+	Body map[string]string
+}
+
+func (e *env) post(path string, header map[string]string, body []byte) reply {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(string(body)))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r reply
+	r.Code = resp.StatusCode
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &r.Body); err != nil {
+		e.t.Fatalf("reply is not JSON: %q", raw)
+	}
+	return r
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../webhook/testdata/shopify/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func shopifyHeaders(topic, id string, body []byte) map[string]string {
+	return map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": id,
+		"X-Shopify-Shop-Domain": "test.myshopify.com", "X-Shopify-Hmac-Sha256": webhook.SignShopify(body, shopifySecret)}
+}
+
+func generic(id, typ, cart string, at time.Time) []byte {
+	return []byte(fmt.Sprintf(`{"id":%q,"type":%q,"occurred_at":%q,"cart":{"id":%q,"currency":"EUR","total":"59.90","items":[{"title":"Tee","quantity":2,"price":"29.95"}]},"customer":{"email":"ana@example.com","email_consent":true},"order":{"id":"o1","total":"59.90","currency":"EUR"}}`,
+		id, typ, at.UTC().Format(time.RFC3339), cart))
+}
+
+func genericHeaders(body []byte) map[string]string {
+	return map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(body, genericSecret)}
+}
+
+// dump returns every key and value in the test's database, to prove a
+// rejected request changed nothing.
+func (e *env) dump() string {
+	ctx := context.Background()
+	keys, _ := e.rdb.Keys(ctx, "*").Result()
+	var b strings.Builder
+	for _, k := range keys {
+		v, _ := e.rdb.Dump(ctx, k).Result()
+		fmt.Fprintf(&b, "%s=%x\n", k, v)
+	}
+	return b.String()
+}
+
+func TestShopifyFlow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	body := fixture(t, "checkouts_create.json")
+	if r := e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body); r.Code != 202 || r.Body["status"] != "accepted" {
+		t.Fatalf("create: %+v", r)
+	}
+	if r := e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body); r.Code != 200 || r.Body["status"] != "duplicate" {
+		t.Fatalf("redelivery: %+v", r)
+	}
+	c, ok, err := e.store.Load(ctx, "test.myshopify.com", "123123123")
+	if err != nil || !ok || c.State != recovery.StateActive || c.Cart.Total != "421.88" {
+		t.Fatalf("cart: %+v %v %v", c, ok, err)
+	}
+	if _, ok, _ := e.store.NextDue(ctx, "test.myshopify.com", "123123123"); !ok {
+		t.Fatal("cart not scheduled")
+	}
+	// checkouts/delete carries only id and cart_token
+	del := fixture(t, "checkouts_delete.json")
+	if r := e.post("/webhooks/shopify", shopifyHeaders("checkouts/delete", "w2", del), del); r.Code != 202 || r.Body["status"] != "accepted" {
+		t.Fatalf("delete: %+v", r)
+	}
+	if c, _, _ := e.store.Load(ctx, "test.myshopify.com", "123123123"); c.State != recovery.StateDeleted {
+		t.Fatalf("state after delete %q", c.State)
+	}
+	// unknown topics are acknowledged and ignored
+	cart := fixture(t, "carts_create.json")
+	if r := e.post("/webhooks/shopify", shopifyHeaders("carts/create", "w3", cart), cart); r.Code != 202 || r.Body["status"] != "ignored" {
+		t.Fatalf("carts/create: %+v", r)
+	}
+}
+
+func TestShopifyOrderStopsCheckoutByCartToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	body := fixture(t, "checkouts_create.json")
+	e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body)
+	// the sample order has no checkout_token; give it the checkout's cart_token
+	var order map[string]any
+	_ = json.Unmarshal(fixture(t, "orders_create.json"), &order)
+	order["cart_token"] = "eeafa272cebfd4b22385bc4b645e762c"
+	ob, _ := json.Marshal(order)
+	if r := e.post("/webhooks/shopify", shopifyHeaders("orders/create", "w2", ob), ob); r.Code != 202 {
+		t.Fatalf("order: %+v", r)
+	}
+	c, _, _ := e.store.Load(ctx, "test.myshopify.com", "123123123")
+	if c.State != recovery.StateOrdered {
+		t.Fatalf("state %q after order", c.State)
+	}
+	if _, ok, _ := e.store.NextDue(ctx, "test.myshopify.com", "123123123"); ok {
+		t.Fatal("ordered cart still scheduled")
+	}
+	// a checkouts/update that arrives after the order does not revive it
+	upd := []byte(strings.Replace(string(fixture(t, "checkouts_update.json")), "2021-12-31T19:00:00-05:00", "2022-01-01T19:00:00-05:00", -1))
+	if r := e.post("/webhooks/shopify", shopifyHeaders("checkouts/update", "w3", upd), upd); r.Code != 202 || r.Body["status"] != "ignored" {
+		t.Fatalf("late update: %+v", r)
+	}
+	if c, _, _ := e.store.Load(ctx, "test.myshopify.com", "123123123"); c.State != recovery.StateOrdered {
+		t.Fatalf("late update revived the cart: %q", c.State)
+	}
+}
+
+func TestGenericStaleAndOutOfOrder(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
+	b := generic("e2", "cart.updated", "c1", t0)
+	if r := e.post("/webhooks/generic", genericHeaders(b), b); r.Code != 202 {
+		t.Fatalf("update: %+v", r)
+	}
+	old := generic("e1", "cart.updated", "c1", t0.Add(-time.Minute))
+	if r := e.post("/webhooks/generic", genericHeaders(old), old); r.Code != 202 || r.Body["status"] != "ignored" {
+		t.Fatalf("stale update: %+v", r)
+	}
+	if d, _, _ := e.store.NextDue(ctx, "default", "c1"); !d.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("stale update moved the schedule to %v", d)
+	}
+	// order first, then the cart's create: the cart is never scheduled
+	o := generic("e3", "order.created", "c2", t0)
+	e.post("/webhooks/generic", genericHeaders(o), o)
+	late := generic("e4", "cart.updated", "c2", t0.Add(-time.Second))
+	if r := e.post("/webhooks/generic", genericHeaders(late), late); r.Body["status"] != "ignored" {
+		t.Fatalf("create after order: %+v", r)
+	}
+	if _, ok, _ := e.store.NextDue(ctx, "default", "c2"); ok {
+		t.Fatal("cart created after its order was scheduled")
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	good := generic("e1", "cart.updated", "c1", time.Now())
+	shop := fixture(t, "checkouts_create.json")
+	big := make([]byte, server.MaxBody+1)
+	for i := range big {
+		big[i] = ' '
+	}
+	tests := []struct {
+		name   string
+		path   string
+		header map[string]string
+		body   []byte
+		code   int
+		errHas string
+	}{
+		{"generic no signature", "/webhooks/generic", nil, good, 401, ""},
+		{"generic wrong signature", "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(good, "other")}, good, 401, ""},
+		{"generic signature of other body", "/webhooks/generic", genericHeaders([]byte("{}")), good, 401, ""},
+		{"generic malformed json", "/webhooks/generic", genericHeaders([]byte(`{"id":`)), []byte(`{"id":`), 400, "body"},
+		{"generic missing cart id", "/webhooks/generic", genericHeaders([]byte(`{"id":"x","type":"cart.updated","occurred_at":"2026-11-22T10:00:00Z","cart":{}}`)),
+			[]byte(`{"id":"x","type":"cart.updated","occurred_at":"2026-11-22T10:00:00Z","cart":{}}`), 400, "cart.id"},
+		{"generic float amount", "/webhooks/generic", genericHeaders([]byte(`{"id":"x","type":"cart.updated","occurred_at":"2026-11-22T10:00:00Z","cart":{"id":"c","total":59.9}}`)),
+			[]byte(`{"id":"x","type":"cart.updated","occurred_at":"2026-11-22T10:00:00Z","cart":{"id":"c","total":59.9}}`), 400, "cart.total"},
+		{"body over 1 MiB", "/webhooks/generic", genericHeaders(big), big, 413, ""},
+		{"shopify bad hmac", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Webhook-Id": "w", "X-Shopify-Hmac-Sha256": "AAAA"}, shop, 401, ""},
+		{"shopify missing webhook id", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Hmac-Sha256": webhook.SignShopify(shop, shopifySecret)}, shop, 400, "X-Shopify-Webhook-Id"},
+		{"shopify bad shop domain", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Webhook-Id": "w", "X-Shopify-Shop-Domain": "a/b", "X-Shopify-Hmac-Sha256": webhook.SignShopify(shop, shopifySecret)}, shop, 400, "X-Shopify-Shop-Domain"},
+		{"unknown platform", "/webhooks/magento", nil, good, 404, ""},
+		{"unknown path", "/nope", nil, good, 404, ""},
+	}
+	before := e.dump()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.post(tc.path, tc.header, tc.body)
+			if r.Code != tc.code || r.Body["error"] == "" {
+				t.Fatalf("got %d %v, want %d with an error", r.Code, r.Body, tc.code)
+			}
+			if !strings.Contains(r.Body["error"], tc.errHas) {
+				t.Fatalf("error %q does not name %q", r.Body["error"], tc.errHas)
+			}
+		})
+	}
+	if after := e.dump(); after != before {
+		t.Fatalf("rejected requests changed Redis:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+func TestUnsubscribe(t *testing.T) {
+	e := newEnv(t)
+	tok := worker.UnsubscribeToken(e.links, "default", "email", "ana@example.com")
+	resp, err := http.Get(e.url + "/unsubscribe/" + tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<form method=\"post\"") {
+		t.Fatalf("confirm page: %d %s", resp.StatusCode, page)
+	}
+	if sup, _ := e.store.Suppressed(context.Background(), "default", "email", recovery.ContactHash("ana@example.com")); sup {
+		t.Fatal("GET unsubscribed (mail scanners follow links)")
+	}
+	// RFC 8058 one-click
+	resp, err = http.PostForm(e.url+"/unsubscribe/"+tok, url.Values{"List-Unsubscribe": {"One-Click"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("one-click: %d", resp.StatusCode)
+	}
+	if sup, _ := e.store.Suppressed(context.Background(), "default", "email", recovery.ContactHash("ana@example.com")); !sup {
+		t.Fatal("not unsubscribed")
+	}
+	resp, _ = http.Get(e.url + "/unsubscribe/" + tok[:len(tok)-3] + "xyz")
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(page), "https://shop.example") {
+		t.Fatalf("tampered token: %d %s", resp.StatusCode, page)
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	e := newEnv(t)
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready"} {
+		resp, err := http.Get(e.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&b)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || b["status"] != want {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, b)
+		}
+	}
+	good := generic("e1", "cart.updated", "c1", time.Now())
+	e.post("/webhooks/generic", genericHeaders(good), good)
+	resp, _ := http.Get(e.url + "/metrics")
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(m), `cartrecovery_webhooks_total{platform="generic",result="accepted"} 1`) {
+		t.Fatalf("metrics missing the webhook counter:\n%s", m)
+	}
+}
+
+// counter counts the commands and pipelines a client sends.
+type counter struct {
+	mu   sync.Mutex
+	cmds []string
+}
+
+func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.mu.Lock()
+		c.cmds = append(c.cmds, cmd.Name())
+		c.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.mu.Lock()
+		c.cmds = append(c.cmds, "pipeline")
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+// TestUpdateIsOneRoundTrip: a cart update costs one Redis command from the
+// service (one EVALSHA), whatever the cart's history.
+func TestUpdateIsOneRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for i := 0; i < 3; i++ { // warm: the scripts are loaded, the cart exists
+		b := generic(fmt.Sprint("w", i), "cart.updated", "c1", t0.Add(time.Duration(i)*time.Second))
+		e.post("/webhooks/generic", genericHeaders(b), b)
+	}
+	c := &counter{}
+	e.rdb.AddHook(c)
+	b := generic("w9", "cart.updated", "c1", t0.Add(time.Minute))
+	if r := e.post("/webhooks/generic", genericHeaders(b), b); r.Code != 202 {
+		t.Fatalf("%+v", r)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.cmds) != 1 || c.cmds[0] != "evalsha" {
+		t.Fatalf("an update sent %v to Redis, want exactly one evalsha", c.cmds)
+	}
+}
+
+func TestReadyzWhenRedisIsDown(t *testing.T) {
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer down.Close()
+	store := recovery.NewStore(down, recovery.Options{Prefix: "t:", Delays: []time.Duration{time.Hour}})
+	s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
+		Platforms: config.Platforms{Generic: config.Platform{Secret: genericSecret}},
+		Ready:     func(ctx context.Context) error { return down.Ping(ctx).Err() },
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("readyz %d", resp.StatusCode)
+	}
+	// a webhook that cannot be recorded is not acknowledged: 503, so the
+	// platform retries
+	b := generic("x", "cart.updated", "c1", time.Now())
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/webhooks/generic", strings.NewReader(string(b)))
+	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric(b, genericSecret))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("webhook with Redis down: %d, want 503", resp.StatusCode)
+	}
+}
+
+func adminEnv(t *testing.T, token string) (*env, *server.Server) {
+	t.Helper()
+	e := newEnv(t)
+	st := []config.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}},
+		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []string{"email"}, Discount: config.Discount{Code: "COMEBACK10"}}}
+	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token,
+		Platforms: config.Platforms{Generic: config.Platform{Secret: genericSecret}, Shopify: config.Platform{Secret: shopifySecret}},
+		Shop:      config.Store{Name: "Test Shop", URL: "https://shop.example"},
+		Ready:     func(ctx context.Context) error { return nil },
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	e.url = ts.URL
+	return e, s
+}
+
+func get(t *testing.T, url, token string) (int, []byte, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, resp.Header
+}
+
+func TestClickThrough(t *testing.T) {
+	e, _ := adminEnv(t, "")
+	ctx := context.Background()
+	body := fixture(t, "checkouts_create.json")
+	e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body)
+	mk := func(step int) string {
+		id, err := e.store.NewLink(ctx, recovery.Link{Store: "test.myshopify.com", Cart: "123123123", Step: step, Channel: "email"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.links.ShortToken(id, time.Now().Add(time.Hour))
+	}
+	code, _, h := get(t, e.url+"/r/"+mk(0), "")
+	if code != http.StatusFound || h.Get("Location") != "https://checkout.local/548380009/checkouts/123123123/recover?key=example-secret-token" {
+		t.Fatalf("step 1 click: %d %q", code, h.Get("Location"))
+	}
+	// a step with a discount goes through Shopify's discount URL
+	code, _, h = get(t, e.url+"/r/"+mk(1), "")
+	want := "https://checkout.local/discount/COMEBACK10?redirect=%2F548380009%2Fcheckouts%2F123123123%2Frecover%3Fkey%3Dexample-secret-token"
+	if code != http.StatusFound || h.Get("Location") != want {
+		t.Fatalf("discount click: %d %q", code, h.Get("Location"))
+	}
+	c, _, _ := e.store.Load(ctx, "test.myshopify.com", "123123123")
+	if len(c.Clicks) != 2 || c.Clicks["0:email"].IsZero() {
+		t.Fatalf("clicks %v", c.Clicks)
+	}
+	tok := mk(0)
+	for name, bad := range map[string]string{
+		"tampered": tok[:5] + strings.Map(func(r rune) rune { return r ^ 1 }, tok[5:6]) + tok[6:],
+		"garbage":  "not-a-token",
+		"expired":  e.links.ShortToken([8]byte{1}, time.Now().Add(-time.Minute)),
+	} {
+		code, page, _ := get(t, e.url+"/r/"+bad, "")
+		if code != http.StatusNotFound || !strings.Contains(string(page), `href="https://shop.example"`) || strings.Contains(string(page), "error") {
+			t.Errorf("%s: %d %s", name, code, page)
+		}
+	}
+}
+
+func TestAdminAuth(t *testing.T) {
+	e, _ := adminEnv(t, "")
+	if code, body, _ := get(t, e.url+"/api/report", "anything"); code != 404 || !strings.Contains(string(body), "admin_token") {
+		t.Fatalf("no token configured: %d %s", code, body)
+	}
+	e, _ = adminEnv(t, "0123456789abcdef-token")
+	for _, tok := range []string{"", "wrong", "0123456789abcdef-toke"} {
+		if code, _, _ := get(t, e.url+"/api/report", tok); code != 401 {
+			t.Fatalf("token %q: %d", tok, code)
+		}
+	}
+	if code, _, _ := get(t, e.url+"/api/report", "0123456789abcdef-token"); code != 200 {
+		t.Fatalf("right token: %d", code)
+	}
+	for _, q := range []string{"since=abc", "by=color", "from=2026-13-01", "from=2026-11-10&to=2026-11-01"} {
+		code, body, _ := get(t, e.url+"/api/report?"+q, "0123456789abcdef-token")
+		if code != 400 || !strings.Contains(string(body), `"error"`) {
+			t.Errorf("%s: %d %s", q, code, body)
+		}
+	}
+}
+
+func TestReportAndTimelineAPI(t *testing.T) {
+	tok := "0123456789abcdef-token"
+	e, _ := adminEnv(t, tok)
+	ctx := context.Background()
+	b := generic("e1", "cart.updated", "c1", time.Now().Add(-2*time.Hour))
+	e.post("/webhooks/generic", genericHeaders(b), b)
+	c, _, _ := e.store.Load(ctx, "default", "c1")
+	if r, _ := e.store.Claim(ctx, "default", "c1", 0, c.Gen, "email"); r != recovery.ClaimOK {
+		t.Fatal(r)
+	}
+	_ = e.store.Finish(ctx, "default", "c1", 0, "email", recovery.OutcomeSent, "")
+	_ = e.store.Advance(ctx, "default", "c1", 0)
+	o := generic("e2", "order.created", "c1", time.Now())
+	e.post("/webhooks/generic", genericHeaders(o), o)
+
+	code, body, _ := get(t, e.url+"/api/report?since=7d&by=step", tok)
+	var rep struct {
+		From, To, By string
+		Totals       map[string]any
+		Rows         []map[string]any
+	}
+	if err := json.Unmarshal(body, &rep); code != 200 || err != nil {
+		t.Fatalf("%d %v %s", code, err, body)
+	}
+	for _, k := range []string{"carts", "abandoned", "reminded", "recovered", "recovery_rate", "recovered_revenue"} {
+		if _, ok := rep.Totals[k]; !ok {
+			t.Errorf("totals lack %q: %s", k, body)
+		}
+	}
+	if rep.By != "step" || rep.Totals["recovered"] != 1.0 || rep.Totals["recovery_rate"] != 1.0 ||
+		rep.Totals["recovered_revenue"].(map[string]any)["EUR"] != "59.90" || rep.Rows[0]["key"] != "first-reminder" || rep.Rows[0]["sent"] != 1.0 {
+		t.Fatalf("report %s", body)
+	}
+	code, body, h := get(t, e.url+"/api/report?since=7d&by=channel&format=csv", tok)
+	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || !strings.Contains(string(body), "email,1,0,0,0,1,59.90 EUR") {
+		t.Fatalf("csv %d %s", code, body)
+	}
+	code, body, _ = get(t, e.url+"/api/carts/default/c1", tok)
+	var tl server.Timeline
+	if err := json.Unmarshal(body, &tl); code != 200 || err != nil {
+		t.Fatalf("%d %v %s", code, err, body)
+	}
+	types := []string{}
+	for _, ev := range tl.Events {
+		types = append(types, ev.Type)
+	}
+	if tl.Outcome != "recovered|first-reminder|email|a" || strings.Join(types, ",") != "cart.last_activity,cart.abandoned,cart.first_seen,message.sent,order.created" {
+		t.Fatalf("timeline %s", body)
+	}
+	if code, _, _ := get(t, e.url+"/api/carts/default/nope", tok); code != 404 {
+		t.Fatalf("unknown cart: %d", code)
+	}
+}

@@ -1,0 +1,265 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/render"
+)
+
+// Handler processes reminder tasks.
+type Handler struct {
+	Store     *recovery.Store
+	Steps     []config.Step
+	Rules     config.Rules
+	Shop      config.Store
+	PublicURL string
+	Renderer  *render.Renderer
+	Senders   map[string]notify.Sender // by channel: "email", "sms"
+	Links     *link.Signer
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// ProcessTask implements asynq.Handler.
+func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p Payload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Store == "" || p.Cart == "" {
+		return fmt.Errorf("bad task payload %q: %w", t.Payload(), asynq.SkipRetry)
+	}
+	if p.Step < 0 || p.Step >= len(h.Steps) {
+		return fmt.Errorf("task %s: step %d outside the configured sequence (%d steps): %w",
+			TaskID(p), p.Step, len(h.Steps), asynq.SkipRetry)
+	}
+	log := h.Log.With("task", TaskID(p), "step", h.Steps[p.Step].Name)
+	c, ok, err := h.Store.Load(ctx, p.Store, p.Cart)
+	if err != nil {
+		return err
+	}
+	if !ok || c.State != recovery.StateActive || c.Step != p.Step || c.Gen != p.Gen {
+		log.Debug("task superseded", "exists", ok, "state", c.State, "cart_step", c.Step, "cart_gen", c.Gen)
+		return nil
+	}
+	step := h.Steps[p.Step]
+	if due := c.Activity.Add(step.Delay); h.Now().Before(due) {
+		// Due set and clock disagree (skew between hosts): put it back.
+		log.Debug("task early; rescheduled", "due", due)
+		return h.Store.Reschedule(ctx, p.Store, p.Cart, due)
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, known := asynq.GetMaxRetry(ctx)
+	lastAttempt := known && retried >= maxRetry
+
+	// Guards first: a channel that may not be used is recorded as skipped.
+	var send []string
+	for _, ch := range step.Channels {
+		if c.Holdout {
+			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, recovery.ReasonHoldout); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, done := c.Sends[fmt.Sprintf("%d:%s", p.Step, ch)]; done {
+			continue
+		}
+		reason, err := h.guard(ctx, c, ch)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			log.Info("reminder skipped", "channel", ch, "reason", reason)
+			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, reason); err != nil {
+				return err
+			}
+			continue
+		}
+		send = append(send, ch)
+	}
+	if len(send) == 0 {
+		return h.Store.Advance(ctx, c.Store, c.ID, p.Step)
+	}
+
+	msgs, renderErr := h.messages(ctx, c, p.Step, send)
+	if renderErr != nil && !errors.Is(renderErr, errRender) {
+		return renderErr // Redis: retry the task
+	}
+	// Recording must survive a shutdown that cancels ctx after a send.
+	rec := context.WithoutCancel(ctx)
+	var retry []error
+	for _, ch := range send {
+		res, err := h.Store.Claim(ctx, c.Store, c.ID, p.Step, c.Gen, ch)
+		if err != nil {
+			return err
+		}
+		switch res {
+		case recovery.ClaimOK:
+		case recovery.ClaimTaken:
+			continue
+		default: // ordered, deleted, gone, superseded: this task must send nothing more
+			log.Info("reminder stopped before sending", "channel", ch, "reason", res)
+			return nil
+		}
+		if renderErr != nil {
+			log.Error("render failed", "channel", ch, "err", renderErr)
+			if err := h.Store.Finish(rec, c.Store, c.ID, p.Step, ch, recovery.OutcomeFailed, "render: "+renderErr.Error()); err != nil {
+				return err
+			}
+			continue
+		}
+		m := msgs[ch]
+		err = h.Senders[ch].Send(ctx, m)
+		to := notify.MaskAddress(m.To)
+		switch {
+		case err == nil:
+			log.Info("reminder sent", "channel", ch, "to", to)
+			err = h.Store.Finish(rec, c.Store, c.ID, p.Step, ch, recovery.OutcomeSent, "")
+		case errors.Is(err, notify.ErrTemporary) && !lastAttempt:
+			log.Warn("reminder not accepted; will retry", "channel", ch, "to", to, "attempt", retried+1, "err", err)
+			retry = append(retry, fmt.Errorf("%s: %w", ch, err))
+			err = h.Store.Unclaim(rec, c.Store, c.ID, p.Step, ch)
+		default:
+			detail := err.Error()
+			if errors.Is(err, notify.ErrTemporary) {
+				detail = "retries exhausted: " + detail
+			} else if !errors.Is(err, notify.ErrPermanent) {
+				detail = "outcome unknown, not retried: " + detail
+			}
+			log.Warn("reminder failed", "channel", ch, "to", to, "err", err)
+			if ch == "sms" && isOptOut(err) {
+				if e := h.Store.Suppress(rec, c.Store, "sms", recovery.ContactHash(m.To), "carrier opt-out"); e != nil {
+					log.Error("record sms opt-out", "err", e)
+				}
+			}
+			err = h.Store.Finish(rec, c.Store, c.ID, p.Step, ch, recovery.OutcomeFailed, detail)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(retry) > 0 {
+		return errors.Join(retry...)
+	}
+	return h.Store.Advance(rec, c.Store, c.ID, p.Step)
+}
+
+var errRender = errors.New("render")
+
+func isOptOut(err error) bool { return strings.Contains(err.Error(), "21610") }
+
+// guard returns why channel must not be used for c, or "".
+func (h *Handler) guard(ctx context.Context, c recovery.CartState, channel string) (string, error) {
+	if below, err := belowMin(c.Cart.Total, h.Rules.MinCartValue); err != nil {
+		return "cart total is not a decimal: " + err.Error(), nil
+	} else if below {
+		return "cart total below rules.min_cart_value", nil
+	}
+	var contact string
+	switch channel {
+	case "email":
+		contact = recovery.NormalizeEmail(c.Customer.Email)
+		if contact == "" {
+			return "no email address", nil
+		}
+		if h.Rules.EmailConsent == "required" && !c.Customer.EmailConsent {
+			return "no email consent", nil
+		}
+	case "sms":
+		contact = c.Customer.Phone
+		if contact == "" {
+			return "no phone number", nil
+		}
+		if !c.Customer.SMSConsent {
+			return "no sms consent", nil
+		}
+	default:
+		return "unknown channel " + channel, nil
+	}
+	if h.Senders[channel] == nil {
+		return "channel not configured", nil
+	}
+	sup, err := h.Store.Suppressed(ctx, c.Store, channel, recovery.ContactHash(contact))
+	if err != nil {
+		return "", err
+	}
+	if sup {
+		return "unsubscribed", nil
+	}
+	return "", nil
+}
+
+func belowMin(total, minimum string) (bool, error) {
+	if minimum == "" || minimum == "0" {
+		return false, nil
+	}
+	t, ok := new(big.Rat).SetString(total)
+	if !ok {
+		return false, fmt.Errorf("%q", total)
+	}
+	m, ok := new(big.Rat).SetString(minimum)
+	if !ok {
+		return false, nil
+	}
+	return t.Cmp(m) < 0, nil
+}
+
+// UnsubscribeToken signs a channel-specific unsubscribe token for contact.
+func UnsubscribeToken(s *link.Signer, store, channel, normalizedContact string) string {
+	return s.Sign("unsub", time.Time{}, store, channel, recovery.ContactHash(normalizedContact))
+}
+
+// messages renders the step for c and builds one message per channel, each
+// with its own click-through link.
+func (h *Handler) messages(ctx context.Context, c recovery.CartState, stepIdx int, channels []string) (map[string]notify.Message, error) {
+	step := h.Steps[stepIdx]
+	email := recovery.NormalizeEmail(c.Customer.Email)
+	base := strings.TrimSuffix(h.PublicURL, "/")
+	unsub := base + "/unsubscribe/" + UnsubscribeToken(h.Links, c.Store, "email", email)
+	d := render.Data{
+		Store:          render.Store{Name: h.Shop.Name, URL: h.Shop.URL, Address: h.Shop.Address},
+		Customer:       render.Customer{FirstName: c.Customer.FirstName, Email: c.Customer.Email, Phone: c.Customer.Phone, Locale: c.Customer.Locale},
+		Cart:           render.Cart{ID: c.ID, Total: c.Cart.Total, Currency: c.Cart.Currency},
+		Discount:       render.Discount{Code: step.Discount.Code, Label: step.Discount.Label},
+		UnsubscribeURL: unsub,
+		Step:           render.Step{Name: step.Name, Index: stepIdx},
+	}
+	for _, it := range c.Cart.Items {
+		d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
+	}
+	id := fmt.Sprintf("%s/%s/%d", c.Store, c.ID, stepIdx)
+	out := map[string]notify.Message{}
+	for _, ch := range channels {
+		lid, err := h.Store.NewLink(ctx, recovery.Link{Store: c.Store, Cart: c.ID, Step: stepIdx, Channel: ch})
+		if err != nil {
+			return nil, err
+		}
+		d.RecoveryURL = base + "/r/" + h.Links.ShortToken(lid, h.Now().Add(recovery.LinkTTL))
+		r, err := h.Renderer.Render(step.Template, []string{ch}, d)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errRender, err)
+		}
+		switch ch {
+		case "email":
+			out[ch] = notify.Message{Channel: ch, To: c.Customer.Email, ToName: c.Customer.FirstName,
+				Subject: r.Subject, Text: r.Text, HTML: r.HTML, ID: id + "/email",
+				Headers: map[string]string{
+					"List-Unsubscribe":      "<" + unsub + ">",
+					"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+				}}
+		case "sms":
+			out[ch] = notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id + "/sms"}
+		}
+	}
+	return out, nil
+}
