@@ -19,8 +19,8 @@ run: ## run the service with the short-delay demo config on the embedded Redis
 	$(GO) run ./cmd/cartrecovery serve --config $(CONFIG)
 
 .PHONY: test
-test: redis-server ## run every test (starts private redis-server instances)
-	$(GO) test -race -count=1 ./...
+test: redis-server chromium ## run every test (private redis-server instances, headless chromium)
+	CARTRECOVERY_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 ./...
 
 .PHONY: bench
 bench: redis-server ## measure ingest, memory and lateness against bare asynq on a private Redis
@@ -51,6 +51,14 @@ redis-server:
 	  echo "redis-server not found: installing it with apt-get"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+
+# chromium drives the dashboard test; install Debian's package if missing.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "chromium not found: installing it with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 .PHONY: demo-cart
 demo-cart: ## post the signed sample cart to a running `make run`

@@ -91,16 +91,19 @@ func ParseRange(since, from, to string, now time.Time) (time.Time, time.Time, er
 		if since != "" && since != "30d" {
 			return time.Time{}, time.Time{}, fmt.Errorf("since: use either since or from/to")
 		}
-		f, t := today.AddDate(0, 0, -29), today
+		// A missing end is today; a missing start is 30 days before the end.
+		t := today
+		var f time.Time
 		var err error
-		if from != "" {
-			if f, err = time.Parse(time.DateOnly, from); err != nil {
-				return f, t, fmt.Errorf("from: %q is not a date like 2026-11-01", from)
-			}
-		}
 		if to != "" {
 			if t, err = time.Parse(time.DateOnly, to); err != nil {
 				return f, t, fmt.Errorf("to: %q is not a date like 2026-11-30", to)
+			}
+		}
+		f = t.AddDate(0, 0, -29)
+		if from != "" {
+			if f, err = time.Parse(time.DateOnly, from); err != nil {
+				return f, t, fmt.Errorf("from: %q is not a date like 2026-11-01", from)
 			}
 		}
 		if t.Before(f) {
@@ -322,6 +325,9 @@ func revenueText(m map[string]string) string {
 
 func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
 
+// pts formats a difference of two rates in percentage points.
+func pts(f float64) string { return fmt.Sprintf("%+.1f pts", f*100) }
+
 // WriteTable writes the report for a terminal.
 func WriteTable(w io.Writer, r Report) error {
 	t := r.Totals
@@ -335,10 +341,16 @@ func WriteTable(w io.Writer, r Report) error {
 	fmt.Fprintf(w, "recovered revenue: %s\n", revenueText(t.RecoveredRevenue))
 	fmt.Fprintf(w, "orders: %d (converted before any reminder: %d, after the window: %d)\n\n",
 		t.Orders, t.ConvertedBeforeReminder, t.ConvertedAfterWindow)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s\tsent\tfailed\tskipped\tclicked\trecovered\trecovered revenue\n", r.By)
+	// Keys left-aligned, numbers right-aligned: the key column is padded to
+	// its widest value so that right alignment leaves it flush left.
+	kw := len(r.By)
 	for _, row := range r.Rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", row.Key, row.Sent, row.Failed, row.Skipped, row.Clicked, row.Recovered, revenueText(row.RecoveredRevenue))
+		kw = max(kw, len(row.Key))
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%-*s\tsent\tfailed\tskipped\tclicked\trecovered\t  recovered revenue\n", kw, r.By)
+	for _, row := range r.Rows {
+		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t%d\t  %s\n", kw, row.Key, row.Sent, row.Failed, row.Skipped, row.Clicked, row.Recovered, revenueText(row.RecoveredRevenue))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -347,7 +359,7 @@ func WriteTable(w io.Writer, r Report) error {
 	if h.Carts > 0 {
 		fmt.Fprintf(w, "\nholdout: %d carts, %d abandoned, %d converted (%s)", h.Carts, h.Abandoned, h.Converted, pct(h.ConversionRate))
 		if h.Lift != nil {
-			fmt.Fprintf(w, "; lift %s (95%% CI %s to %s)", pct(*h.Lift), pct(*h.LiftLow), pct(*h.LiftHigh))
+			fmt.Fprintf(w, "; lift %s (95%% CI %s to %s)", pts(*h.Lift), pts(*h.LiftLow), pts(*h.LiftHigh))
 		}
 		fmt.Fprintln(w)
 	}

@@ -226,7 +226,7 @@ form.login button{background:#18181b;color:#fff;border:0;border-radius:8px;paddi
     <div class="card"><div class="k">Recovery rate</div><div class="v" data-metric="recovery_rate">{{.Rate}}</div></div>
     <div class="card"><div class="k">Recovered revenue</div><div class="v" data-metric="recovered_revenue">{{.Revenue}}</div></div>
     {{if .Holdout}}<div class="card"><div class="k">Incremental lift vs holdout</div><div class="v" data-metric="lift">{{.Lift}}</div>
-      <div class="muted">95% CI {{.LiftCI}}</div></div>{{end}}
+      <div class="muted" data-metric="lift_ci">95% CI {{.LiftCI}}</div></div>{{end}}
   </div>
   <section><h2>Funnel</h2>
     <svg width="100%" height="170" viewBox="0 0 700 170" role="img" aria-label="funnel">
@@ -252,7 +252,9 @@ form.login button{background:#18181b;color:#fff;border:0;border-radius:8px;paddi
   {{if .Holdout}}<section><h2>Holdout</h2><p>
     {{.Report.Holdout.Carts}} carts kept as a control group got no message; {{.Report.Holdout.Converted}} of their
     {{.Report.Holdout.Abandoned}} abandoned carts converted ({{printf "%.1f" (mul100 .Report.Holdout.ConversionRate)}}%).
-    Lift = recovery rate − holdout conversion rate.</p></section>{{end}}
+    Lift = recovery rate − holdout conversion rate.</p></section>
+  {{else}}<section><h2>Holdout</h2><p class="muted">No holdout group in this period, so the incremental lift cannot be measured.
+    Set <code>rules.holdout_percent</code> (for example 10) to keep that share of customers unmessaged as a control group.</p></section>{{end}}
   <p class="muted">Definitions: abandoned = reached the first step's due time with no order; recovered = reminded and ordered within
   the attribution window of the last message, credited to that message. Revenue is per currency.</p>
 </main>

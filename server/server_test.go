@@ -41,11 +41,15 @@ type env struct {
 	links *link.Signer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*recovery.Options)) *env {
 	t.Helper()
 	rdb := testredis.Client(t)
-	store := recovery.NewStore(rdb, recovery.Options{Prefix: "t:", Delays: []time.Duration{time.Hour, 24 * time.Hour},
-		Steps: []string{"first-reminder", "second-reminder"}})
+	o := recovery.Options{Prefix: "t:", Delays: []time.Duration{time.Hour, 24 * time.Hour},
+		Steps: []string{"first-reminder", "second-reminder"}}
+	for _, f := range opts {
+		f(&o)
+	}
+	store := recovery.NewStore(rdb, o)
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
 	s := &server.Server{Store: store, Links: links,
 		Platforms: config.Platforms{Shopify: config.Platform{Secret: shopifySecret}, Generic: config.Platform{Secret: genericSecret}},
@@ -393,9 +397,9 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	}
 }
 
-func adminEnv(t *testing.T, token string) (*env, *server.Server) {
+func adminEnv(t *testing.T, token string, opts ...func(*recovery.Options)) (*env, *server.Server) {
 	t.Helper()
-	e := newEnv(t)
+	e := newEnv(t, opts...)
 	st := []config.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}},
 		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []string{"email"}, Discount: config.Discount{Code: "COMEBACK10"}}}
 	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token,

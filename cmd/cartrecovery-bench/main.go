@@ -5,6 +5,8 @@
 //     handler, and p50/p99 latency, beside bare asynq Enqueue+ProcessIn;
 //   - memory: Redis bytes per pending two-item cart (INFO used_memory delta),
 //     beside the alternative of one delayed asynq task per cart;
+//   - counters: Store.Ingest with the report counters on vs off;
+//   - report: latency of a 90-day report over 1,000,000 tracked carts;
 //   - lateness: how long after its due time each reminder starts sending.
 //
 // It prints ratios; it asserts nothing.
@@ -108,7 +110,20 @@ func run() error {
 	fmt.Println("target: ingest >= 1.0x the bare asynq rate")
 	fmt.Println()
 
-	// 2. Memory per pending cart.
+	// 2. Report counters: their cost on the ingest path.
+	on, off, err := benchCounters(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("== report counters on the ingest path (median of %d alternating rounds) ==\n", *rounds)
+	fmt.Printf("%-34s %10s %10s %10s %8s\n", "", "ops/s", "p50", "p99", "ratio")
+	for _, r := range []result{off, on} {
+		fmt.Printf("%-34s %10.0f %10s %10s %7.2fx\n", r.name, r.rate, r.p50, r.p99, r.rate/off.rate)
+	}
+	fmt.Println("target: counters on >= 0.9x counters off")
+	fmt.Println()
+
+	// 3. Memory per pending cart.
 	ours, alt, err := benchMemory(ctx, rdb)
 	if err != nil {
 		return err
@@ -119,7 +134,26 @@ func run() error {
 	fmt.Println("target: <= 1024 B")
 	fmt.Println()
 
-	// 3. Lateness.
+	// 4. Report latency over many tracked carts.
+	if *nReport > 0 {
+		fx, timed, err := benchReport(ctx, rdb)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("== report latency over %d tracked carts (%d days x 3 stores, %d keys in Redis) ==\n", fx.carts, *reportDays, fx.keys)
+		fmt.Printf("populated through the Store in %s (%.0f carts/s): %d reminded, %d held for the holdout, %d orders\n",
+			(time.Duration(float64(fx.carts)/fx.fill.rate*float64(time.Second))).Round(time.Second), fx.fill.rate, fx.reminded, fx.held, fx.orders)
+		fmt.Printf("report says: %d tracked (+%d holdout), %d abandoned, %d recovered, %d orders, %d converted before a reminder\n",
+			fx.totals.Carts, fx.holdout.Carts, fx.totals.Abandoned, fx.totals.Recovered, fx.totals.Orders, fx.totals.ConvertedBeforeReminder)
+		fmt.Printf("%-34s %10s %10s %10s\n", "", "p50", "p99", "p99/50ms")
+		for _, r := range timed {
+			fmt.Printf("%-34s %10s %10s %9.2fx\n", r.name, r.p50, r.p99, float64(r.p99)/float64(50*time.Millisecond))
+		}
+		fmt.Println("target: <= 50ms (p99/50ms <= 1)")
+		fmt.Println()
+	}
+
+	// 5. Lateness.
 	late, err := benchLateness(ctx, rdb)
 	if err != nil {
 		return err

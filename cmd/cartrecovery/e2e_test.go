@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -164,6 +165,7 @@ templates: {dir: %q}
 	if count["john@example.com"] != 2 || count["crash@example.com"] != 2 || len(count) != 2 {
 		t.Fatalf("emails per recipient %v; want 2 each for john@ and crash@, none for paid@", count)
 	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for i, m := range msgs {
 		if len(m.To) != 1 || m.To[0] != "john@example.com" {
 			t.Fatalf("email %d to %v", i, m.To)
@@ -178,9 +180,21 @@ templates: {dir: %q}
 			hdr.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
 			t.Errorf("email %d headers: %v", i, hdr)
 		}
-		link := "https://checkout.local/548380009/checkouts/123123123/recover?key=example-secret-token"
-		if !strings.Contains(text, link) || !strings.Contains(html, `href="`+strings.ReplaceAll(link, "&", "&amp;")+`"`) {
-			t.Errorf("email %d: recovery link missing from a part\ntext:\n%s", i, text)
+		// Both parts carry the same click-through link, which redirects to
+		// the checkout (through Shopify's discount URL on the step with a code).
+		link := regexp.MustCompile(`http://` + regexp.QuoteMeta(addr) + `/r/[A-Za-z0-9_-]+`).FindString(text)
+		if link == "" || !strings.Contains(html, `href="`+link+`"`) {
+			t.Errorf("email %d: click-through link missing from a part\ntext:\n%s", i, text)
+			continue
+		}
+		want := "https://checkout.local/548380009/checkouts/123123123/recover?key=example-secret-token"
+		if i == 1 {
+			want = "https://checkout.local/discount/COMEBACK10?redirect=%2F548380009%2Fcheckouts%2F123123123%2Frecover%3Fkey%3Dexample-secret-token"
+		}
+		if resp, err := noRedirect.Get(link); err != nil || resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+			t.Errorf("email %d: %s answered %v %v, want 302 to %s", i, link, resp, err, want)
+		} else {
+			resp.Body.Close()
 		}
 		if !strings.Contains(text, "IPod Nano - 8GB") || !strings.Contains(html, "$421.88") {
 			t.Errorf("email %d: cart lines or total missing", i)
