@@ -142,7 +142,7 @@ func run() error {
 		}
 		fmt.Printf("== report latency over %d tracked carts (%d days x 3 stores, %d keys in Redis) ==\n", fx.carts, *reportDays, fx.keys)
 		fmt.Printf("populated through the Store in %s (%.0f carts/s): %d reminded, %d held for the holdout, %d orders\n",
-			(time.Duration(float64(fx.carts)/fx.fill.rate*float64(time.Second))).Round(time.Second), fx.fill.rate, fx.reminded, fx.held, fx.orders)
+			(time.Duration(float64(fx.carts) / fx.fill.rate * float64(time.Second))).Round(time.Second), fx.fill.rate, fx.reminded, fx.held, fx.orders)
 		fmt.Printf("report says: %d tracked (+%d holdout), %d abandoned, %d recovered, %d orders, %d converted before a reminder\n",
 			fx.totals.Carts, fx.holdout.Carts, fx.totals.Abandoned, fx.totals.Recovered, fx.totals.Orders, fx.totals.ConvertedBeforeReminder)
 		fmt.Printf("%-34s %10s %10s %10s\n", "", "p50", "p99", "p99/50ms")
