@@ -69,7 +69,11 @@ func (s *Server) reportData(r *http.Request) (report.Report, []report.Point, err
 	}
 	var only []string
 	if st := q.Get("store"); st != "" {
+		if !recovery.ValidStore(st) {
+			return report.Report{}, nil, recovery.Invalid("store", "must be 1-100 characters of A-Z a-z 0-9 . _ -")
+		}
 		only = []string{st}
+		stores = only // read only that store's counters
 	}
 	counters, err := s.Store.Counters(r.Context(), stores, report.Days(from, to))
 	if err != nil {

@@ -210,6 +210,54 @@ templates: {dir: %q}
 		t.Errorf("sms: %+v", sms[0])
 	}
 
+	// John orders on this checkout: recovered, credited to the last reminder
+	// (second-reminder), after a click. `report` reads the counters.
+	var ord map[string]any
+	raw, err = os.ReadFile("../../webhook/testdata/shopify/orders_create.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &ord); err != nil {
+		t.Fatal(err)
+	}
+	ord["checkout_token"], ord["email"], ord["created_at"] = "123123123", "john@example.com", time.Now().UTC().Format(time.RFC3339)
+	body, _ = json.Marshal(ord)
+	postShopify(t, base, "orders/create", "e2e-order-1", body, http.StatusAccepted)
+	out, err := exec.Command(bin, "report", "--config", cfgPath, "--since", "1d", "--format", "json").Output()
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	var rep struct {
+		Totals struct {
+			Carts, Abandoned, Reminded, Clicked, Recovered, Orders int64
+			AfterClick                                             int64             `json:"recovered_after_click"`
+			Before                                                 int64             `json:"converted_before_reminder"`
+			Revenue                                                map[string]string `json:"recovered_revenue"`
+		}
+		Rows []struct {
+			Key       string
+			Sent      int64
+			Recovered int64
+		}
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("report json: %v\n%s", err, out)
+	}
+	tt := rep.Totals
+	if tt.Carts != 3 || tt.Abandoned != 2 || tt.Reminded != 2 || tt.Clicked != 2 || tt.Recovered != 1 || tt.AfterClick != 1 ||
+		tt.Before != 1 || tt.Orders != 2 || tt.Revenue["USD"] != "388.00" || len(rep.Rows) != 2 ||
+		rep.Rows[0].Sent != 2 || rep.Rows[1].Sent != 3 || rep.Rows[1].Recovered != 1 {
+		t.Errorf("report:\n%s", out)
+	}
+	out, err = exec.Command(bin, "report", "--config", cfgPath, "--by", "channel").Output()
+	if err != nil || !strings.Contains(string(out), "recovery rate") || !strings.Contains(string(out), "sms") {
+		t.Errorf("report table: %v\n%s", err, out)
+	}
+	bad := exec.Command(bin, "report", "--config", cfgPath, "--by", "country")
+	if out, err := bad.CombinedOutput(); bad.ProcessState == nil || bad.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--by") {
+		t.Errorf("report --by country: %v\n%s", err, out)
+	}
+
 	// Graceful shutdown.
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -220,13 +268,13 @@ templates: {dir: %q}
 	case <-time.After(45 * time.Second):
 		t.Fatal("no exit 45s after SIGTERM")
 	}
-	out := logs.String()
+	logged := logs.String()
 	for _, pii := range []string{"john@example.com", "paid@example.com", "+16135550123", twiliotest.AuthToken, "shpss_e2e", "generic_e2e"} {
-		if strings.Contains(out, pii) {
+		if strings.Contains(logged, pii) {
 			t.Errorf("the log contains %q", pii)
 		}
 	}
-	if !strings.Contains(out, "stopped") {
+	if !strings.Contains(logged, "stopped") {
 		t.Error("no orderly stop in the log")
 	}
 }
