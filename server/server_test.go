@@ -132,6 +132,21 @@ func TestShopifyFlow(t *testing.T) {
 	if r := e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body); r.Code != 200 || r.Body["status"] != "duplicate" {
 		t.Fatalf("redelivery: %+v", r)
 	}
+	// the same event delivered to a second subscription: new webhook id,
+	// same X-Shopify-Event-Id
+	h := shopifyHeaders("checkouts/create", "w1b", body)
+	h["X-Shopify-Event-Id"] = "evt-1"
+	if r := e.post("/webhooks/shopify", h, body); r.Code != 202 || r.Body["status"] == "duplicate" {
+		t.Fatalf("first with event id: %+v", r)
+	}
+	h["X-Shopify-Webhook-Id"] = "w1c"
+	if r := e.post("/webhooks/shopify", h, body); r.Code != 200 || r.Body["status"] != "duplicate" {
+		t.Fatalf("same event id, new webhook id: %+v", r)
+	}
+	h["X-Shopify-Event-Id"] = strings.Repeat("9", 201)
+	if r := e.post("/webhooks/shopify", h, body); r.Code != 400 || !strings.Contains(r.Body["error"], "X-Shopify-Event-Id") {
+		t.Fatalf("bad event id: %+v", r)
+	}
 	c, ok, err := e.store.Load(ctx, "test.myshopify.com", "123123123")
 	if err != nil || !ok || c.State != recovery.StateActive || c.Cart.Total != "421.88" {
 		t.Fatalf("cart: %+v %v %v", c, ok, err)
