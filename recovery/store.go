@@ -180,9 +180,17 @@ type recCustomer struct {
 	SC     bool   `json:"sc,omitempty"`
 }
 
+// encodeRecord leaves the email out when it is already in its normalized
+// form, which the cart hash keeps as "em" (Load puts it back): it would be
+// stored twice, and those bytes are what tip the record into a larger
+// allocation.
 func encodeRecord(platform string, c Cart, cu Customer) (string, error) {
+	email := cu.Email
+	if email == NormalizeEmail(email) {
+		email = ""
+	}
 	r := record{Pf: platform, Cur: c.Currency, Total: c.Total, URL: c.RecoveryURL,
-		Cust: recCustomer{Email: cu.Email, Phone: cu.Phone, First: cu.FirstName,
+		Cust: recCustomer{Email: email, Phone: cu.Phone, First: cu.FirstName,
 			Locale: cu.Locale, TZ: cu.Timezone, EC: cu.EmailConsent, SC: cu.SMSConsent}}
 	for _, it := range c.Items {
 		r.Items = append(r.Items, recItem{Title: it.Title, Qty: it.Quantity,
@@ -396,6 +404,9 @@ func (s *Store) Load(ctx context.Context, store, id string) (CartState, bool, er
 		}
 	}
 	c.Cart, c.Customer, err = decodeRecord(id, dc.Val())
+	if c.Customer.Email == "" {
+		c.Customer.Email = h["em"]
+	}
 	return c, true, err
 }
 
