@@ -307,7 +307,11 @@ func rate(n, d int64) float64 {
 
 func round(f float64) float64 { return math.Round(f*10000) / 10000 }
 
-func revenueText(m map[string]string) string {
+func revenueText(m map[string]string) string { return RevenueText(m, ", ", "-") }
+
+// RevenueText formats revenue per currency as "59.90 EUR<sep>12.00 USD",
+// currencies in alphabetical order; none is empty.
+func RevenueText(m map[string]string, sep, none string) string {
 	curs := make([]string, 0, len(m))
 	for c := range m {
 		curs = append(curs, c)
@@ -318,9 +322,9 @@ func revenueText(m map[string]string) string {
 		parts[i] = m[c] + " " + c
 	}
 	if len(parts) == 0 {
-		return "-"
+		return none
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, sep)
 }
 
 func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }

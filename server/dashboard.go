@@ -69,7 +69,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := dashboardData{LoggedIn: true, Report: rep, Since: since, Ranges: []string{"7d", "30d", "90d"},
-		Store: r.URL.Query().Get("store"), Rate: percent(rep.Totals.RecoveryRate), Revenue: revenueLine(rep.Totals.RecoveredRevenue)}
+		Store: r.URL.Query().Get("store"), Rate: percent(rep.Totals.RecoveryRate), Revenue: report.RevenueText(rep.Totals.RecoveredRevenue, " · ", "0")}
 	t := rep.Totals
 	steps := []struct {
 		label string
@@ -128,22 +128,6 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.renderDashboard(w, http.StatusOK, d)
-}
-
-func revenueLine(m map[string]string) string {
-	if len(m) == 0 {
-		return "0"
-	}
-	curs := make([]string, 0, len(m))
-	for c := range m {
-		curs = append(curs, c)
-	}
-	sort.Strings(curs)
-	parts := make([]string, len(curs))
-	for i, c := range curs {
-		parts[i] = m[c] + " " + c
-	}
-	return strings.Join(parts, " · ")
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {

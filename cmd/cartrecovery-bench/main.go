@@ -98,30 +98,20 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("== ingest (HTTP, HMAC verify, JSON parse, one Lua script) vs bare asynq Enqueue+ProcessIn, same Redis ==")
-	fmt.Printf("%-34s %10s %10s %10s %8s\n", "", "ops/s", "p50", "p99", "ratio")
 	store, err := benchStore(ctx, rdb)
 	if err != nil {
 		return err
 	}
-	for _, r := range []result{base, creates, updates, store} {
-		fmt.Printf("%-34s %10.0f %10s %10s %7.2fx\n", r.name, r.rate, r.p50, r.p99, r.rate/base.rate)
-	}
-	fmt.Println("target: ingest >= 1.0x the bare asynq rate")
-	fmt.Println()
+	printRates("ingest (HTTP, HMAC verify, JSON parse, one Lua script) vs bare asynq Enqueue+ProcessIn, same Redis",
+		"ingest >= 1.0x the bare asynq rate", base, creates, updates, store)
 
 	// 2. Report counters: their cost on the ingest path.
 	on, off, err := benchCounters(ctx, rdb)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("== report counters on the ingest path (median of %d alternating rounds) ==\n", *rounds)
-	fmt.Printf("%-34s %10s %10s %10s %8s\n", "", "ops/s", "p50", "p99", "ratio")
-	for _, r := range []result{off, on} {
-		fmt.Printf("%-34s %10.0f %10s %10s %7.2fx\n", r.name, r.rate, r.p50, r.p99, r.rate/off.rate)
-	}
-	fmt.Println("target: counters on >= 0.9x counters off")
-	fmt.Println()
+	printRates(fmt.Sprintf("report counters on the ingest path (median of %d alternating rounds)", *rounds),
+		"counters on >= 0.9x counters off", off, on)
 
 	// 3. Memory per pending cart.
 	ours, alt, err := benchMemory(ctx, rdb)
@@ -162,6 +152,17 @@ func run() error {
 	fmt.Printf("carts=%d delay=%s: p50 %s  p99 %s  max %s\n", len(late), *lateDelay, pct(late, 50), pct(late, 99), slices.Max(late))
 	fmt.Println("target: p99 <= 1.5s")
 	return nil
+}
+
+// printRates prints results as rates with their ratio to the first.
+func printRates(title, target string, base result, rest ...result) {
+	fmt.Printf("== %s ==\n", title)
+	fmt.Printf("%-34s %10s %10s %10s %8s\n", "", "ops/s", "p50", "p99", "ratio")
+	for _, r := range append([]result{base}, rest...) {
+		fmt.Printf("%-34s %10.0f %10s %10s %7.2fx\n", r.name, r.rate, r.p50, r.p99, r.rate/base.rate)
+	}
+	fmt.Println("target: " + target)
+	fmt.Println()
 }
 
 type result struct {
