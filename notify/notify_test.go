@@ -3,6 +3,7 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -234,5 +235,68 @@ func TestMask(t *testing.T) {
 		if got := notify.MaskAddress(in); got != want {
 			t.Errorf("MaskAddress(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSMTPTLSModes sends through a server that speaks STARTTLS or implicit
+// TLS with a certificate of its own and requires AUTH PLAIN: the message
+// arrives encrypted and authenticated, over one reused connection. A client
+// set to starttls never falls back to plain text.
+func TestSMTPTLSModes(t *testing.T) {
+	for _, mode := range []string{"starttls", "tls"} {
+		t.Run(mode, func(t *testing.T) {
+			srv := smtptest.StartWith(t, smtptest.Options{TLS: mode, Username: "shop", Password: "s3cret-pass"})
+			cfg := config.Email{Transport: "smtp", From: "My Shop <shop@example.com>",
+				SMTP: config.SMTP{Host: srv.Host(), Port: srv.Port(), TLS: mode, Username: "shop", Password: "s3cret-pass"}}
+			e, err := notify.NewEmail(cfg, quiet(), notify.WithTLSConfig(&tls.Config{RootCAs: srv.RootCAs(), ServerName: srv.Host(), MinVersion: tls.VersionTLS12}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			for _, id := range []string{"s/c1/0/email", "s/c2/0/email"} {
+				if err := e.Send(context.Background(), msg(id)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := srv.Messages()
+			if len(got) != 2 || !got[0].TLS || !got[1].TLS || got[0].User != "shop" || srv.Connections() != 1 {
+				t.Fatalf("received %d (tls %v, user %q) over %d connections", len(got), len(got) > 0 && got[0].TLS, got[0].User, srv.Connections())
+			}
+
+			// a wrong password is refused and nothing is delivered
+			cfg.SMTP.Password = "wrong-pass"
+			bad, err := notify.NewEmail(cfg, quiet(), notify.WithTLSConfig(&tls.Config{RootCAs: srv.RootCAs(), ServerName: srv.Host(), MinVersion: tls.VersionTLS12}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bad.Close()
+			if err := bad.Send(context.Background(), msg("s/c3/0/email")); err == nil {
+				t.Fatal("sent with a wrong password")
+			}
+			// a certificate the client does not trust is refused
+			cfg.SMTP.Password = "s3cret-pass"
+			untrusted, err := notify.NewEmail(cfg, quiet())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer untrusted.Close()
+			if err := untrusted.Send(context.Background(), msg("s/c4/0/email")); err == nil {
+				t.Fatal("sent to an untrusted certificate")
+			}
+			if n := len(srv.Messages()); n != 2 {
+				t.Fatalf("%d messages after the refused sends", n)
+			}
+		})
+	}
+	// starttls against a server that does not offer it: refused, never sent in clear
+	plain := smtptest.Start(t)
+	e, err := notify.NewEmail(config.Email{Transport: "smtp", From: "My Shop <shop@example.com>",
+		SMTP: config.SMTP{Host: plain.Host(), Port: plain.Port(), TLS: "starttls"}}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.Send(context.Background(), msg("s/c5/0/email")); err == nil || len(plain.Messages()) != 0 {
+		t.Fatalf("starttls to a plain server: err %v, %d delivered", err, len(plain.Messages()))
 	}
 }

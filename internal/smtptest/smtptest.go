@@ -1,10 +1,18 @@
 // Package smtptest runs a real SMTP server in-process (emersion/go-smtp) for
 // tests: it receives what go-mail sends, records raw messages, counts
-// connections and injects faults (4xx/5xx replies, dropped connections).
+// connections and injects faults (4xx/5xx replies, dropped connections). With
+// Options it speaks STARTTLS or implicit TLS with a fresh self-signed
+// certificate and requires AUTH PLAIN.
 package smtptest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"mime"
@@ -17,6 +25,9 @@ import (
 	"testing"
 	"time"
 
+	"math/big"
+
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -25,6 +36,8 @@ type Received struct {
 	From string
 	To   []string
 	Data []byte // raw RFC 5322 message
+	TLS  bool   // the message came over TLS
+	User string // the authenticated user, if any
 }
 
 // Parsed returns the header and the text/plain and text/html parts.
@@ -73,20 +86,30 @@ type Fault struct {
 type Server struct {
 	srv   *smtp.Server
 	ln    net.Listener
+	opt   Options
+	roots *x509.CertPool
 	mu    sync.Mutex
 	msgs  []Received
 	conns int
 	fault []Fault
 }
 
-// Start listens on 127.0.0.1:0 and stops when the test ends.
-func Start(t testing.TB) *Server {
+// Options select TLS and authentication.
+type Options struct {
+	TLS                string // "" (plain), "starttls" or "tls" (implicit)
+	Username, Password string // when set, AUTH PLAIN is required before MAIL
+}
+
+// Start listens on 127.0.0.1:0 in plain text and stops when the test ends.
+func Start(t testing.TB) *Server { t.Helper(); return StartWith(t, Options{}) }
+
+// StartWith starts a server with o. RootCAs trusts its certificate.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
-	s := &Server{}
+	s := &Server{opt: o}
+	// A session starts at each EHLO (again after STARTTLS), so connections
+	// are counted where they are accepted.
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		s.mu.Lock()
-		s.conns++
-		s.mu.Unlock()
 		return &session{s: s, conn: c}, nil
 	}))
 	s.srv.Domain = "localhost"
@@ -97,10 +120,63 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln = &countingListener{Listener: ln, s: s}
+	if o.TLS != "" {
+		cert, roots, err := selfSigned()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.roots = roots
+		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if o.TLS == "tls" {
+			ln = tls.NewListener(ln, s.srv.TLSConfig)
+		}
+	}
 	s.ln = ln
 	go func() { _ = s.srv.Serve(ln) }()
 	t.Cleanup(func() { _ = s.srv.Close() })
 	return s
+}
+
+type countingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns++
+		l.s.mu.Unlock()
+	}
+	return c, err
+}
+
+// RootCAs is a pool holding the server's certificate (nil without TLS).
+func (s *Server) RootCAs() *x509.CertPool { return s.roots }
+
+// selfSigned makes a certificate for 127.0.0.1 and localhost.
+func selfSigned() (tls.Certificate, *x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtptest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
 }
 
 // Addr is host:port.
@@ -170,6 +246,27 @@ type session struct {
 	conn *smtp.Conn
 	from string
 	to   []string
+	user string
+}
+
+func (x *session) AuthMechanisms() []string {
+	if x.s.opt.Username == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (x *session) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain || x.s.opt.Username == "" {
+		return nil, smtp.ErrAuthUnsupported
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != x.s.opt.Username || pass != x.s.opt.Password {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "authentication failed"}
+		}
+		x.user = user
+		return nil
+	}), nil
 }
 
 func smtpErr(code int) error {
@@ -180,6 +277,9 @@ func (x *session) Reset()        { x.from, x.to = "", nil }
 func (x *session) Logout() error { return nil }
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	if x.s.opt.Username != "" && x.user == "" {
+		return smtp.ErrAuthRequired
+	}
 	if f := x.s.take("MAIL"); f != nil {
 		return smtpErr(f.Code)
 	}
@@ -208,7 +308,8 @@ func (x *session) Data(r io.Reader) error {
 		return smtpErr(f.Code)
 	}
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: append([]string(nil), x.to...), Data: b})
+	_, tlsOn := x.conn.TLSConnectionState()
+	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: append([]string(nil), x.to...), Data: b, TLS: tlsOn, User: x.user})
 	x.s.mu.Unlock()
 	return nil
 }
