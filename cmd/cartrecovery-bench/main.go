@@ -79,7 +79,19 @@ func run() error {
 	fmt.Printf("cartrecovery bench — %s, GOMAXPROCS=%d, redis %s at %s, n=%d, c=%d\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), field(ver, "redis_version"), srv.Addr, *nOps, *conc)
 
-	// 1. Throughput and latency.
+	// 1. Memory per pending cart, first: on a fresh server, before the
+	// throughput phases leave client buffers and allocator state behind.
+	ours, alt, err := benchMemory(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	fmt.Println("== Redis memory per pending two-item cart (INFO used_memory delta / carts) ==")
+	fmt.Printf("cartrecovery (cart hash + content key + due entry + cart_token ref): %6.0f B\n", ours)
+	fmt.Printf("alternative: same + one delayed asynq task per cart:                  %6.0f B (%.2fx)\n", alt, alt/ours)
+	fmt.Println("target: <= 1024 B")
+	fmt.Println()
+
+	// 2. Throughput and latency.
 	base, err := benchAsynq(ctx, rdb)
 	if err != nil {
 		return err
@@ -105,24 +117,13 @@ func run() error {
 	printRates("ingest (HTTP, HMAC verify, JSON parse, one Lua script) vs bare asynq Enqueue+ProcessIn, same Redis",
 		"ingest >= 1.0x the bare asynq rate", base, creates, updates, store)
 
-	// 2. Report counters: their cost on the ingest path.
+	// 3. Report counters: their cost on the ingest path.
 	on, off, err := benchCounters(ctx, rdb)
 	if err != nil {
 		return err
 	}
 	printRates(fmt.Sprintf("report counters on the ingest path (median of %d alternating rounds)", *rounds),
 		"counters on >= 0.9x counters off", off, on)
-
-	// 3. Memory per pending cart.
-	ours, alt, err := benchMemory(ctx, rdb)
-	if err != nil {
-		return err
-	}
-	fmt.Println("== Redis memory per pending two-item cart (INFO used_memory delta / carts) ==")
-	fmt.Printf("cartrecovery (cart hash + content key + due entry + cart_token ref): %6.0f B\n", ours)
-	fmt.Printf("alternative: same + one delayed asynq task per cart:                  %6.0f B (%.2fx)\n", alt, alt/ours)
-	fmt.Println("target: <= 1024 B")
-	fmt.Println()
 
 	// 4. Report latency over many tracked carts.
 	if *nReport > 0 {
