@@ -3,7 +3,11 @@
 // structs defined in this file.
 package config
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Config is the whole effective configuration.
 type Config struct {
@@ -76,6 +80,46 @@ type Rules struct {
 	AttributionWindow time.Duration `mapstructure:"attribution_window"` // rules.attribution_window
 	HoldoutPercent    int           `mapstructure:"holdout_percent"`    // 0-50: share of customers kept as a control group
 	Retention         time.Duration `mapstructure:"retention"`          // how long single carts' outcomes are kept
+	QuietHours        QuietHours    `mapstructure:"quiet_hours"`        // no sends on these channels in this local window
+}
+
+// QuietHours is a daily window, in the customer's time zone (else the
+// store's), in which the listed channels send nothing: a reminder that falls
+// due inside it waits until the window ends. Start and End are "HH:MM"; the
+// window may cross midnight (21:00 to 08:00). Both empty turns it off.
+type QuietHours struct {
+	Start    string   `mapstructure:"start"`
+	End      string   `mapstructure:"end"`
+	Channels []string `mapstructure:"channels"`
+}
+
+// Window returns the window as minutes after midnight; ok is false when
+// quiet hours are off or malformed (Validate reports the latter).
+func (q QuietHours) Window() (start, end int, ok bool) {
+	if q.Start == "" && q.End == "" {
+		return 0, 0, false
+	}
+	s, err1 := clockMinutes(q.Start)
+	e, err2 := clockMinutes(q.End)
+	if err1 != nil || err2 != nil || s == e {
+		return 0, 0, false
+	}
+	return s, e, true
+}
+
+// Applies reports whether quiet hours hold back channel.
+func (q QuietHours) Applies(channel string) bool {
+	_, _, on := q.Window()
+	return on && slices.Contains(q.Channels, channel)
+}
+
+// clockMinutes parses "HH:MM" (00:00 to 23:59).
+func clockMinutes(v string) (int, error) {
+	t, err := time.Parse("15:04", v)
+	if err != nil || len(v) != 5 {
+		return 0, fmt.Errorf("%q is not a time of day like 21:00", v)
+	}
+	return t.Hour()*60 + t.Minute(), nil
 }
 
 // Email configures the email channel.

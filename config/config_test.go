@@ -151,6 +151,14 @@ func TestValidateOneLinePerProblem(t *testing.T) {
 		{func(c *Config) { c.Rules.AttributionWindow = 0 }, "rules.attribution_window:"},
 		{func(c *Config) { c.Rules.HoldoutPercent = 60 }, "rules.holdout_percent:"},
 		{func(c *Config) { c.Rules.Retention = time.Hour }, "rules.retention:"},
+		{func(c *Config) { c.Rules.QuietHours.Start = "9pm" }, "rules.quiet_hours.start:"},
+		{func(c *Config) { c.Rules.QuietHours.End = "24:00" }, "rules.quiet_hours.end:"},
+		{func(c *Config) { c.Rules.QuietHours.End = "8:00" }, "rules.quiet_hours.end:"},
+		{func(c *Config) { c.Rules.QuietHours.End = "" }, "rules.quiet_hours.end:"},
+		{func(c *Config) { c.Rules.QuietHours.End = c.Rules.QuietHours.Start }, "rules.quiet_hours.end: equals start"},
+		{func(c *Config) { c.Rules.QuietHours.Channels = nil }, "rules.quiet_hours.channels:"},
+		{func(c *Config) { c.Rules.QuietHours.Channels = []string{"sms", "fax"} }, "rules.quiet_hours.channels[1]:"},
+		{func(c *Config) { c.Rules.QuietHours.Channels = []string{"sms", "sms"} }, "rules.quiet_hours.channels[1]:"},
 		{func(c *Config) { c.Email.Transport = "pigeon" }, "email.transport:"},
 		{func(c *Config) { c.Email.From = "not an address" }, "email.from:"},
 		{func(c *Config) { c.Email.Transport = "smtp" }, "email.smtp.host:"},
@@ -167,6 +175,7 @@ func TestValidateOneLinePerProblem(t *testing.T) {
 	for _, tc := range tests {
 		c := base
 		c.Sequence = append([]Step(nil), base.Sequence...)
+		c.Rules.QuietHours.Channels = append([]string(nil), base.Rules.QuietHours.Channels...)
 		tc.mod(&c)
 		err := c.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -198,5 +207,37 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "redis://user:***@redis:6379/0") || !strings.Contains(out, `"smtp.password":"***"`) {
 		t.Errorf("masked values missing: %s", out)
+	}
+}
+
+func TestQuietHoursWindow(t *testing.T) {
+	cases := []struct {
+		q          QuietHours
+		start, end int
+		on         bool
+		sms, email bool
+	}{
+		{QuietHours{Start: "21:00", End: "08:00", Channels: []string{"sms"}}, 21 * 60, 8 * 60, true, true, false},
+		{QuietHours{Start: "00:30", End: "06:15", Channels: []string{"email", "sms"}}, 30, 6*60 + 15, true, true, true},
+		{QuietHours{Channels: []string{"sms"}}, 0, 0, false, false, false},
+		{QuietHours{Start: "21:00", End: "21:00", Channels: []string{"sms"}}, 0, 0, false, false, false},
+	}
+	for _, c := range cases {
+		s, e, on := c.q.Window()
+		if s != c.start || e != c.end || on != c.on || c.q.Applies("sms") != c.sms || c.q.Applies("email") != c.email {
+			t.Errorf("%+v: window %d-%d %v, sms %v email %v", c.q, s, e, on, c.q.Applies("sms"), c.q.Applies("email"))
+		}
+	}
+	// off is valid; the default is on for SMS, 21:00 to 08:00
+	d, _, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Rules.QuietHours.Applies("sms") || d.Rules.QuietHours.Applies("email") {
+		t.Errorf("default quiet hours %+v", d.Rules.QuietHours)
+	}
+	d.Rules.QuietHours.Start, d.Rules.QuietHours.End, d.Templates.Dir = "", "", "../templates"
+	if err := d.Validate(); err != nil {
+		t.Errorf("quiet hours off: %v", err)
 	}
 }

@@ -34,7 +34,14 @@ sequence:
   - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}
   - {name: second-reminder, delay: 24h, channels: [email, sms], template: second-reminder, discount: {code: "COMEBACK10", label: "10% off"}}
   - {name: last-chance, delay: 72h, channels: [email], template: last-chance}
-rules: {email_consent: any, sms_consent: required, min_cart_value: "0", attribution_window: 168h, holdout_percent: 0, retention: 2160h}
+rules:
+  email_consent: any
+  sms_consent: required
+  min_cart_value: "0"
+  attribution_window: 168h
+  holdout_percent: 0
+  retention: 2160h
+  quiet_hours: {start: "21:00", end: "08:00", channels: [sms]}
 email:
   transport: file
   from: "My Shop <shop@example.com>"

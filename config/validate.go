@@ -167,6 +167,29 @@ func (c Config) Validate() error {
 	if c.Rules.Retention < 24*time.Hour {
 		bad("rules.retention", "must be at least 24h (default 2160h = 90 days)")
 	}
+	if q := c.Rules.QuietHours; q.Start != "" || q.End != "" {
+		s, err1 := clockMinutes(q.Start)
+		e, err2 := clockMinutes(q.End)
+		if err1 != nil {
+			bad("rules.quiet_hours.start", "%v (leave start and end empty to turn quiet hours off)", err1)
+		}
+		if err2 != nil {
+			bad("rules.quiet_hours.end", "%v (leave start and end empty to turn quiet hours off)", err2)
+		}
+		if err1 == nil && err2 == nil && s == e {
+			bad("rules.quiet_hours.end", "equals start: the window would be empty or the whole day")
+		}
+		if len(q.Channels) == 0 {
+			bad("rules.quiet_hours.channels", "must list email and/or sms")
+		}
+		for i, ch := range q.Channels {
+			if ch != "email" && ch != "sms" {
+				bad(fmt.Sprintf("rules.quiet_hours.channels[%d]", i), "%q must be email or sms", ch)
+			} else if slices.Index(q.Channels, ch) != i {
+				bad(fmt.Sprintf("rules.quiet_hours.channels[%d]", i), "%q is listed twice", ch)
+			}
+		}
+	}
 
 	oneOf("email.transport", c.Email.Transport, "smtp", "file", "log")
 	if c.Uses("email") {
@@ -266,7 +289,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("sequence", strings.Join(steps, ", ")),
 		slog.Group("rules", "email_consent", c.Rules.EmailConsent, "sms_consent", c.Rules.SMSConsent,
 			"min_cart_value", c.Rules.MinCartValue, "attribution_window", c.Rules.AttributionWindow.String(),
-			"holdout_percent", c.Rules.HoldoutPercent, "retention", c.Rules.Retention.String()),
+			"holdout_percent", c.Rules.HoldoutPercent, "retention", c.Rules.Retention.String(),
+			"quiet_hours", quietText(c.Rules.QuietHours)),
 		slog.Group("email", "transport", c.Email.Transport, "outbox", c.Email.Outbox,
 			"smtp.host", c.Email.SMTP.Host, "smtp.port", c.Email.SMTP.Port, "smtp.username", c.Email.SMTP.Username,
 			"smtp.password", mask(c.Email.SMTP.Password), "smtp.tls", c.Email.SMTP.TLS),
@@ -277,4 +301,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("worker.concurrency", c.Worker.Concurrency),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
 	)
+}
+
+func quietText(q QuietHours) string {
+	if _, _, ok := q.Window(); !ok {
+		return "off"
+	}
+	return q.Start + "-" + q.End + " " + strings.Join(q.Channels, "+")
 }

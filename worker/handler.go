@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -31,6 +32,8 @@ type Handler struct {
 	Links     *link.Signer
 	Now       func() time.Time
 	Log       *slog.Logger
+
+	zones sync.Map // time zone name → *time.Location
 }
 
 // ProcessTask implements asynq.Handler.
@@ -62,8 +65,10 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	maxRetry, known := asynq.GetMaxRetry(ctx)
 	lastAttempt := known && retried >= maxRetry
 
-	// Guards first: a channel that may not be used is recorded as skipped.
+	// Guards first: a channel that may not be used is recorded as skipped;
+	// one in its quiet hours waits (quietEnd) and is sent on a later run.
 	var send []string
+	var quietEnd time.Time
 	for _, ch := range step.Channels {
 		if c.Holdout {
 			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, recovery.ReasonHoldout); err != nil {
@@ -85,10 +90,15 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			}
 			continue
 		}
+		if until, quiet := h.quietUntil(c, ch); quiet {
+			log.Info("reminder waits for the end of quiet hours", "channel", ch, "until", until.UTC())
+			quietEnd = until
+			continue
+		}
 		send = append(send, ch)
 	}
 	if len(send) == 0 {
-		return h.Store.Advance(ctx, c.Store, c.ID, p.Step)
+		return h.finishStep(ctx, c, p.Step, quietEnd)
 	}
 
 	msgs, renderErr := h.messages(ctx, c, p.Step, send)
@@ -151,7 +161,76 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if len(retry) > 0 {
 		return errors.Join(retry...)
 	}
-	return h.Store.Advance(rec, c.Store, c.ID, p.Step)
+	return h.finishStep(rec, c, p.Step, quietEnd)
+}
+
+// finishStep moves the cart to its next step, or, when a channel of this
+// step waits for the end of quiet hours, puts the cart back in the due set
+// for then: the run at that time sends only what is still unsent.
+func (h *Handler) finishStep(ctx context.Context, c recovery.CartState, step int, quietEnd time.Time) error {
+	if quietEnd.IsZero() {
+		return h.Store.Advance(ctx, c.Store, c.ID, step)
+	}
+	// A margin keeps the next run clear of this task's own id.
+	return h.Store.Reschedule(ctx, c.Store, c.ID, later(quietEnd, h.Now().Add(10*time.Second)))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// quietUntil reports whether channel is in its quiet hours for c's customer
+// (their time zone, else the store's) and, if so, when they end.
+func (h *Handler) quietUntil(c recovery.CartState, channel string) (time.Time, bool) {
+	q := h.Rules.QuietHours
+	if !q.Applies(channel) {
+		return time.Time{}, false
+	}
+	start, end, _ := q.Window()
+	return QuietUntil(h.Now(), h.location(c.Customer.Timezone), start, end)
+}
+
+// location is the customer's zone when known and valid, else the store's.
+func (h *Handler) location(customerTZ string) *time.Location {
+	for _, name := range []string{customerTZ, h.Shop.Timezone} {
+		if name == "" {
+			continue
+		}
+		if v, ok := h.zones.Load(name); ok {
+			return v.(*time.Location)
+		}
+		if loc, err := time.LoadLocation(name); err == nil {
+			h.zones.Store(name, loc)
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// QuietUntil reports whether now falls in the daily window [start, end)
+// (minutes after local midnight in loc; it crosses midnight when start >
+// end) and, if so, the instant the window ends.
+func QuietUntil(now time.Time, loc *time.Location, start, end int) (time.Time, bool) {
+	l := now.In(loc)
+	m := l.Hour()*60 + l.Minute()
+	var quiet bool
+	day := 0 // the window ends today, or tomorrow
+	if start < end {
+		quiet = m >= start && m < end
+	} else {
+		quiet = m >= start || m < end
+		if m >= start {
+			day = 1
+		}
+	}
+	if !quiet {
+		return time.Time{}, false
+	}
+	y, mo, d := l.Date()
+	return time.Date(y, mo, d+day, end/60, end%60, 0, 0, loc), true
 }
 
 var errRender = errors.New("render")

@@ -76,6 +76,7 @@ type harness struct {
 	sms    *transport
 	rules  config.Rules
 	queue  string
+	now    func() time.Time // the handler's clock (default time.Now)
 	cancel []func()
 }
 
@@ -113,6 +114,13 @@ func newHarness(t *testing.T, st []config.Step) *harness {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+func (h *harness) clock() func() time.Time {
+	if h.now != nil {
+		return h.now
+	}
+	return time.Now
+}
+
 func (h *harness) handler() *worker.Handler {
 	r, err := render.Load("../templates")
 	if err != nil {
@@ -121,7 +129,7 @@ func (h *harness) handler() *worker.Handler {
 	return &worker.Handler{Store: h.store, Steps: h.steps, Rules: h.rules,
 		Shop: config.Store{Name: "Test Shop", URL: "https://shop.example", Address: "1 Main St"}, PublicURL: "http://localhost:8080",
 		Renderer: r, Senders: map[string]notify.Sender{"email": h.email, "sms": h.sms},
-		Links: link.New([]byte("test-key-test-key-test-key-test!")), Now: time.Now, Log: quiet}
+		Links: link.New([]byte("test-key-test-key-test-key-test!")), Now: h.clock(), Log: quiet}
 }
 
 // startWorker runs one worker process: an asynq server and a relay.

@@ -78,6 +78,7 @@ platforms:
 sequence:
   - {name: first-reminder, delay: 2s, channels: [email], template: first-reminder}
   - {name: second-reminder, delay: 4s, channels: [email, sms], template: second-reminder, discount: {code: "COMEBACK10", label: "10%% off"}}
+rules: {quiet_hours: {start: "", end: ""}}  # off: the test sends SMS at any hour
 email:
   transport: smtp
   from: "E2E Shop <shop@example.com>"

@@ -1,0 +1,102 @@
+package worker_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/worker"
+)
+
+func TestQuietUntil(t *testing.T) {
+	zone := func(name string) *time.Location {
+		l, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	night, lunch := [2]int{21 * 60, 8 * 60}, [2]int{12 * 60, 13 * 60}
+	cases := []struct {
+		name   string
+		now    string
+		loc    *time.Location
+		window [2]int
+		until  string // "" = not quiet
+	}{
+		{"late evening", "2026-11-25T22:30:00Z", time.UTC, night, "2026-11-26T08:00:00Z"},
+		{"early morning", "2026-11-25T07:59:00Z", time.UTC, night, "2026-11-25T08:00:00Z"},
+		{"window start", "2026-11-25T21:00:00Z", time.UTC, night, "2026-11-26T08:00:00Z"},
+		{"window end is open", "2026-11-25T08:00:00Z", time.UTC, night, ""},
+		{"daytime", "2026-11-25T20:59:59Z", time.UTC, night, ""},
+		{"same-day window", "2026-11-25T12:30:00Z", time.UTC, lunch, "2026-11-25T13:00:00Z"},
+		{"after a same-day window", "2026-11-25T13:00:00Z", time.UTC, lunch, ""},
+		// 13:00 UTC is 22:00 in Tokyo: quiet until 08:00 JST = 23:00 UTC
+		{"customer's zone", "2026-11-25T13:00:00Z", zone("Asia/Tokyo"), night, "2026-11-25T23:00:00Z"},
+		// 23:00 EST on the eve of the switch to daylight time: 08:00 EDT is 12:00 UTC
+		{"across a DST change", "2026-03-08T04:00:00Z", zone("America/New_York"), night, "2026-03-08T12:00:00Z"},
+	}
+	for _, c := range cases {
+		until, quiet := worker.QuietUntil(at(c.now), c.loc, c.window[0], c.window[1])
+		if quiet != (c.until != "") || (quiet && !until.Equal(at(c.until))) {
+			t.Errorf("%s: quiet %v until %s, want %q", c.name, quiet, until.UTC().Format(time.RFC3339), c.until)
+		}
+	}
+}
+
+// TestQuietHoursHoldSMSUntilTheyEnd runs a step with email and SMS while
+// the customer's quiet hours hold SMS back: the email goes, the SMS waits,
+// the cart stays on the step, and when the window is over the SMS alone is
+// sent and the sequence moves on. A customer in a zone where it is daytime
+// gets both at once.
+func TestQuietHoursHoldSMSUntilTheyEnd(t *testing.T) {
+	h := newHarness(t, steps(100*time.Millisecond, 300*time.Millisecond))
+	var skew atomic.Int64
+	h.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	now := time.Now().UTC()
+	h.rules.QuietHours = config.QuietHours{Start: now.Add(-time.Hour).Format("15:04"), End: now.Add(time.Hour).Format("15:04"), Channels: []string{"sms"}}
+	h.startWorker()
+	ctx := context.Background()
+
+	h.ingest(cart("night", time.Now())) // no time zone: the store's (UTC), inside the window
+	day := cart("day", time.Now())
+	day.Customer.Timezone = "Asia/Tokyo" // UTC+9: outside a two-hour window around now
+	h.ingest(day)
+
+	waitFor(t, "step 2 email of both carts", 10*time.Second, func() bool {
+		return h.email.count("default/night/1/email") == 1 && h.email.count("default/day/1/email") == 1
+	})
+	waitFor(t, "the daytime customer's sms", 5*time.Second, func() bool { return h.sms.count("default/day/1/sms") == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if n := h.sms.count("default/night/1/sms"); n != 0 {
+		t.Fatalf("sms sent %d times inside quiet hours", n)
+	}
+	c := h.load("night")
+	if c.Step != 1 {
+		t.Fatalf("cart moved to step %d while its sms waits", c.Step)
+	}
+	due, ok, err := h.store.NextDue(ctx, "default", "night")
+	if err != nil || !ok || due.Before(now.Add(55*time.Minute)) || due.After(now.Add(62*time.Minute)) {
+		t.Fatalf("next run at %v (ok %v, err %v), want the end of quiet hours near %v", due, ok, err, now.Add(time.Hour))
+	}
+
+	// Two hours later (the handler's clock; the due set is moved for the relay).
+	skew.Store(int64(2 * time.Hour))
+	if err := h.store.Reschedule(ctx, "default", "night", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "sms after quiet hours", 10*time.Second, func() bool { return h.sms.count("default/night/1/sms") == 1 })
+	waitFor(t, "sequence done", 5*time.Second, func() bool { return h.load("night").Step == 2 })
+	if n := h.email.count("default/night/1/email"); n != 1 {
+		t.Errorf("step 2 email sent %d times", n)
+	}
+}
