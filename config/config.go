@@ -81,6 +81,7 @@ type Rules struct {
 	HoldoutPercent    int           `mapstructure:"holdout_percent"`    // 0-50: share of customers kept as a control group
 	Retention         time.Duration `mapstructure:"retention"`          // how long single carts' outcomes are kept
 	QuietHours        QuietHours    `mapstructure:"quiet_hours"`        // no sends on these channels in this local window
+	Cooldown          time.Duration `mapstructure:"cooldown"`           // after a message about one cart, the customer's other carts wait
 }
 
 // QuietHours is a daily window, in the customer's time zone (else the

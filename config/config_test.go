@@ -151,6 +151,8 @@ func TestValidateOneLinePerProblem(t *testing.T) {
 		{func(c *Config) { c.Rules.AttributionWindow = 0 }, "rules.attribution_window:"},
 		{func(c *Config) { c.Rules.HoldoutPercent = 60 }, "rules.holdout_percent:"},
 		{func(c *Config) { c.Rules.Retention = time.Hour }, "rules.retention:"},
+		{func(c *Config) { c.Rules.Cooldown = -time.Hour }, "rules.cooldown:"},
+		{func(c *Config) { c.Rules.Cooldown = 1000 * time.Hour }, "rules.cooldown:"},
 		{func(c *Config) { c.Rules.QuietHours.Start = "9pm" }, "rules.quiet_hours.start:"},
 		{func(c *Config) { c.Rules.QuietHours.End = "24:00" }, "rules.quiet_hours.end:"},
 		{func(c *Config) { c.Rules.QuietHours.End = "8:00" }, "rules.quiet_hours.end:"},

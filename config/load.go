@@ -42,6 +42,7 @@ rules:
   holdout_percent: 0
   retention: 2160h
   quiet_hours: {start: "21:00", end: "08:00", channels: [sms]}
+  cooldown: 24h
 email:
   transport: file
   from: "My Shop <shop@example.com>"

@@ -167,6 +167,9 @@ func (c Config) Validate() error {
 	if c.Rules.Retention < 24*time.Hour {
 		bad("rules.retention", "must be at least 24h (default 2160h = 90 days)")
 	}
+	if c.Rules.Cooldown < 0 || c.Rules.Cooldown > 30*24*time.Hour {
+		bad("rules.cooldown", "must be between 0 (off) and 720h")
+	}
 	if q := c.Rules.QuietHours; q.Start != "" || q.End != "" {
 		s, err1 := clockMinutes(q.Start)
 		e, err2 := clockMinutes(q.End)
@@ -290,7 +293,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("rules", "email_consent", c.Rules.EmailConsent, "sms_consent", c.Rules.SMSConsent,
 			"min_cart_value", c.Rules.MinCartValue, "attribution_window", c.Rules.AttributionWindow.String(),
 			"holdout_percent", c.Rules.HoldoutPercent, "retention", c.Rules.Retention.String(),
-			"quiet_hours", quietText(c.Rules.QuietHours)),
+			"quiet_hours", quietText(c.Rules.QuietHours), "cooldown", c.Rules.Cooldown.String()),
 		slog.Group("email", "transport", c.Email.Transport, "outbox", c.Email.Outbox,
 			"smtp.host", c.Email.SMTP.Host, "smtp.port", c.Email.SMTP.Port, "smtp.username", c.Email.SMTP.Username,
 			"smtp.password", mask(c.Email.SMTP.Password), "smtp.tls", c.Email.SMTP.TLS),

@@ -233,8 +233,11 @@ return n
 
 // claimScript is the last check before a provider call: the cart must still
 // be active, on this step and generation, its customer must not have ordered
-// since, and the (step, channel) must be unclaimed.
-// KEYS: 1 cart, 2 due. ARGV: 1 base, 2 field, 3 step, 4 gen, 5 now, 6 member
+// since, no other cart of the customer may hold the cooldown, and the (step,
+// channel) must be unclaimed. A claim takes (or renews) the cooldown.
+// KEYS: 1 cart, 2 due. ARGV: 1 base, 2 field, 3 step, 4 gen, 5 now, 6 member,
+//
+//	7 cooldown ms (0 = off), 8 cart id
 var claimScript = redis.NewScript(`
 local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'gen', 'em', 'at')
 if not v[1] then return 'gone' end
@@ -248,7 +251,14 @@ if v[4] and v[4] ~= '' then
     return 'ordered'
   end
 end
+local cool, ck = tonumber(ARGV[7]), nil
+if cool > 0 and v[4] and v[4] ~= '' then
+  ck = ARGV[1] .. 'cool:' .. v[4]
+  local holder = redis.call('GET', ck)
+  if holder and holder ~= ARGV[8] then return 'cooldown' end
+end
 if redis.call('HSETNX', KEYS[1], ARGV[2], 'claimed|' .. ARGV[5]) == 0 then return 'claimed' end
+if ck then redis.call('SET', ck, ARGV[8], 'PX', cool) end
 return 'ok'
 `)
 

@@ -60,6 +60,9 @@ type Options struct {
 	Window time.Duration
 	// HoldoutPercent (0-50) of customers get no messages.
 	HoldoutPercent int
+	// Cooldown is rules.cooldown: after a message about one cart, the
+	// customer's other carts send nothing for this long (0 = off).
+	Cooldown time.Duration
 	// NoCounters disables the tracked counter on ingest (the benchmark's
 	// baseline only).
 	NoCounters bool
@@ -80,6 +83,7 @@ type Store struct {
 	retention string
 	steps     []string
 	window    time.Duration
+	cooldown  time.Duration
 	holdout   int
 	counters  bool
 }
@@ -114,7 +118,7 @@ func NewStore(rdb redis.UniversalClient, o Options) *Store {
 	}
 	return &Store{
 		rdb: rdb, prefix: o.Prefix, delays: d, now: o.Now, steps: steps, window: o.Window,
-		holdout: o.HoldoutPercent, counters: !o.NoCounters,
+		holdout: o.HoldoutPercent, counters: !o.NoCounters, cooldown: o.Cooldown,
 		seenTTL:   strconv.FormatInt(int64(o.SeenTTL/time.Second), 10),
 		retention: strconv.FormatInt(int64(ret/time.Second), 10),
 	}
@@ -540,7 +544,13 @@ const (
 	ClaimDeleted    = StateDeleted
 	ClaimSuperseded = "superseded"
 	ClaimTaken      = "claimed"
+	// ClaimCooldown: another cart of the customer was reminded within
+	// rules.cooldown; this channel is skipped, the sequence goes on.
+	ClaimCooldown = "cooldown"
 )
+
+// ReasonCooldown is the skip reason of ClaimCooldown.
+const ReasonCooldown = "cooldown: another cart of this customer was reminded recently"
 
 func sendField(step int, channel string) string { return "m:" + strconv.Itoa(step) + ":" + channel }
 
@@ -549,7 +559,7 @@ func sendField(step int, channel string) string { return "m:" + strconv.Itoa(ste
 // that nobody claimed (step, channel) yet; then claims it.
 func (s *Store) Claim(ctx context.Context, store, id string, step, gen int, channel string) (string, error) {
 	r, err := claimScript.Run(ctx, s.rdb, []string{s.CartKey(store, id), s.DueKey()},
-		s.base(store), sendField(step, channel), step, gen, s.now().UnixMilli(), member(store, id)).Text()
+		s.base(store), sendField(step, channel), step, gen, s.now().UnixMilli(), member(store, id), s.cooldown.Milliseconds(), id).Text()
 	if err != nil {
 		return "", fmt.Errorf("claim %s/%s step %d %s: %w", store, id, step, channel, err)
 	}

@@ -291,3 +291,64 @@ func TestLeaseReleaseAdvance(t *testing.T) {
 		t.Fatalf("c2 due %v %v after update during lease", d, ok)
 	}
 }
+
+// TestClaimCooldown: after a claim for one cart, the same customer's other
+// carts are refused until the cooldown has passed; the claiming cart's own
+// channels and steps go on, and other customers are not affected.
+func TestClaimCooldown(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	s := recovery.NewStore(testredis.Client(t), recovery.Options{Prefix: "cool:", Now: clk.Now,
+		Delays: []time.Duration{time.Hour, 24 * time.Hour}, Cooldown: 300 * time.Millisecond})
+	ingest(t, s, update("e1", "a", t0.Add(-2*time.Hour)))
+	ingest(t, s, update("e2", "b", t0.Add(-2*time.Hour))) // same customer (Ana@Example.com)
+	other := update("e3", "c", t0.Add(-2*time.Hour))
+	other.Customer.Email = "bea@example.com"
+	ingest(t, s, other)
+	anon := update("e4", "d", t0.Add(-2*time.Hour))
+	anon.Customer.Email = ""
+	ingest(t, s, anon)
+	claim := func(cart string, step int, ch string) string {
+		t.Helper()
+		c, _, _ := s.Load(ctx, "default", cart)
+		r, err := s.Claim(ctx, "default", cart, step, c.Gen, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		cart, ch, want string
+	}{
+		{"a", "email", recovery.ClaimOK},
+		{"b", "email", recovery.ClaimCooldown}, // same customer, other cart
+		{"a", "sms", recovery.ClaimOK},         // the reminded cart's other channel
+		{"c", "email", recovery.ClaimOK},       // another customer
+		{"d", "email", recovery.ClaimOK},       // no email: nothing to key a cooldown on
+		{"b", "email", recovery.ClaimCooldown}, // a refused claim changes nothing
+	} {
+		if r := claim(tc.cart, 0, tc.ch); r != tc.want {
+			t.Errorf("claim %s %s: %q, want %q", tc.cart, tc.ch, r, tc.want)
+		}
+	}
+	if c, _, _ := s.Load(ctx, "default", "b"); c.Sends["0:email"] != "" {
+		t.Errorf("refused claim left %q", c.Sends["0:email"])
+	}
+	time.Sleep(400 * time.Millisecond) // the cooldown is a Redis TTL
+	if r := claim("b", 0, "email"); r != recovery.ClaimOK {
+		t.Errorf("claim after the cooldown: %q", r)
+	}
+	if r := claim("a", 0, "push"); r != recovery.ClaimCooldown {
+		t.Errorf("b now holds the cooldown; a got %q", r)
+	}
+	// off: no cooldown key is ever written
+	off, _ := newStore(t)
+	ingest(t, off, update("f1", "x", t0.Add(-2*time.Hour)))
+	ingest(t, off, update("f2", "y", t0.Add(-2*time.Hour)))
+	for _, cart := range []string{"x", "y"} {
+		c, _, _ := off.Load(ctx, "default", cart)
+		if r, _ := off.Claim(ctx, "default", cart, 0, c.Gen, "email"); r != recovery.ClaimOK {
+			t.Errorf("cooldown off, cart %s: %q", cart, r)
+		}
+	}
+}

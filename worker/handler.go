@@ -117,6 +117,12 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		case recovery.ClaimOK:
 		case recovery.ClaimTaken:
 			continue
+		case recovery.ClaimCooldown:
+			log.Info("reminder skipped", "channel", ch, "reason", recovery.ReasonCooldown)
+			if err := h.Store.Skip(rec, c.Store, c.ID, p.Step, ch, recovery.ReasonCooldown); err != nil {
+				return err
+			}
+			continue
 		default: // ordered, deleted, gone, superseded: this task must send nothing more
 			log.Info("reminder stopped before sending", "channel", ch, "reason", res)
 			return nil

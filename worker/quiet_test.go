@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -98,5 +99,36 @@ func TestQuietHoursHoldSMSUntilTheyEnd(t *testing.T) {
 	waitFor(t, "sequence done", 5*time.Second, func() bool { return h.load("night").Step == 2 })
 	if n := h.email.count("default/night/1/email"); n != 1 {
 		t.Errorf("step 2 email sent %d times", n)
+	}
+}
+
+// TestCooldownSkipsTheCustomersOtherCart: one customer leaves two carts due
+// at about the same time; one is reminded, the other's reminder is skipped
+// for the cooldown and its sequence moves on. Which one goes first is the
+// workers' race; that only one goes is the claim's guarantee.
+func TestCooldownSkipsTheCustomersOtherCart(t *testing.T) {
+	h := newHarness(t, steps(100*time.Millisecond))
+	h.store = recovery.NewStore(h.rdb, recovery.Options{Prefix: "test:", Delays: []time.Duration{100 * time.Millisecond}, Cooldown: time.Hour})
+	h.startWorker()
+	a, b := cart("a", time.Now()), cart("b", time.Now())
+	b.Customer.Email = a.Customer.Email
+	h.ingest(a)
+	h.ingest(b)
+	waitFor(t, "both carts through their step", 10*time.Second, func() bool { return h.load("a").Step == 1 && h.load("b").Step == 1 })
+	sent, skipped := 0, 0
+	for _, id := range []string{"a", "b"} {
+		n := h.email.count("default/" + id + "/0/email")
+		o, _, d := recovery.SendState(h.load(id).Sends["0:email"])
+		switch {
+		case n == 1 && o == recovery.OutcomeSent:
+			sent++
+		case n == 0 && o == recovery.OutcomeSkipped && d == recovery.ReasonCooldown:
+			skipped++
+		default:
+			t.Errorf("cart %s: sent %d times, outcome %q %q", id, n, o, d)
+		}
+	}
+	if sent != 1 || skipped != 1 {
+		t.Errorf("%d sent and %d skipped for cooldown, want one of each", sent, skipped)
 	}
 }

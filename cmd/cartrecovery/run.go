@@ -171,7 +171,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		names[i] = st.Name
 	}
 	store := recovery.NewStore(conn.Client, recovery.Options{Prefix: cfg.Redis.Prefix, Delays: delays, Steps: names,
-		Window: cfg.Rules.AttributionWindow, HoldoutPercent: cfg.Rules.HoldoutPercent, Retention: cfg.Rules.Retention})
+		Window: cfg.Rules.AttributionWindow, HoldoutPercent: cfg.Rules.HoldoutPercent, Retention: cfg.Rules.Retention,
+		Cooldown: cfg.Rules.Cooldown})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
