@@ -306,7 +306,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('HINCRBY', ARGV[3], 'clicked|' .. ARGV[4], 1)
 end
-redis.call('HINCRBY', KEYS[1], 'clk', 1)
+if redis.call('HINCRBY', KEYS[1], 'clk', 1) == 1 then redis.call('HINCRBY', ARGV[3], 'clicked_carts', 1) end
 return redis.call('GET', KEYS[2]) or ''
 `)
 

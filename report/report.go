@@ -35,7 +35,7 @@ type Totals struct {
 	Carts            int64             `json:"carts"`
 	Abandoned        int64             `json:"abandoned"`
 	Reminded         int64             `json:"reminded"`
-	Clicked          int64             `json:"clicked"`
+	Clicked          int64             `json:"clicked"` // carts with at least one click (rows count clicked messages)
 	Recovered        int64             `json:"recovered"`
 	RecoveryRate     float64           `json:"recovery_rate"`
 	RecoveredRevenue map[string]string `json:"recovered_revenue"`
@@ -213,6 +213,8 @@ func Build(counters map[string]map[string]map[string]int64, q Query) (Report, er
 					h.Converted += n
 				case "reminded":
 					rep.Totals.Reminded += n
+				case "clicked_carts":
+					rep.Totals.Clicked += n
 				case "recovered_clicked":
 					rep.Totals.RecoveredAfterClick += n
 				case "converted_before":
@@ -246,7 +248,6 @@ func Build(counters map[string]map[string]map[string]int64, q Query) (Report, er
 						r.skipped += n
 					case "clicked":
 						r.clicked += n
-						rep.Totals.Clicked += n
 					case "recovered":
 						r.recovered += n
 					case "rev":

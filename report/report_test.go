@@ -68,7 +68,7 @@ func sample() map[string]map[string]map[string]int64 {
 				"tracked": 120, "abandoned": 100, "reminded": 90, "orders": 40,
 				"sent|first|email|a": 90, "sent|second|email|a": 50, "sent|second|sms|a": 20,
 				"failed|second|sms|a": 2, "skipped|second|sms|a": 28,
-				"clicked|first|email|a": 12, "clicked|second|sms|a": 3,
+				"clicked|first|email|a": 12, "clicked|second|sms|a": 3, "clicked_carts": 13,
 				"recovered": 30, "recovered|first|email|a": 18, "recovered|second|sms|a": 12,
 				"rev|first|email|a|EUR": 180000, "rev|second|sms|a|USD": 5999,
 				"revt|EUR": 180000, "revt|USD": 5999, "recovered_clicked": 9,
@@ -114,7 +114,7 @@ func TestBuildTotalsAndLift(t *testing.T) {
 		t.Fatal(err)
 	}
 	tt := r.Totals
-	if tt.Carts != 130 || tt.Abandoned != 108 || tt.Reminded != 98 || tt.Recovered != 31 || tt.Clicked != 15 ||
+	if tt.Carts != 130 || tt.Abandoned != 108 || tt.Reminded != 98 || tt.Recovered != 31 || tt.Clicked != 13 ||
 		tt.RecoveredAfterClick != 9 || tt.ConvertedBeforeReminder != 6 || tt.ConvertedAfterWindow != 4 || tt.Orders != 40 {
 		t.Fatalf("totals %+v", tt)
 	}

@@ -291,6 +291,9 @@ func TestCountersEqualRecount(t *testing.T) {
 		for sk := range c.Clicks {
 			want[key{"clicked", s.steps[int(sk[0]-'0')].Name}]++
 		}
+		if len(c.Clicks) > 0 {
+			want[key{"clicked", ""}]++
+		}
 		if strings.HasPrefix(c.Attribution, "recovered|") {
 			want[key{"recovered", strings.Split(c.Attribution, "|")[1]}]++
 			want[key{"recovered", ""}]++
@@ -300,7 +303,8 @@ func TestCountersEqualRecount(t *testing.T) {
 	}
 	r := s.report("step")
 	got := map[key]int64{{"carts", ""}: r.Totals.Carts, {"abandoned", ""}: r.Totals.Abandoned,
-		{"reminded", ""}: r.Totals.Reminded, {"recovered", ""}: r.Totals.Recovered, {"holdout", ""}: r.Holdout.Carts}
+		{"reminded", ""}: r.Totals.Reminded, {"recovered", ""}: r.Totals.Recovered, {"holdout", ""}: r.Holdout.Carts,
+		{"clicked", ""}: r.Totals.Clicked}
 	for cur, v := range r.Totals.RecoveredRevenue {
 		m, _ := money.ToMinor(v, cur)
 		got[key{"rev", cur}] = m

@@ -245,7 +245,7 @@ templates: {dir: %q}
 		t.Fatalf("report json: %v\n%s", err, out)
 	}
 	tt := rep.Totals
-	if tt.Carts != 3 || tt.Abandoned != 2 || tt.Reminded != 2 || tt.Clicked != 2 || tt.Recovered != 1 || tt.AfterClick != 1 ||
+	if tt.Carts != 3 || tt.Abandoned != 2 || tt.Reminded != 2 || tt.Clicked != 1 || tt.Recovered != 1 || tt.AfterClick != 1 ||
 		tt.Before != 1 || tt.Orders != 2 || tt.Revenue["USD"] != "388.00" || len(rep.Rows) != 2 ||
 		rep.Rows[0].Sent != 2 || rep.Rows[1].Sent != 3 || rep.Rows[1].Recovered != 1 {
 		t.Errorf("report:\n%s", out)
