@@ -96,6 +96,19 @@ templates: {dir: %q}
 	if out, err := exec.Command(bin, "check", "--config", cfgPath).CombinedOutput(); err != nil {
 		t.Fatalf("check: %v\n%s", err, out)
 	}
+	// preview renders a step for the shipped example cart (its occurred_at
+	// is a placeholder, which preview does not need)
+	pv := exec.Command(bin, "preview", "--config", cfgPath, "--step", "second-reminder", "--channel", "sms", "--cart", "../../examples/cart.json")
+	var pvErr bytes.Buffer
+	pv.Stderr = &pvErr
+	if out, err := pv.Output(); err != nil || !strings.Contains(string(out), "COMEBACK10") || !strings.Contains(string(out), "E2E Shop") ||
+		!strings.Contains(pvErr.String(), "1 GSM-7 segment") {
+		t.Errorf("preview: %v\n%s\n%s", err, out, pvErr.String())
+	}
+	bad := exec.Command(bin, "preview", "--config", cfgPath, "--step", "first-reminder", "--channel", "sms")
+	if out, err := bad.CombinedOutput(); bad.ProcessState == nil || bad.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--channel") {
+		t.Errorf("preview of a channel the step does not use: %v\n%s", err, out)
+	}
 	var logs syncBuffer
 	base := "http://" + addr
 	start := func() (*exec.Cmd, chan error) {
@@ -254,7 +267,7 @@ templates: {dir: %q}
 	if err != nil || !strings.Contains(string(out), "recovery rate") || !strings.Contains(string(out), "sms") {
 		t.Errorf("report table: %v\n%s", err, out)
 	}
-	bad := exec.Command(bin, "report", "--config", cfgPath, "--by", "country")
+	bad = exec.Command(bin, "report", "--config", cfgPath, "--by", "country")
 	if out, err := bad.CombinedOutput(); bad.ProcessState == nil || bad.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "--by") {
 		t.Errorf("report --by country: %v\n%s", err, out)
 	}

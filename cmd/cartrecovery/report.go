@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/config"
@@ -85,6 +87,33 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return report.WriteTable(stdout, rep)
 }
 
+// previewEvent lets preview take any generic cart event, or just its cart
+// and customer: when is irrelevant to a preview, so a missing or template
+// occurred_at (examples/cart.json has OCCURRED_AT), id or type is filled in.
+// Input that is not a JSON object is passed on for the parser to explain.
+func previewEvent(raw []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return raw
+	}
+	if s, _ := m["occurred_at"].(string); s == "" || s == "OCCURRED_AT" {
+		m["occurred_at"] = time.Now().UTC().Format(time.RFC3339)
+	}
+	if s, _ := m["id"].(string); s == "" {
+		m["id"] = "preview"
+	}
+	if s, _ := m["type"].(string); s == "" {
+		m["type"] = "cart.updated"
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
 // preview renders one step for a sample cart (or a generic cart.updated
 // event from --cart) into --out, or prints it.
 func preview(args []string, stdout, stderr io.Writer) error {
@@ -107,6 +136,9 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	step := cfg.Sequence[idx]
 	channels := step.Channels
 	if *channel != "" {
+		if !slices.Contains(step.Channels, *channel) {
+			return usageError{fmt.Errorf("--channel: %q is not a channel of step %s (%s)", *channel, step.Name, strings.Join(step.Channels, ", "))}
+		}
 		channels = []string{*channel}
 	}
 	d := render.SampleData()
@@ -118,7 +150,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		ev, err := webhook.ParseGeneric(raw)
+		ev, err := webhook.ParseGeneric(previewEvent(raw))
 		if err != nil {
 			return fmt.Errorf("%s: %w", *cartFile, err)
 		}
