@@ -517,6 +517,12 @@ func (s *Store) Release(ctx context.Context, leaseUntil time.Time, ds []Due) err
 	return releaseScript.Run(ctx, s.rdb, []string{s.DueKey()}, args...).Err()
 }
 
+// DueCount is how many carts are due at t and not yet handed to the queue
+// (leased carts carry their lease deadline as score until released).
+func (s *Store) DueCount(ctx context.Context, t time.Time) (int64, error) {
+	return s.rdb.ZCount(ctx, s.DueKey(), "-inf", strconv.FormatInt(t.UnixMilli(), 10)).Result()
+}
+
 // NextDue returns the due time of a cart's next step, ok false when none is
 // scheduled (tests and the timeline use it).
 func (s *Store) NextDue(ctx context.Context, store, id string) (time.Time, bool, error) {

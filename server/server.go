@@ -80,6 +80,23 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/carts/{store}/{cart}", s.apiCart)
 	mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribe)
 	mux.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
+	s.opsRoutes(mux)
+	return recoverPanics(s.Log, mux)
+}
+
+// OpsHandler serves only /healthz, /readyz and /metrics: what a process
+// running the worker role alone exposes for its probes and scrapes. It
+// needs Ready, Registry and Log.
+func (s *Server) OpsHandler() http.Handler {
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	mux := http.NewServeMux()
+	s.opsRoutes(mux)
+	return recoverPanics(s.Log, mux)
+}
+
+func (s *Server) opsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -97,7 +114,6 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.Log, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, recovery.ErrNotFound))
 	})
-	return recoverPanics(s.Log, mux)
 }
 
 // parseFunc verifies and parses one platform's webhook.

@@ -32,6 +32,7 @@ type Handler struct {
 	Links     *link.Signer
 	Now       func() time.Time
 	Log       *slog.Logger
+	Metrics   *Metrics // optional
 
 	zones sync.Map // time zone name → *time.Location
 }
@@ -74,6 +75,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, recovery.ReasonHoldout); err != nil {
 				return err
 			}
+			h.Metrics.count(ch, outcomeHeld)
 			continue
 		}
 		if _, done := c.Sends[fmt.Sprintf("%d:%s", p.Step, ch)]; done {
@@ -88,10 +90,12 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, reason); err != nil {
 				return err
 			}
+			h.Metrics.count(ch, recovery.OutcomeSkipped)
 			continue
 		}
 		if until, quiet := h.quietUntil(c, ch); quiet {
 			log.Info("reminder waits for the end of quiet hours", "channel", ch, "until", until.UTC())
+			h.Metrics.count(ch, outcomeDeferred)
 			quietEnd = until
 			continue
 		}
@@ -108,6 +112,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	// Recording must survive a shutdown that cancels ctx after a send.
 	rec := context.WithoutCancel(ctx)
 	var retry []error
+	firstSend := retried == 0 && !h.stepStarted(c, p.Step)
 	for _, ch := range send {
 		res, err := h.Store.Claim(ctx, c.Store, c.ID, p.Step, c.Gen, ch)
 		if err != nil {
@@ -122,6 +127,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			if err := h.Store.Skip(rec, c.Store, c.ID, p.Step, ch, recovery.ReasonCooldown); err != nil {
 				return err
 			}
+			h.Metrics.count(ch, recovery.OutcomeSkipped)
 			continue
 		default: // ordered, deleted, gone, superseded: this task must send nothing more
 			log.Info("reminder stopped before sending", "channel", ch, "reason", res)
@@ -129,21 +135,28 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		if renderErr != nil {
 			log.Error("render failed", "channel", ch, "err", renderErr)
+			h.Metrics.count(ch, recovery.OutcomeFailed)
 			if err := h.Store.Finish(rec, c.Store, c.ID, p.Step, ch, recovery.OutcomeFailed, "render: "+renderErr.Error()); err != nil {
 				return err
 			}
 			continue
 		}
 		m := msgs[ch]
+		if firstSend {
+			h.Metrics.sendDelay(h.Now().Sub(c.Activity.Add(step.Delay)))
+			firstSend = false
+		}
 		err = h.Senders[ch].Send(ctx, m)
 		to := notify.MaskAddress(m.To)
 		switch {
 		case err == nil:
 			log.Info("reminder sent", "channel", ch, "to", to)
+			h.Metrics.count(ch, recovery.OutcomeSent)
 			err = h.Store.Finish(rec, c.Store, c.ID, p.Step, ch, recovery.OutcomeSent, "")
 		case errors.Is(err, notify.ErrTemporary) && !lastAttempt:
 			log.Warn("reminder not accepted; will retry", "channel", ch, "to", to, "attempt", retried+1, "err", err)
 			retry = append(retry, fmt.Errorf("%s: %w", ch, err))
+			h.Metrics.count(ch, outcomeRetry)
 			err = h.Store.Unclaim(rec, c.Store, c.ID, p.Step, ch)
 		default:
 			detail := err.Error()
@@ -158,6 +171,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 					log.Error("record sms opt-out", "err", e)
 				}
 			}
+			h.Metrics.count(ch, recovery.OutcomeFailed)
 			err = h.Store.Finish(rec, c.Store, c.ID, p.Step, ch, recovery.OutcomeFailed, detail)
 		}
 		if err != nil {
@@ -168,6 +182,18 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return errors.Join(retry...)
 	}
 	return h.finishStep(rec, c, p.Step, quietEnd)
+}
+
+// stepStarted reports whether any channel of step already has an outcome
+// (this run follows a quiet-hours hold or a partial failure).
+func (h *Handler) stepStarted(c recovery.CartState, step int) bool {
+	prefix := fmt.Sprintf("%d:", step)
+	for k := range c.Sends {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // finishStep moves the cart to its next step, or, when a channel of this

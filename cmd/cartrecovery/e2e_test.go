@@ -272,6 +272,27 @@ templates: {dir: %q}
 		t.Errorf("report --by country: %v\n%s", err, out)
 	}
 
+	// The worker's metrics count what happened in this process.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics bytes.Buffer
+	_, _ = metrics.ReadFrom(resp.Body)
+	resp.Body.Close()
+	for _, line := range []string{
+		`cartrecovery_messages_total{channel="email",outcome="sent"} 4`,
+		`cartrecovery_messages_total{channel="sms",outcome="sent"} 1`,
+		`cartrecovery_messages_total{channel="sms",outcome="skipped"} 1`,
+		`cartrecovery_send_delay_seconds_count 4`,
+		`cartrecovery_due_carts 0`,
+		`cartrecovery_webhooks_total{platform="shopify",result="accepted"} 2`,
+	} {
+		if !strings.Contains(metrics.String(), line+"\n") {
+			t.Errorf("metrics lack %q", line)
+		}
+	}
+
 	// Graceful shutdown.
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -290,6 +311,42 @@ templates: {dir: %q}
 	}
 	if !strings.Contains(logged, "stopped") {
 		t.Error("no orderly stop in the log")
+	}
+
+	// A worker-only process serves its probes and metrics, and nothing else.
+	waddr := freeAddr(t)
+	w := exec.Command(bin, "serve", "--config", cfgPath, "--role", "worker")
+	w.Env = append(os.Environ(), "CARTRECOVERY_HTTP_ADDR="+waddr)
+	var wlog syncBuffer
+	w.Stdout, w.Stderr = &wlog, &wlog
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	wexit := make(chan error, 1)
+	go func() { wexit <- w.Wait() }()
+	t.Cleanup(func() { _ = w.Process.Kill() })
+	waitReady(t, "http://"+waddr+"/readyz", wexit)
+	if resp, err := http.Get("http://" + waddr + "/metrics"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("worker /metrics: %v %v", resp, err)
+	} else {
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(b.String(), "cartrecovery_due_carts") {
+			t.Errorf("worker metrics:\n%s", b.String())
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+waddr+"/webhooks/generic", strings.NewReader(early))
+	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(early), "generic_e2e"))
+	do(t, req, http.StatusNotFound)
+	_ = w.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-wexit:
+		if err != nil {
+			t.Errorf("worker exit: %v\n%s", err, wlog.String())
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("worker: no exit 45s after SIGTERM")
 	}
 }
 

@@ -197,7 +197,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		h := &worker.Handler{Store: store, Steps: cfg.Sequence, Rules: cfg.Rules, Shop: cfg.Store,
 			PublicURL: cfg.HTTP.PublicURL, Renderer: renderer, Links: signer, Now: time.Now,
-			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker")}
+			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
+			Metrics: worker.NewMetrics(reg, store, time.Now)}
 		client = asynq.NewClientFromRedisClient(conn.Client)
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queue, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()
@@ -211,21 +212,24 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("worker started", "queue", queue, "concurrency", cfg.Worker.Concurrency)
 	}
 
-	var httpSrv *http.Server
-	httpErr := make(chan error, 1)
+	// The web role serves everything; the worker role alone serves its
+	// probes and metrics on the same address.
+	s := &server.Server{Store: store, Platforms: cfg.Platforms, Shop: cfg.Store, Links: signer, Steps: cfg.Sequence, AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
+		Ready:    func(ctx context.Context) error { return conn.Client.Ping(ctx).Err() },
+		Registry: reg, Log: log.With("component", "http")}
+	handler := s.OpsHandler
 	if *role != "worker" {
-		s := &server.Server{Store: store, Platforms: cfg.Platforms, Shop: cfg.Store, Links: signer, Steps: cfg.Sequence, AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
-			Ready:    func(ctx context.Context) error { return conn.Client.Ping(ctx).Err() },
-			Registry: reg, Log: log.With("component", "http")}
-		ln, err := net.Listen("tcp", cfg.HTTP.Addr)
-		if err != nil {
-			return fmt.Errorf("http.addr: %w", err)
-		}
-		httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-		log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.HTTP.PublicURL)
-		go func() { httpErr <- httpSrv.Serve(ln) }()
+		handler = s.Handler
 	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("http.addr: %w", err)
+	}
+	httpSrv := &http.Server{Handler: handler(), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	log.Info("listening", "addr", ln.Addr().String(), "role", *role, "public_url", cfg.HTTP.PublicURL)
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- httpSrv.Serve(ln) }()
 
 	select {
 	case <-ctx.Done():
@@ -234,13 +238,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Error("http server stopped", "err", err)
 	}
 	// 1. stop taking webhooks, let in-flight requests finish
-	if httpSrv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := httpSrv.Shutdown(sctx); err != nil {
-			log.Warn("http shutdown", "err", err)
-		}
-		cancel()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
 	}
+	cancel()
 	// 2. stop relaying, let in-flight sends finish (unfinished ones go back to the queue)
 	stopRelay()
 	<-relayDone

@@ -1,0 +1,69 @@
+package worker
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
+)
+
+// Metrics are the worker's Prometheus metrics. A nil *Metrics records
+// nothing.
+type Metrics struct {
+	messages *prometheus.CounterVec
+	delay    prometheus.Histogram
+}
+
+// Message outcomes counted by cartrecovery_messages_total, beside the
+// recorded outcomes sent, failed and skipped.
+const (
+	outcomeRetry    = "retry"    // not accepted; the task is retried
+	outcomeDeferred = "deferred" // held for the end of quiet hours
+	outcomeHeld     = "held"     // holdout group: never messaged
+)
+
+// NewMetrics registers the worker's metrics on reg: messages by channel and
+// outcome, the delay from a step's due time to its first send, and the
+// number of carts due and not yet queued (read from store at each scrape).
+func NewMetrics(reg prometheus.Registerer, store *recovery.Store, now func() time.Time) *Metrics {
+	m := &Metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cartrecovery_messages_total",
+			Help: "Reminder messages by channel and outcome (sent, failed, skipped, retry, deferred, held).",
+		}, []string{"channel", "outcome"}),
+		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "cartrecovery_send_delay_seconds",
+			Help:    "Time from a step's due time to the start of its first send, retries and quiet hours included.",
+			Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 6 * 3600, 12 * 3600},
+		}),
+	}
+	due := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cartrecovery_due_carts",
+		Help: "Carts whose next step is due and not yet handed to the queue (a growing value means the relay is behind).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := store.DueCount(ctx, now())
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	})
+	reg.MustRegister(m.messages, m.delay, due)
+	return m
+}
+
+func (m *Metrics) count(channel, outcome string) {
+	if m != nil {
+		m.messages.WithLabelValues(channel, outcome).Inc()
+	}
+}
+
+func (m *Metrics) sendDelay(d time.Duration) {
+	if m != nil {
+		m.delay.Observe(max(d, 0).Seconds())
+	}
+}
