@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"time"
 )
@@ -64,6 +65,66 @@ type Step struct {
 	Channels []string      `mapstructure:"channels"` // "email", "sms"
 	Template string        `mapstructure:"template"` // base name under templates.dir
 	Discount Discount      `mapstructure:"discount"`
+	Variants []Variant     `mapstructure:"variants"` // A/B test: alternatives to the step's own template (variant "a")
+}
+
+// Variant is an alternative version of a step's messages, for an A/B test.
+// The step's own template and discount are variant "a" and get the carts the
+// variants' weights leave.
+type Variant struct {
+	Name     string   `mapstructure:"name"`     // b, c, ... (lower-case letters and digits)
+	Template string   `mapstructure:"template"` // base name under templates.dir
+	Weight   int      `mapstructure:"weight"`   // percent of carts, 1-99; all variants together at most 99
+	Discount Discount `mapstructure:"discount"` // empty: the step's
+}
+
+// BaseVariant names the step's own template and discount.
+const BaseVariant = "a"
+
+// PickVariant returns the variant of the step for a cart: a stable hash of
+// store, cart and step picks it in proportion to the weights, so every run,
+// process and retry agrees without storing the choice.
+func (s Step) PickVariant(store, cart string) Variant {
+	base := Variant{Name: BaseVariant, Template: s.Template, Discount: s.Discount}
+	if len(s.Variants) == 0 {
+		return base
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(store + "\x00" + cart + "\x00" + s.Name))
+	bucket := int(h.Sum32() % 100)
+	for _, v := range s.Variants {
+		if bucket < v.Weight {
+			return s.VariantNamed(v.Name)
+		}
+		bucket -= v.Weight
+	}
+	return base
+}
+
+// VariantOf returns the name of the variant a cart's step uses, by step
+// index: what the store counts messages under, agreeing with PickVariant.
+func VariantOf(seq []Step) func(store, cart string, step int) string {
+	return func(store, cart string, step int) string {
+		if step < 0 || step >= len(seq) {
+			return BaseVariant
+		}
+		return seq[step].PickVariant(store, cart).Name
+	}
+}
+
+// VariantNamed returns the step's variant called name, with the step's
+// discount when it has none of its own; the step's own template and
+// discount (variant "a") for any other name.
+func (s Step) VariantNamed(name string) Variant {
+	for _, v := range s.Variants {
+		if v.Name == name {
+			if v.Discount.Code == "" {
+				v.Discount = s.Discount
+			}
+			return v
+		}
+	}
+	return Variant{Name: BaseVariant, Template: s.Template, Discount: s.Discount}
 }
 
 // Discount is a static code offered in a step's messages.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -110,10 +111,11 @@ func TestEnvOverrides(t *testing.T) {
 func TestLoadErrorsNameTheKey(t *testing.T) {
 	for body, want := range map[string]string{
 		"emial: {from: x}\n": "emial",
-		"sequence:\n  - {name: a, dealy: 1h, channels: [email], template: t}\n":    "dealy",
-		"sequence:\n  - {name: a, delay: 1hour, channels: [email], template: t}\n": "sequence[0].delay",
-		"worker: {concurrency: many}\n":                                            "worker.concurrency",
-		"http:\n  addr: [1\n":                                                      "c.yaml",
+		"sequence:\n  - {name: a, dealy: 1h, channels: [email], template: t}\n":                                                "dealy",
+		"sequence:\n  - {name: a, delay: 1hour, channels: [email], template: t}\n":                                             "sequence[0].delay",
+		"worker: {concurrency: many}\n":                                                                                        "worker.concurrency",
+		"sequence:\n  - {name: a, delay: 1h, channels: [email], template: t, variants: [{name: b, template: t, wieght: 5}]}\n": "wieght",
+		"http:\n  addr: [1\n": "c.yaml",
 	} {
 		_, _, err := Load(writeFile(t, body))
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -145,6 +147,19 @@ func TestValidateOneLinePerProblem(t *testing.T) {
 		{func(c *Config) { c.Sequence[0].Template = "../etc/passwd" }, "sequence[0].template:"},
 		{func(c *Config) { c.Sequence[0].Template = "nope" }, "nope.subject.tmpl is missing"},
 		{func(c *Config) { c.Sequence[0].Discount.Label = "5%" }, "sequence[0].discount.code:"},
+		{func(c *Config) { c.Sequence[0].Variants = []Variant{{Name: "B", Template: "last-chance", Weight: 50}} }, "sequence[0].variants[0].name:"},
+		{func(c *Config) { c.Sequence[0].Variants = []Variant{{Name: "a", Template: "last-chance", Weight: 50}} }, "sequence[0].variants[0].name:"},
+		{func(c *Config) {
+			c.Sequence[0].Variants = []Variant{{Name: "b", Template: "last-chance", Weight: 10}, {Name: "b", Template: "last-chance", Weight: 10}}
+		}, "sequence[0].variants[1].name:"},
+		{func(c *Config) { c.Sequence[0].Variants = []Variant{{Name: "b", Template: "last-chance", Weight: 0}} }, "sequence[0].variants[0].weight:"},
+		{func(c *Config) {
+			c.Sequence[0].Variants = []Variant{{Name: "b", Template: "last-chance", Weight: 60}, {Name: "c", Template: "last-chance", Weight: 40}}
+		}, "sequence[0].variants: weights add up to 100%"},
+		{func(c *Config) { c.Sequence[0].Variants = []Variant{{Name: "b", Template: "nope", Weight: 50}} }, "sequence[0].variants[0].template:"},
+		{func(c *Config) {
+			c.Sequence[0].Variants = []Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: Discount{Label: "x"}}}
+		}, "sequence[0].variants[0].discount.code:"},
 		{func(c *Config) { c.Rules.EmailConsent = "maybe" }, "rules.email_consent:"},
 		{func(c *Config) { c.Rules.SMSConsent = "any" }, "rules.sms_consent:"},
 		{func(c *Config) { c.Rules.MinCartValue = "-1" }, "rules.min_cart_value:"},
@@ -241,5 +256,71 @@ func TestQuietHoursWindow(t *testing.T) {
 	d.Rules.QuietHours.Start, d.Rules.QuietHours.End, d.Templates.Dir = "", "", "../templates"
 	if err := d.Validate(); err != nil {
 		t.Errorf("quiet hours off: %v", err)
+	}
+}
+
+func TestPickVariant(t *testing.T) {
+	step := Step{Name: "first-reminder", Template: "first-reminder", Discount: Discount{Code: "TEN"},
+		Variants: []Variant{{Name: "b", Template: "b-tmpl", Weight: 30}, {Name: "c", Template: "c-tmpl", Weight: 20, Discount: Discount{Code: "TWENTY"}}}}
+	got := map[string]int{}
+	for i := range 20000 {
+		cart := fmt.Sprintf("cart-%d", i)
+		v := step.PickVariant("shop", cart)
+		if again := step.PickVariant("shop", cart); again.Name != v.Name {
+			t.Fatalf("cart %s: %s then %s", cart, v.Name, again.Name)
+		}
+		switch v.Name {
+		case "a":
+			if v.Template != "first-reminder" || v.Discount.Code != "TEN" {
+				t.Fatalf("a: %+v", v)
+			}
+		case "b":
+			if v.Template != "b-tmpl" || v.Discount.Code != "TEN" { // inherits the step's discount
+				t.Fatalf("b: %+v", v)
+			}
+		case "c":
+			if v.Template != "c-tmpl" || v.Discount.Code != "TWENTY" {
+				t.Fatalf("c: %+v", v)
+			}
+		}
+		got[v.Name]++
+	}
+	// weights 50/30/20 within two percentage points
+	for name, want := range map[string]int{"a": 50, "b": 30, "c": 20} {
+		if pct := got[name] * 100 / 20000; pct < want-2 || pct > want+2 {
+			t.Errorf("variant %s: %d%% of carts, want about %d%%", name, pct, want)
+		}
+	}
+	if v := (Step{Template: "x"}).PickVariant("shop", "c"); v.Name != BaseVariant || v.Template != "x" {
+		t.Errorf("no variants: %+v", v)
+	}
+}
+
+func TestVariantsLoad(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, _, err := Load(writeFile(t, `sequence:
+  - name: first-reminder
+    delay: 1h
+    channels: [email]
+    template: first-reminder
+    variants:
+      - {name: b, template: last-chance, weight: 30, discount: {code: "B15", label: "15% off"}}
+      - {name: c, template: second-reminder, weight: 20}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.Sequence[0].Variants
+	if len(v) != 2 || v[0].Name != "b" || v[0].Weight != 30 || v[0].Discount.Code != "B15" || v[1].Template != "second-reminder" {
+		t.Fatalf("variants %+v", v)
+	}
+	c.Templates.Dir = templatesDir(t)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CARTRECOVERY_SEQUENCE", `[{"name":"only","delay":"1h","channels":["email"],"template":"first-reminder","variants":[{"name":"b","template":"last-chance","weight":50}]}]`)
+	c, _, err = Load("")
+	if err != nil || len(c.Sequence[0].Variants) != 1 || c.Sequence[0].Variants[0].Weight != 50 {
+		t.Fatalf("variants from the environment: %+v %v", c.Sequence, err)
 	}
 }

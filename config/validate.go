@@ -18,6 +18,7 @@ import (
 
 var (
 	stepNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	variantRE  = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
 	templateRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
 	decimalRE  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 	e164RE     = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
@@ -129,23 +130,40 @@ func (c Config) Validate() error {
 			}
 			seen[ch] = true
 		}
-		if !templateRE.MatchString(s.Template) || strings.Contains(s.Template, "..") {
-			bad(k+".template", "%q must be a base name under templates.dir (letters, digits, - _ .)", s.Template)
-		} else {
+		checkDiscount(k, s.Discount, bad)
+		checkTemplate := func(key, tmpl string) {
+			if !templateRE.MatchString(tmpl) || strings.Contains(tmpl, "..") {
+				bad(key, "%q must be a base name under templates.dir (letters, digits, - _ .)", tmpl)
+				return
+			}
 			for _, ch := range s.Channels {
-				for _, f := range TemplateFiles(s.Template, ch) {
+				for _, f := range TemplateFiles(tmpl, ch) {
 					p := filepath.Join(c.Templates.Dir, f)
 					if _, err := os.Stat(p); err != nil {
-						bad(k+".template", "%s is missing (needed for %s)", p, ch)
+						bad(key, "%s is missing (needed for %s)", p, ch)
 					}
 				}
 			}
 		}
-		if s.Discount.Label != "" && s.Discount.Code == "" {
-			bad(k+".discount.code", "is required when discount.label is set")
+		checkTemplate(k+".template", s.Template)
+		weights, vnames := 0, map[string]bool{BaseVariant: true}
+		for j, v := range s.Variants {
+			vk := fmt.Sprintf("%s.variants[%d]", k, j)
+			if !variantRE.MatchString(v.Name) {
+				bad(vk+".name", "%q must be 1-16 lower-case letters and digits", v.Name)
+			} else if vnames[v.Name] {
+				bad(vk+".name", "%q is taken (%q is the step's own template)", v.Name, BaseVariant)
+			}
+			vnames[v.Name] = true
+			if v.Weight < 1 || v.Weight > 99 {
+				bad(vk+".weight", "%d must be a percentage of carts between 1 and 99", v.Weight)
+			}
+			weights += v.Weight
+			checkTemplate(vk+".template", v.Template)
+			checkDiscount(vk, v.Discount, bad)
 		}
-		if len(s.Discount.Code) > 64 {
-			bad(k+".discount.code", "is longer than 64 characters")
+		if weights > 99 {
+			bad(k+".variants", "weights add up to %d%%; at most 99, so that variant %q keeps some carts", weights, BaseVariant)
 		}
 	}
 
@@ -282,6 +300,9 @@ func (c Config) LogValue() slog.Value {
 		if s.Discount.Code != "" {
 			steps[i] += ":" + s.Discount.Code
 		}
+		for _, v := range s.Variants {
+			steps[i] += fmt.Sprintf(" [%s %d%% %s]", v.Name, v.Weight, v.Template)
+		}
 	}
 	return slog.GroupValue(
 		slog.Group("http", "addr", c.HTTP.Addr, "public_url", c.HTTP.PublicURL, "admin_token", mask(c.HTTP.AdminToken)),
@@ -311,4 +332,13 @@ func quietText(q QuietHours) string {
 		return "off"
 	}
 	return q.Start + "-" + q.End + " " + strings.Join(q.Channels, "+")
+}
+
+func checkDiscount(key string, d Discount, bad func(key, format string, a ...any)) {
+	if d.Label != "" && d.Code == "" {
+		bad(key+".discount.code", "is required when discount.label is set")
+	}
+	if len(d.Code) > 64 {
+		bad(key+".discount.code", "is longer than 64 characters")
+	}
 }

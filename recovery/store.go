@@ -63,13 +63,15 @@ type Options struct {
 	// Cooldown is rules.cooldown: after a message about one cart, the
 	// customer's other carts send nothing for this long (0 = off).
 	Cooldown time.Duration
+	// Variant names the A/B variant of a cart's step, for the counters
+	// (nil: every message is Variant). It must be deterministic.
+	Variant func(store, cart string, step int) string
 	// NoCounters disables the tracked counter on ingest (the benchmark's
 	// baseline only).
 	NoCounters bool
 }
 
-// Variant is the variant every message is counted under until A/B variants
-// are configurable.
+// Variant is the variant of a step without A/B variants.
 const Variant = "a"
 
 // Store keeps carts, the schedule and send claims in Redis. Every state
@@ -84,6 +86,7 @@ type Store struct {
 	steps     []string
 	window    time.Duration
 	cooldown  time.Duration
+	variant   func(store, cart string, step int) string
 	holdout   int
 	counters  bool
 }
@@ -118,7 +121,7 @@ func NewStore(rdb redis.UniversalClient, o Options) *Store {
 	}
 	return &Store{
 		rdb: rdb, prefix: o.Prefix, delays: d, now: o.Now, steps: steps, window: o.Window,
-		holdout: o.HoldoutPercent, counters: !o.NoCounters, cooldown: o.Cooldown,
+		holdout: o.HoldoutPercent, counters: !o.NoCounters, cooldown: o.Cooldown, variant: o.Variant,
 		seenTTL:   strconv.FormatInt(int64(o.SeenTTL/time.Second), 10),
 		retention: strconv.FormatInt(int64(ret/time.Second), 10),
 	}
@@ -587,12 +590,23 @@ func outcomeValue(outcome string, at time.Time, detail string) string {
 	return outcome + "|" + strconv.FormatInt(at.UnixMilli(), 10) + "|" + detail
 }
 
-func (s *Store) counterSuffix(step int, channel string) string {
+func (s *Store) counterSuffix(step int, channel, variant string) string {
 	name := strconv.Itoa(step)
 	if step >= 0 && step < len(s.steps) {
 		name = s.steps[step]
 	}
-	return name + "|" + channel + "|" + Variant
+	if variant == "" {
+		variant = Variant
+	}
+	return name + "|" + channel + "|" + variant
+}
+
+// variantOf is the A/B variant of a cart's step.
+func (s *Store) variantOf(store, id string, step int) string {
+	if s.variant == nil {
+		return Variant
+	}
+	return s.variant(store, id, step)
 }
 
 // Finish records the outcome of a claimed send and counts it.
@@ -600,7 +614,7 @@ func (s *Store) Finish(ctx context.Context, store, id string, step int, channel,
 	now := s.now()
 	return finishScript.Run(ctx, s.rdb, []string{s.CartKey(store, id)},
 		sendField(step, channel), outcomeValue(outcome, now, detail), outcome, s.statsKey(store, now),
-		s.counterSuffix(step, channel), now.UnixMilli(), s.base(store), int64(s.window/time.Second), id).Err()
+		s.counterSuffix(step, channel, s.variantOf(store, id, step)), now.UnixMilli(), s.base(store), int64(s.window/time.Second), id).Err()
 }
 
 // Unclaim releases a claim after a failure that proved the provider did not
@@ -625,7 +639,7 @@ func (s *Store) Skip(ctx context.Context, store, id string, step int, channel, r
 	}
 	return skipScript.Run(ctx, s.rdb, []string{s.CartKey(store, id)}, sendField(step, channel),
 		OutcomeSkipped+"|"+ts+"|"+ts+"|"+strings.ReplaceAll(reason, "|", "/"), s.statsKey(store, now),
-		s.counterSuffix(step, channel), counter).Err()
+		s.counterSuffix(step, channel, s.variantOf(store, id, step)), counter).Err()
 }
 
 // Advance moves an active cart past step and schedules its next step from
@@ -692,20 +706,20 @@ func (s *Store) Suppressed(ctx context.Context, store, channel, contactHash stri
 	return n == 1, err
 }
 
-// Click records a click on the link of (step, channel) in a message for a
-// cart and returns the cart for the redirect; ok is false when the cart no
-// longer exists.
-func (s *Store) Click(ctx context.Context, store, id string, step int, channel string) (c Cart, platform string, ok bool, err error) {
+// Click records a click on the link l (a message's (cart, step, channel,
+// variant)) and returns the cart for the redirect; ok is false when the cart
+// no longer exists.
+func (s *Store) Click(ctx context.Context, l Link) (c Cart, platform string, ok bool, err error) {
 	now := s.now()
-	data, err := clickScript.Run(ctx, s.rdb, []string{s.CartKey(store, id), s.dataKey(store, id)},
-		"k:"+strconv.Itoa(step)+":"+channel, now.UnixMilli(), s.statsKey(store, now), s.counterSuffix(step, channel)).Text()
+	data, err := clickScript.Run(ctx, s.rdb, []string{s.CartKey(l.Store, l.Cart), s.dataKey(l.Store, l.Cart)},
+		"k:"+strconv.Itoa(l.Step)+":"+l.Channel, now.UnixMilli(), s.statsKey(l.Store, now), s.counterSuffix(l.Step, l.Channel, l.Variant)).Text()
 	if err != nil {
-		return Cart{}, "", false, fmt.Errorf("record click %s/%s: %w", store, id, err)
+		return Cart{}, "", false, fmt.Errorf("record click %s/%s: %w", l.Store, l.Cart, err)
 	}
 	if data == "" {
 		return Cart{}, "", false, nil
 	}
-	c, _, platform, err = decodeRecordPf(id, data)
+	c, _, platform, err = decodeRecordPf(l.Cart, data)
 	return c, platform, err == nil, err
 }
 
@@ -756,6 +770,7 @@ type Link struct {
 	Store, Cart string
 	Step        int
 	Channel     string
+	Variant     string // "" counts as Variant
 }
 
 func (s *Store) linkKey(id [8]byte) string { return s.prefix + "l:" + hex.EncodeToString(id[:]) }
@@ -767,7 +782,10 @@ func (s *Store) NewLink(ctx context.Context, l Link) ([8]byte, error) {
 	if _, err := rand.Read(id[:]); err != nil {
 		return id, err
 	}
-	v := l.Store + "/" + strconv.Itoa(l.Step) + "/" + l.Channel + "/" + l.Cart
+	if l.Variant == "" {
+		l.Variant = Variant
+	}
+	v := l.Store + "/" + strconv.Itoa(l.Step) + "/" + l.Channel + "/" + l.Variant + "/" + l.Cart
 	return id, s.rdb.Set(ctx, s.linkKey(id), v, LinkTTL).Err()
 }
 
@@ -780,10 +798,10 @@ func (s *Store) ResolveLink(ctx context.Context, id [8]byte) (Link, bool, error)
 	if err != nil {
 		return Link{}, false, err
 	}
-	parts := strings.SplitN(v, "/", 4)
-	if len(parts) != 4 {
+	parts := strings.SplitN(v, "/", 5) // the cart id comes last: it may hold "/"
+	if len(parts) != 5 {
 		return Link{}, false, nil
 	}
 	step, _ := strconv.Atoi(parts[1])
-	return Link{Store: parts[0], Step: step, Channel: parts[2], Cart: parts[3]}, true, nil
+	return Link{Store: parts[0], Step: step, Channel: parts[2], Variant: parts[3], Cart: parts[4]}, true, nil
 }

@@ -237,7 +237,8 @@ func Build(counters map[string]map[string]map[string]int64, q Query) (Report, er
 					if len(parts) < 4 {
 						continue
 					}
-					key := [...]string{parts[1], parts[2], parts[3], day, store}[dim]
+					// a variant is a version of one step: rows are "step/variant"
+					key := [...]string{parts[1], parts[2], parts[1] + "/" + parts[3], day, store}[dim]
 					r := row(key)
 					switch parts[0] {
 					case "sent":

@@ -167,7 +167,7 @@ func TestBuildRowsByDimension(t *testing.T) {
 	cases := map[string][]want{
 		"step":    {{"first", 98, 19, 12, 0}, {"second", 70, 12, 3, 2}, {"third", 0, 0, 0, 0}},
 		"channel": {{"email", 148, 19, 12, 0}, {"sms", 20, 12, 3, 2}},
-		"variant": {{"a", 168, 31, 15, 2}},
+		"variant": {{"first/a", 98, 19, 12, 0}, {"second/a", 70, 12, 3, 2}},
 		"store":   {{"a.myshopify.com", 160, 30, 15, 2}, {"b.example", 8, 1, 0, 0}},
 	}
 	for by, rows := range cases {

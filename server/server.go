@@ -310,7 +310,7 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, http.StatusNotFound, gone)
 		return
 	}
-	cart, platform, ok, err := s.Store.Click(r.Context(), l.Store, l.Cart, l.Step, l.Channel)
+	cart, platform, ok, err := s.Store.Click(r.Context(), l)
 	if err != nil {
 		s.Log.Error("record click", "err", err)
 	}
@@ -318,7 +318,7 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 	if ok && cart.RecoveryURL != "" {
 		target = cart.RecoveryURL
 		if l.Step >= 0 && l.Step < len(s.Steps) {
-			target = withDiscount(platform, target, s.Steps[l.Step].Discount.Code)
+			target = withDiscount(platform, target, s.Steps[l.Step].VariantNamed(l.Variant).Discount.Code)
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -558,3 +558,29 @@ func TestReportAndTimelineAPI(t *testing.T) {
 		t.Fatalf("unknown cart: %d", code)
 	}
 }
+
+// A click on a variant's link is counted under that variant and redirects
+// through that variant's discount.
+func TestClickThroughVariant(t *testing.T) {
+	e, s := adminEnv(t, "")
+	s.Steps[0].Variants = []config.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: config.Discount{Code: "BTEST"}}}
+	ctx := context.Background()
+	body := fixture(t, "checkouts_create.json")
+	e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body)
+	id, err := e.store.NewLink(ctx, recovery.Link{Store: "test.myshopify.com", Cart: "123123123", Step: 0, Channel: "email", Variant: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, h := get(t, e.url+"/r/"+e.links.ShortToken(id, time.Now().Add(time.Hour)), "")
+	if code != http.StatusFound || !strings.Contains(h.Get("Location"), "/discount/BTEST?redirect=") {
+		t.Fatalf("variant click: %d %q", code, h.Get("Location"))
+	}
+	day := time.Now().UTC().Format(time.DateOnly)
+	c, err := e.store.Counters(ctx, []string{"test.myshopify.com"}, []string{day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c["test.myshopify.com"][day]; f["clicked|first-reminder|email|b"] != 1 || f["clicked|first-reminder|email|a"] != 0 {
+		t.Errorf("counters %v", f)
+	}
+}

@@ -334,6 +334,7 @@ func UnsubscribeToken(s *link.Signer, store, channel, normalizedContact string) 
 // with its own click-through link.
 func (h *Handler) messages(ctx context.Context, c recovery.CartState, stepIdx int, channels []string) (map[string]notify.Message, error) {
 	step := h.Steps[stepIdx]
+	variant := step.PickVariant(c.Store, c.ID)
 	email := recovery.NormalizeEmail(c.Customer.Email)
 	base := strings.TrimSuffix(h.PublicURL, "/")
 	unsub := base + "/unsubscribe/" + UnsubscribeToken(h.Links, c.Store, "email", email)
@@ -341,7 +342,7 @@ func (h *Handler) messages(ctx context.Context, c recovery.CartState, stepIdx in
 		Store:          render.Store{Name: h.Shop.Name, URL: h.Shop.URL, Address: h.Shop.Address},
 		Customer:       render.Customer{FirstName: c.Customer.FirstName, Email: c.Customer.Email, Phone: c.Customer.Phone, Locale: c.Customer.Locale},
 		Cart:           render.Cart{ID: c.ID, Total: c.Cart.Total, Currency: c.Cart.Currency},
-		Discount:       render.Discount{Code: step.Discount.Code, Label: step.Discount.Label},
+		Discount:       render.Discount{Code: variant.Discount.Code, Label: variant.Discount.Label},
 		UnsubscribeURL: unsub,
 		Step:           render.Step{Name: step.Name, Index: stepIdx},
 	}
@@ -351,12 +352,12 @@ func (h *Handler) messages(ctx context.Context, c recovery.CartState, stepIdx in
 	id := fmt.Sprintf("%s/%s/%d", c.Store, c.ID, stepIdx)
 	out := map[string]notify.Message{}
 	for _, ch := range channels {
-		lid, err := h.Store.NewLink(ctx, recovery.Link{Store: c.Store, Cart: c.ID, Step: stepIdx, Channel: ch})
+		lid, err := h.Store.NewLink(ctx, recovery.Link{Store: c.Store, Cart: c.ID, Step: stepIdx, Channel: ch, Variant: variant.Name})
 		if err != nil {
 			return nil, err
 		}
 		d.RecoveryURL = base + "/r/" + h.Links.ShortToken(lid, h.Now().Add(recovery.LinkTTL))
-		r, err := h.Renderer.Render(step.Template, []string{ch}, d)
+		r, err := h.Renderer.Render(variant.Template, []string{ch}, d)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errRender, err)
 		}

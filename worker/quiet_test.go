@@ -2,12 +2,15 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/report"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -131,4 +134,73 @@ func TestCooldownSkipsTheCustomersOtherCart(t *testing.T) {
 	if sent != 1 || skipped != 1 {
 		t.Errorf("%d sent and %d skipped for cooldown, want one of each", sent, skipped)
 	}
+}
+
+// TestABVariants runs a step with a variant b (its own template and
+// discount) for half the carts: each cart gets the version PickVariant
+// chose, its counters and clicks are kept under that variant, and the
+// report by variant splits the step.
+func TestABVariants(t *testing.T) {
+	st := steps(100 * time.Millisecond)
+	st[0].Variants = []config.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: config.Discount{Code: "BTEST", Label: "15% off"}}}
+	h := newHarness(t, st)
+	h.store = recovery.NewStore(h.rdb, recovery.Options{Prefix: "test:", Delays: []time.Duration{100 * time.Millisecond},
+		Steps: []string{st[0].Name}, Variant: config.VariantOf(st)})
+	h.startWorker()
+	const n = 40
+	for i := range n {
+		h.ingest(cart(fmt.Sprintf("v%02d", i), time.Now()))
+	}
+	waitFor(t, "every cart through its step", 15*time.Second, func() bool { return len(h.email.all()) == n })
+	want := map[string]int64{}
+	for i := range n {
+		id := fmt.Sprintf("v%02d", i)
+		v := st[0].PickVariant("default", id)
+		want[v.Name]++
+		var got sent
+		for _, s := range h.email.all() {
+			if s.ID == "default/"+id+"/0/email" {
+				got = s
+			}
+		}
+		// b: last-chance's template with code BTEST; a: the step's own, no code
+		if (v.Name == "b") != strings.HasPrefix(got.Subject, "Last reminder") || (v.Name == "b") != strings.Contains(got.Text, "BTEST") {
+			t.Errorf("cart %s (variant %s) got %q with code BTEST %v", id, v.Name, got.Subject, strings.Contains(got.Text, "BTEST"))
+		}
+	}
+	if want["a"] == 0 || want["b"] == 0 {
+		t.Fatalf("assignment %v: the test needs both variants", want)
+	}
+	r := reportBy(t, h.store, "variant", st)
+	rows := map[string]int64{}
+	for _, row := range r.Rows {
+		rows[row.Key] = row.Sent
+	}
+	if rows["first-reminder/a"] != want["a"] || rows["first-reminder/b"] != want["b"] {
+		t.Errorf("report by variant %v, sent %v", rows, want)
+	}
+}
+
+func reportBy(t *testing.T, st *recovery.Store, by string, steps []config.Step) report.Report {
+	t.Helper()
+	ctx := context.Background()
+	stores, err := st.Stores(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	from, to := now.AddDate(0, 0, -1), now.AddDate(0, 0, 1)
+	c, err := st.Counters(ctx, stores, report.Days(from, to))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(steps))
+	for i, s := range steps {
+		names[i] = s.Name
+	}
+	r, err := report.Build(c, report.Query{From: from, To: to, By: by, Steps: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -248,7 +248,7 @@ func TestCountersEqualRecount(t *testing.T) {
 			evs = append(evs, ev{at, func() {
 				c, _, _ := s.store.Load(context.Background(), store, id)
 				if o, _, _ := recovery.SendState(c.Sends[fmt.Sprintf("%d:email", step)]); o == recovery.OutcomeSent {
-					if _, _, _, err := s.store.Click(context.Background(), store, id, step, "email"); err != nil {
+					if _, _, _, err := s.store.Click(context.Background(), recovery.Link{Store: store, Cart: id, Step: step, Channel: "email"}); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -27,8 +27,8 @@ func TestMain(m *testing.M) { testredis.Main(m) }
 
 // sent is one call to a transport.
 type sent struct {
-	ID, To string
-	At     time.Time
+	ID, To, Subject, Text string
+	At                    time.Time
 }
 
 // transport is a test transport (like the log transport): it records every
@@ -42,7 +42,7 @@ type transport struct {
 func (tr *transport) Send(_ context.Context, m notify.Message) error {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	tr.sent = append(tr.sent, sent{ID: m.ID, To: m.To, At: time.Now()})
+	tr.sent = append(tr.sent, sent{ID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, At: time.Now()})
 	if len(tr.errs) > 0 {
 		err := tr.errs[0]
 		tr.errs = tr.errs[1:]

@@ -120,6 +120,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	fs, cfgPath := flags("preview", stderr)
 	stepName := fs.String("step", "", "step name from the sequence (required)")
 	channel := fs.String("channel", "", "email | sms (default: the step's channels)")
+	variantName := fs.String("variant", config.BaseVariant, "A/B variant of the step (a is the step's own template)")
 	cartFile := fs.String("cart", "", "a generic cart.updated event (JSON) to render instead of the sample cart")
 	out := fs.String("out", "", "directory to write the parts to (default: print)")
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +135,10 @@ func preview(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("--step: %q is not a step of the sequence", *stepName)}
 	}
 	step := cfg.Sequence[idx]
+	variant := step.VariantNamed(*variantName)
+	if variant.Name != *variantName {
+		return usageError{fmt.Errorf("--variant: %q is not a variant of step %s", *variantName, step.Name)}
+	}
 	channels := step.Channels
 	if *channel != "" {
 		if !slices.Contains(step.Channels, *channel) {
@@ -143,7 +148,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	}
 	d := render.SampleData()
 	d.Store = render.Store{Name: cfg.Store.Name, URL: cfg.Store.URL, Address: cfg.Store.Address}
-	d.Discount = render.Discount{Code: step.Discount.Code, Label: step.Discount.Label}
+	d.Discount = render.Discount{Code: variant.Discount.Code, Label: variant.Discount.Label}
 	d.Step = render.Step{Name: step.Name, Index: idx}
 	if *cartFile != "" {
 		raw, err := os.ReadFile(*cartFile)
@@ -160,7 +165,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 		}
 		d.Customer = render.Customer{FirstName: ev.Customer.FirstName, Email: ev.Customer.Email, Phone: ev.Customer.Phone, Locale: ev.Customer.Locale}
 	}
-	res, err := r.Render(step.Template, channels, d)
+	res, err := r.Render(variant.Template, channels, d)
 	if err != nil {
 		return err
 	}
@@ -186,7 +191,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return err
 		}
-		p := filepath.Join(*out, step.Name+"."+k)
+		p := filepath.Join(*out, step.Name+"."+variant.Name+"."+k)
 		if err := os.WriteFile(p, []byte(parts[k]), 0o644); err != nil {
 			return err
 		}

@@ -48,7 +48,7 @@ commands:
   serve    [--config FILE] [--role all|web|worker]   run the HTTP endpoints and/or the worker
   report   [--config FILE] [--since 30d | --from D --to D] [--by step|channel|variant|day|store]
            [--store NAME] [--format table|csv|json]          recovery report from the counters
-  preview  [--config FILE] --step NAME [--channel email|sms] [--cart FILE.json] [--out DIR]
+  preview  [--config FILE] --step NAME [--channel email|sms] [--variant V] [--cart FILE.json] [--out DIR]
                                                      render a step's messages for a sample cart
   check    [--config FILE]                           validate the config and every template
   version                                            print version and commit
@@ -104,6 +104,9 @@ func load(path string) (config.Config, string, *render.Renderer, error) {
 	} else {
 		for _, st := range cfg.Sequence {
 			errs = append(errs, r.Check(st.Template, st.Channels)...)
+			for _, v := range st.Variants {
+				errs = append(errs, r.Check(v.Template, st.Channels)...)
+			}
 		}
 	}
 	return cfg, src, r, errors.Join(errs...)
@@ -172,7 +175,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	store := recovery.NewStore(conn.Client, recovery.Options{Prefix: cfg.Redis.Prefix, Delays: delays, Steps: names,
 		Window: cfg.Rules.AttributionWindow, HoldoutPercent: cfg.Rules.HoldoutPercent, Retention: cfg.Rules.Retention,
-		Cooldown: cfg.Rules.Cooldown})
+		Cooldown: cfg.Rules.Cooldown, Variant: config.VariantOf(cfg.Sequence)})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
