@@ -46,18 +46,19 @@ func (s *Server) sessionValue() string {
 
 // buildReport reads the query parameters of /api/report and the dashboard.
 func (s *Server) buildReport(r *http.Request) (report.Report, error) {
-	rep, _, err := s.reportData(r)
+	rep, _, _, err := s.reportData(r)
 	return rep, err
 }
 
 // reportData builds the report and its daily series from one read of the
 // counters.
-func (s *Server) reportData(r *http.Request) (report.Report, []report.Point, error) {
+// The third result is the rows by variant (the dashboard's A/B table).
+func (s *Server) reportData(r *http.Request) (report.Report, []report.Point, []report.Row, error) {
 	q := r.URL.Query()
 	from, to, err := report.ParseRange(q.Get("since"), q.Get("from"), q.Get("to"), s.Now())
 	if err != nil {
 		field, msg, _ := strings.Cut(err.Error(), ": ")
-		return report.Report{}, nil, recovery.Invalid(field, msg)
+		return report.Report{}, nil, nil, recovery.Invalid(field, msg)
 	}
 	by := q.Get("by")
 	if by == "" {
@@ -65,19 +66,19 @@ func (s *Server) reportData(r *http.Request) (report.Report, []report.Point, err
 	}
 	stores, err := s.Store.Stores(r.Context())
 	if err != nil {
-		return report.Report{}, nil, err
+		return report.Report{}, nil, nil, err
 	}
 	var only []string
 	if st := q.Get("store"); st != "" {
 		if !recovery.ValidStore(st) {
-			return report.Report{}, nil, recovery.Invalid("store", "must be 1-100 characters of A-Z a-z 0-9 . _ -")
+			return report.Report{}, nil, nil, recovery.Invalid("store", "must be 1-100 characters of A-Z a-z 0-9 . _ -")
 		}
 		only = []string{st}
 		stores = only // read only that store's counters
 	}
 	counters, err := s.Store.Counters(r.Context(), stores, report.Days(from, to))
 	if err != nil {
-		return report.Report{}, nil, err
+		return report.Report{}, nil, nil, err
 	}
 	names := make([]string, len(s.Steps))
 	for i, st := range s.Steps {
@@ -87,9 +88,14 @@ func (s *Server) reportData(r *http.Request) (report.Report, []report.Point, err
 	rep, err := report.Build(counters, q2)
 	if err != nil {
 		field, msg, _ := strings.Cut(err.Error(), ": ")
-		return rep, nil, recovery.Invalid(field, msg)
+		return rep, nil, nil, recovery.Invalid(field, msg)
 	}
-	return rep, report.Daily(counters, q2), nil
+	q2.By = "variant"
+	byVariant, err := report.Build(counters, q2)
+	if err != nil {
+		return rep, nil, nil, err
+	}
+	return rep, report.Daily(counters, q2), byVariant.Rows, nil
 }
 
 func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cartrecovery/cartrecovery/money"
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/report"
 )
 
@@ -40,6 +41,7 @@ type dashboardData struct {
 	Lift     string
 	LiftCI   string
 	Holdout  bool
+	Variants []report.Row // by step/variant, when some step has an A/B test
 	Rate     string
 	Error    string
 	LoggedIn bool
@@ -63,7 +65,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		q.Set("since", since)
 		r.URL.RawQuery = q.Encode()
 	}
-	rep, daily, err := s.reportData(r)
+	rep, daily, variants, err := s.reportData(r)
 	if err != nil {
 		writeError(w, s.Log, err)
 		return
@@ -119,6 +121,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		c.Max, c.Empty = money.FromMinor(top, cur)+" "+cur, top == 0
 		d.Charts = append(d.Charts, c)
 	}
+	for _, row := range variants {
+		if !strings.HasSuffix(row.Key, "/"+recovery.Variant) {
+			d.Variants = variants // some message went out as another variant
+			break
+		}
+	}
 	if h := rep.Holdout; h.Carts > 0 {
 		d.Holdout = true
 		if h.Lift != nil {
@@ -168,7 +176,14 @@ func (s *Server) renderDashboard(w http.ResponseWriter, status int, d dashboardD
 }
 
 var dashboardTmpl = template.Must(template.New("dashboard").Funcs(template.FuncMap{
-	"mul100": func(f float64) float64 { return f * 100 },
+	"mul100":  func(f float64) float64 { return f * 100 },
+	"revenue": func(m map[string]string) string { return report.RevenueText(m, " · ", "") },
+	"ratio": func(n, d int64) string {
+		if d == 0 {
+			return "–"
+		}
+		return percent(float64(n) / float64(d))
+	},
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>cartrecovery dashboard</title>
@@ -230,9 +245,15 @@ form.login button{background:#18181b;color:#fff;border:0;border-radius:8px;paddi
     <table><thead><tr><th>Step</th><th>Sent</th><th>Failed</th><th>Skipped</th><th>Clicked</th><th>Recovered</th><th>Recovered revenue</th></tr></thead><tbody>
     {{range .Report.Rows}}<tr data-step="{{.Key}}"><td>{{.Key}}</td><td data-field="sent">{{.Sent}}</td><td data-field="failed">{{.Failed}}</td>
       <td data-field="skipped">{{.Skipped}}</td><td data-field="clicked">{{.Clicked}}</td><td data-field="recovered">{{.Recovered}}</td>
-      <td>{{range $c, $v := .RecoveredRevenue}}{{$v}} {{$c}} {{end}}</td></tr>{{end}}
+      <td>{{revenue .RecoveredRevenue}}</td></tr>{{end}}
     </tbody></table>
   </section>
+  {{if .Variants}}<section><h2>A/B variants</h2>
+    <table><thead><tr><th>Step / variant</th><th>Sent</th><th>Clicked</th><th>Click rate</th><th>Recovered</th><th>Recovered per sent</th></tr></thead><tbody>
+    {{range .Variants}}<tr data-variant="{{.Key}}"><td>{{.Key}}</td><td data-field="sent">{{.Sent}}</td><td data-field="clicked">{{.Clicked}}</td>
+      <td>{{ratio .Clicked .Sent}}</td><td data-field="recovered">{{.Recovered}}</td><td>{{ratio .Recovered .Sent}}</td></tr>{{end}}
+    </tbody></table>
+  </section>{{end}}
   {{if .Holdout}}<section><h2>Holdout</h2><p>
     {{.Report.Holdout.Carts}} carts kept as a control group got no message; {{.Report.Holdout.Converted}} of their
     {{.Report.Holdout.Abandoned}} abandoned carts converted ({{printf "%.1f" (mul100 .Report.Holdout.ConversionRate)}}%).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,16 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Skip("chromium not installed: run make test, which installs it")
 	}
 	tok := "0123456789abcdef-token"
-	e, _ := adminEnv(t, tok, func(o *recovery.Options) { o.HoldoutPercent = 50 })
+	e, _ := adminEnv(t, tok, func(o *recovery.Options) {
+		o.HoldoutPercent = 50
+		// an A/B test on the first step: carts d1, d5, d9, ... get variant b
+		o.Variant = func(_, cart string, _ int) string {
+			if n, _ := strconv.Atoi(strings.TrimPrefix(cart, "d")); n%4 == 1 {
+				return "b"
+			}
+			return "a"
+		}
+	})
 	ctx := context.Background()
 	// History: 24 customers, about half of them in the holdout group. Treated
 	// carts are reminded (the worker's calls); holdout carts are held. Every
@@ -92,6 +102,23 @@ func TestDashboardInChromium(t *testing.T) {
 	if api.Totals.Recovered == 0 || api.Holdout.Lift == nil || api.Holdout.Carts != int64(held) {
 		t.Fatalf("setup: %s", body)
 	}
+	_, body, _ = get(t, e.url+"/api/report?since=30d&by=variant", tok)
+	var byVariant struct {
+		Rows []struct {
+			Key             string
+			Sent, Recovered int64
+		}
+	}
+	if err := json.Unmarshal(body, &byVariant); err != nil {
+		t.Fatal(err)
+	}
+	apiVariant := map[string][2]int64{}
+	for _, r := range byVariant.Rows {
+		apiVariant[r.Key] = [2]int64{r.Sent, r.Recovered}
+	}
+	if apiVariant["first-reminder/b"][0] == 0 || apiVariant["first-reminder/a"][0] == 0 {
+		t.Fatalf("setup by variant: %s", body)
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -110,6 +137,7 @@ func TestDashboardInChromium(t *testing.T) {
 	defer cancel()
 
 	var abandoned, recovered, rate, revenue, firstSent, firstRecovered, lift, liftCI, tracked, reminded string
+	var aSent, bSent, bRecovered string
 	var shot []byte
 	err = chromedp.Run(bctx,
 		chromedp.Navigate(e.url+"/dashboard"),
@@ -127,6 +155,9 @@ func TestDashboardInChromium(t *testing.T) {
 		chromedp.TextContent(`[data-funnel="Reminded"]`, &reminded, chromedp.ByQuery),
 		chromedp.Text(`tr[data-step="first-reminder"] [data-field="sent"]`, &firstSent, chromedp.ByQuery),
 		chromedp.Text(`tr[data-step="first-reminder"] [data-field="recovered"]`, &firstRecovered, chromedp.ByQuery),
+		chromedp.Text(`tr[data-variant="first-reminder/a"] [data-field="sent"]`, &aSent, chromedp.ByQuery),
+		chromedp.Text(`tr[data-variant="first-reminder/b"] [data-field="sent"]`, &bSent, chromedp.ByQuery),
+		chromedp.Text(`tr[data-variant="first-reminder/b"] [data-field="recovered"]`, &bRecovered, chromedp.ByQuery),
 		chromedp.FullScreenshot(&shot, 100),
 	)
 	if err != nil {
@@ -153,6 +184,9 @@ func TestDashboardInChromium(t *testing.T) {
 		"lift CI":        {liftCI, fmt.Sprintf("95%% CI %+.1f to %+.1f pts", *api.Holdout.LiftLow*100, *api.Holdout.LiftHigh*100)},
 		"tracked":        {tracked, fmt.Sprint(api.Totals.Carts)},
 		"reminded":       {reminded, fmt.Sprint(api.Totals.Reminded)},
+		"a sent":         {aSent, fmt.Sprint(apiVariant["first-reminder/a"][0])},
+		"b sent":         {bSent, fmt.Sprint(apiVariant["first-reminder/b"][0])},
+		"b recovered":    {bRecovered, fmt.Sprint(apiVariant["first-reminder/b"][1])},
 	}
 	for name, c := range checks {
 		if strings.TrimSpace(c[0]) != c[1] {
