@@ -110,12 +110,16 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	small, err := benchGeneric(rdb)
+	if err != nil {
+		return err
+	}
 	store, err := benchStore(ctx, rdb)
 	if err != nil {
 		return err
 	}
 	printRates("ingest (HTTP, HMAC verify, JSON parse, one Lua script) vs bare asynq Enqueue+ProcessIn, same Redis",
-		"ingest >= 1.0x the bare asynq rate", base, creates, updates, store)
+		"ingest >= 1.0x the bare asynq rate", base, creates, updates, small, store)
 
 	// 3. Report counters: their cost on the ingest path.
 	on, off, err := benchCounters(ctx, rdb)
@@ -234,13 +238,8 @@ func benchIngest(ctx context.Context, rdb *redis.Client) (result, result, error)
 	if err != nil {
 		return result{}, result{}, err
 	}
-	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
-	s := &server.Server{Store: store, Platforms: config.Platforms{Shopify: config.Platform{Secret: secret}},
-		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ts := httptest.NewServer(s.Handler())
+	ts, hc := benchServer(rdb)
 	defer ts.Close()
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
 	// Bodies are built and signed before the clock starts: the client's work
 	// is not what is measured.
 	mk := func(i int, updatedAt string) ([]byte, string) {
@@ -249,21 +248,8 @@ func benchIngest(ctx context.Context, rdb *redis.Client) (result, result, error)
 		return []byte(b), webhook.SignShopify([]byte(b), secret)
 	}
 	post := func(body []byte, sig, id string) error {
-		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/webhooks/shopify", bytes.NewReader(body))
-		req.Header.Set("X-Shopify-Topic", "checkouts/update")
-		req.Header.Set("X-Shopify-Hmac-Sha256", sig)
-		req.Header.Set("X-Shopify-Webhook-Id", id)
-		req.Header.Set("X-Shopify-Shop-Domain", "bench.myshopify.com")
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode != http.StatusAccepted {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
+		return postWebhook(hc, ts.URL+"/webhooks/shopify", body, map[string]string{"X-Shopify-Topic": "checkouts/update",
+			"X-Shopify-Hmac-Sha256": sig, "X-Shopify-Webhook-Id": id, "X-Shopify-Shop-Domain": "bench.myshopify.com"})
 	}
 	type signed struct {
 		body []byte
@@ -288,6 +274,50 @@ func benchIngest(ctx context.Context, rdb *redis.Client) (result, result, error)
 		return post(second[i].body, second[i].sig, "u"+strconv.Itoa(i))
 	})
 	return cr, up, err
+}
+
+// benchServer starts the real HTTP handler on a fresh store and returns it
+// with a client that keeps *conc connections.
+func benchServer(rdb *redis.Client) (*httptest.Server, *http.Client) {
+	_ = rdb.FlushAll(context.Background()).Err()
+	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
+	s := &server.Server{Store: store, Platforms: config.Platforms{Shopify: config.Platform{Secret: secret}, Generic: config.Platform{Secret: secret}},
+		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return httptest.NewServer(s.Handler()), &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
+}
+
+func postWebhook(hc *http.Client, url string, body []byte, headers map[string]string) error {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// benchGeneric measures the same path with a small generic event (a
+// two-item cart): how much of the Shopify figure is the 8 KB body.
+func benchGeneric(rdb *redis.Client) (result, error) {
+	ts, hc := benchServer(rdb)
+	defer ts.Close()
+	now := time.Now().UTC().Format(time.RFC3339)
+	bodies := make([][]byte, *nOps)
+	for i := range bodies {
+		bodies[i] = fmt.Appendf(nil, `{"id":"g%d","type":"cart.updated","occurred_at":%q,"store":"bench","cart":{"id":"c%07d-5f1e2d3c4b5a","currency":"USD","total":"421.88","recovery_url":"https://bench.example/cart/c%07d","items":[{"title":"IPod Nano - 8GB","quantity":1,"price":"199.00"},{"title":"IPod Nano - 8GB Blue","quantity":1,"price":"199.00"}]},"customer":{"email":"customer%d@example.com","phone":"+16135550123","first_name":"John","email_consent":true}}`, i, now, i, i, i)
+	}
+	name := fmt.Sprintf("webhook, generic cart (%d B)", len(bodies[0]))
+	return measure(name, *nOps, *conc, func(i int) error {
+		return postWebhook(hc, ts.URL+"/webhooks/generic", bodies[i], map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(bodies[i], secret)})
+	})
 }
 
 // benchStore measures the Redis side of ingestion alone: already parsed
