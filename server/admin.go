@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -176,7 +177,7 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 		if o == "claimed" {
 			at, detail = started, "sending (outcome not recorded)"
 		}
-		add(at, "message."+o, strings.TrimSpace(k+" "+detail))
+		add(at, "message."+o, strings.TrimSpace(k+s.variantNote(store, id, k)+" "+detail))
 	}
 	for k, at := range c.Clicks {
 		add(at, "message.clicked", k)
@@ -190,6 +191,17 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.SliceStable(tl.Events, func(i, j int) bool { return tl.Events[i].At.Before(tl.Events[j].At) })
 	writeJSON(w, http.StatusOK, tl)
+}
+
+// variantNote names the A/B variant of the step in a "step:channel" key,
+// for steps that have variants.
+func (s *Server) variantNote(store, id, key string) string {
+	n, _, _ := strings.Cut(key, ":")
+	i, err := strconv.Atoi(n)
+	if err != nil || i < 0 || i >= len(s.Steps) || len(s.Steps[i].Variants) == 0 {
+		return ""
+	}
+	return " (variant " + s.Steps[i].PickVariant(store, id).Name + ")"
 }
 
 // outcome summarizes what happened to the cart for the timeline.

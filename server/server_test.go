@@ -562,7 +562,8 @@ func TestReportAndTimelineAPI(t *testing.T) {
 // A click on a variant's link is counted under that variant and redirects
 // through that variant's discount.
 func TestClickThroughVariant(t *testing.T) {
-	e, s := adminEnv(t, "")
+	const tok = "0123456789abcdef-token"
+	e, s := adminEnv(t, tok)
 	s.Steps[0].Variants = []config.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: config.Discount{Code: "BTEST"}}}
 	ctx := context.Background()
 	body := fixture(t, "checkouts_create.json")
@@ -582,5 +583,16 @@ func TestClickThroughVariant(t *testing.T) {
 	}
 	if f := c["test.myshopify.com"][day]; f["clicked|first-reminder|email|b"] != 1 || f["clicked|first-reminder|email|a"] != 0 {
 		t.Errorf("counters %v", f)
+	}
+	// the timeline names the variant of a step that has variants
+	cs, _, _ := e.store.Load(ctx, "test.myshopify.com", "123123123")
+	if r, _ := e.store.Claim(ctx, "test.myshopify.com", "123123123", 0, cs.Gen, "email"); r != recovery.ClaimOK {
+		t.Fatal(r)
+	}
+	_ = e.store.Finish(ctx, "test.myshopify.com", "123123123", 0, "email", recovery.OutcomeSent, "")
+	_, body, _ = get(t, e.url+"/api/carts/test.myshopify.com/123123123", tok)
+	want := "0:email (variant " + s.Steps[0].PickVariant("test.myshopify.com", "123123123").Name + ")"
+	if !strings.Contains(string(body), want) {
+		t.Errorf("timeline lacks %q: %s", want, body)
 	}
 }
