@@ -85,9 +85,8 @@ const BaseVariant = "a"
 // store, cart and step picks it in proportion to the weights, so every run,
 // process and retry agrees without storing the choice.
 func (s Step) PickVariant(store, cart string) Variant {
-	base := Variant{Name: BaseVariant, Template: s.Template, Discount: s.Discount}
 	if len(s.Variants) == 0 {
-		return base
+		return s.VariantNamed(BaseVariant)
 	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(store + "\x00" + cart + "\x00" + s.Name))
@@ -98,7 +97,7 @@ func (s Step) PickVariant(store, cart string) Variant {
 		}
 		bucket -= v.Weight
 	}
-	return base
+	return s.VariantNamed(BaseVariant)
 }
 
 // VariantOf returns the name of the variant a cart's step uses, by step

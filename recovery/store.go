@@ -782,9 +782,6 @@ func (s *Store) NewLink(ctx context.Context, l Link) ([8]byte, error) {
 	if _, err := rand.Read(id[:]); err != nil {
 		return id, err
 	}
-	if l.Variant == "" {
-		l.Variant = Variant
-	}
 	v := l.Store + "/" + strconv.Itoa(l.Step) + "/" + l.Channel + "/" + l.Variant + "/" + l.Cart
 	return id, s.rdb.Set(ctx, s.linkKey(id), v, LinkTTL).Err()
 }

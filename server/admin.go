@@ -51,15 +51,15 @@ func (s *Server) buildReport(r *http.Request) (report.Report, error) {
 	return rep, err
 }
 
-// reportData builds the report and its daily series from one read of the
-// counters.
-// The third result is the rows by variant (the dashboard's A/B table).
-func (s *Server) reportData(r *http.Request) (report.Report, []report.Point, []report.Row, error) {
+// reportData reads the counters the request asks for once and builds the
+// report; it also returns the counters and the query, for the dashboard's
+// other views of the same read.
+func (s *Server) reportData(r *http.Request) (report.Report, counterSet, report.Query, error) {
 	q := r.URL.Query()
 	from, to, err := report.ParseRange(q.Get("since"), q.Get("from"), q.Get("to"), s.Now())
 	if err != nil {
 		field, msg, _ := strings.Cut(err.Error(), ": ")
-		return report.Report{}, nil, nil, recovery.Invalid(field, msg)
+		return report.Report{}, nil, report.Query{}, recovery.Invalid(field, msg)
 	}
 	by := q.Get("by")
 	if by == "" {
@@ -67,19 +67,19 @@ func (s *Server) reportData(r *http.Request) (report.Report, []report.Point, []r
 	}
 	stores, err := s.Store.Stores(r.Context())
 	if err != nil {
-		return report.Report{}, nil, nil, err
+		return report.Report{}, nil, report.Query{}, err
 	}
 	var only []string
 	if st := q.Get("store"); st != "" {
 		if !recovery.ValidStore(st) {
-			return report.Report{}, nil, nil, recovery.Invalid("store", "must be 1-100 characters of A-Z a-z 0-9 . _ -")
+			return report.Report{}, nil, report.Query{}, recovery.Invalid("store", "must be 1-100 characters of A-Z a-z 0-9 . _ -")
 		}
 		only = []string{st}
 		stores = only // read only that store's counters
 	}
 	counters, err := s.Store.Counters(r.Context(), stores, report.Days(from, to))
 	if err != nil {
-		return report.Report{}, nil, nil, err
+		return report.Report{}, nil, report.Query{}, err
 	}
 	names := make([]string, len(s.Steps))
 	for i, st := range s.Steps {
@@ -89,15 +89,13 @@ func (s *Server) reportData(r *http.Request) (report.Report, []report.Point, []r
 	rep, err := report.Build(counters, q2)
 	if err != nil {
 		field, msg, _ := strings.Cut(err.Error(), ": ")
-		return rep, nil, nil, recovery.Invalid(field, msg)
+		return rep, nil, q2, recovery.Invalid(field, msg)
 	}
-	q2.By = "variant"
-	byVariant, err := report.Build(counters, q2)
-	if err != nil {
-		return rep, nil, nil, err
-	}
-	return rep, report.Daily(counters, q2), byVariant.Rows, nil
+	return rep, counters, q2, nil
 }
+
+// counterSet is what Store.Counters returns: store → day → field → value.
+type counterSet = map[string]map[string]map[string]int64
 
 func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {
 	if err := s.authorized(r); err != nil {

@@ -65,7 +65,14 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		q.Set("since", since)
 		r.URL.RawQuery = q.Encode()
 	}
-	rep, daily, variants, err := s.reportData(r)
+	rep, counters, q, err := s.reportData(r)
+	if err != nil {
+		writeError(w, s.Log, err)
+		return
+	}
+	daily := report.Daily(counters, q)
+	q.By = "variant"
+	byVariant, err := report.Build(counters, q)
 	if err != nil {
 		writeError(w, s.Log, err)
 		return
@@ -121,9 +128,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		c.Max, c.Empty = money.FromMinor(top, cur)+" "+cur, top == 0
 		d.Charts = append(d.Charts, c)
 	}
-	for _, row := range variants {
+	for _, row := range byVariant.Rows {
 		if !strings.HasSuffix(row.Key, "/"+recovery.Variant) {
-			d.Variants = variants // some message went out as another variant
+			d.Variants = byVariant.Rows // some message went out as another variant
 			break
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -176,16 +175,8 @@ func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, error) {
 	if err != nil {
 		return ev, err
 	}
-	// X-Shopify-Event-Id names the event, not the delivery: the same event
-	// sent to a second subscription of the topic has a new webhook id but
-	// the same event id, so it is the better deduplication key when present.
-	if eid := r.Header.Get("X-Shopify-Event-Id"); eid != "" {
-		if len(eid) > 200 || strings.ContainsFunc(eid, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) {
-			return recovery.Event{}, recovery.Invalid("X-Shopify-Event-Id", "must be at most 200 printable characters")
-		}
-		ev.ID = "event:" + topic + ":" + eid
-	}
-	return ev, nil
+	ev.ID, err = webhook.ShopifyDeliveryID(topic, ev.ID, r.Header.Get("X-Shopify-Event-Id"))
+	return ev, err
 }
 
 func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, error) {

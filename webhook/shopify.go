@@ -59,6 +59,23 @@ type shopifyPayload struct {
 	LineItems                []shopifyLine    `json:"line_items"`
 }
 
+// ShopifyDeliveryID is the deduplication id of a Shopify delivery.
+// X-Shopify-Event-Id names the event, not the delivery: the same event sent
+// to a second subscription of the topic has a new webhook id but the same
+// event id, so it is the better key when present (per topic); else the
+// webhook id.
+func ShopifyDeliveryID(topic, webhookID, eventID string) (string, error) {
+	if eventID == "" {
+		return webhookID, nil
+	}
+	var c checker
+	c.id("X-Shopify-Event-Id", eventID)
+	if c.err != nil {
+		return "", c.err
+	}
+	return "event:" + topic + ":" + eventID, nil
+}
+
 // ParseShopify parses a Shopify webhook of topic (X-Shopify-Topic) from shop
 // (X-Shopify-Shop-Domain; "default" when empty) with delivery id webhookID
 // (X-Shopify-Webhook-Id). Topics other than checkouts/create|update|delete
