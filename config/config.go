@@ -30,6 +30,11 @@ type HTTP struct {
 	Addr       string `mapstructure:"addr"`        // http.addr, e.g. ":8080"
 	PublicURL  string `mapstructure:"public_url"`  // http.public_url, base for links in messages
 	AdminToken string `mapstructure:"admin_token"` // http.admin_token (secret); empty disables admin endpoints
+	// SessionTTL is how long a dashboard sign-in lasts (http.session_ttl, default 12h).
+	SessionTTL time.Duration `mapstructure:"session_ttl"`
+	// OpsAddr, when set, serves /metrics, /healthz and /readyz on a separate
+	// listener (http.ops_addr, e.g. "127.0.0.1:9090").
+	OpsAddr string `mapstructure:"ops_addr"`
 }
 
 // Redis configures the connection; an empty URL means the embedded engine.
@@ -44,6 +49,9 @@ type Store struct {
 	URL      string `mapstructure:"url"`
 	Address  string `mapstructure:"address"`
 	Timezone string `mapstructure:"timezone"` // IANA name
+	// AllowedHosts are hosts (and their subdomains) besides store.url's that
+	// recovery and item URLs may point to (store.allowed_hosts).
+	AllowedHosts []string `mapstructure:"allowed_hosts"`
 }
 
 // Platforms holds one signing secret per webhook source.
@@ -142,6 +150,7 @@ type Rules struct {
 	Retention         time.Duration `mapstructure:"retention"`          // how long single carts' outcomes are kept
 	QuietHours        QuietHours    `mapstructure:"quiet_hours"`        // no sends on these channels in this local window
 	Cooldown          time.Duration `mapstructure:"cooldown"`           // after a message about one cart, the customer's other carts wait
+	MaxCartAge        time.Duration `mapstructure:"max_cart_age"`       // carts first seen idle longer than this are tracked but get no reminders
 }
 
 // QuietHours is a daily window, in the customer's time zone (else the
@@ -198,6 +207,7 @@ type SMTP struct {
 	Username string `mapstructure:"username"`
 	Password string `mapstructure:"password"` // secret
 	TLS      string `mapstructure:"tls"`      // "starttls" | "tls" | "none"
+	Pool     int    `mapstructure:"pool"`     // connections kept open per worker process (default 4)
 }
 
 // SMS configures the SMS channel.
@@ -223,6 +233,10 @@ type Templates struct {
 // Worker configures task processing.
 type Worker struct {
 	Concurrency int `mapstructure:"concurrency"` // worker.concurrency, default 10
+	// SendTimeout bounds one provider call (worker.send_timeout, default
+	// 30s). A claim with no outcome after twice this (a worker died
+	// mid-send) is swept and recorded as failed, reason unknown.
+	SendTimeout time.Duration `mapstructure:"send_timeout"`
 }
 
 // Log configures logging.

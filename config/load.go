@@ -23,9 +23,9 @@ const DefaultPath = "config/cartrecovery.yaml"
 // defaults is the built-in configuration, as YAML: the single source of the
 // key list (environment overrides are bound for every key below).
 const defaults = `
-http: {addr: ":8080", public_url: "http://localhost:8080", admin_token: ""}
+http: {addr: ":8080", public_url: "http://localhost:8080", admin_token: "", session_ttl: 12h, ops_addr: ""}
 redis: {url: "", prefix: "cartrecovery:"}
-store: {name: "My Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC"}
+store: {name: "My Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC", allowed_hosts: []}
 platforms:
   shopify: {secret: ""}
   woocommerce: {secret: ""}
@@ -43,16 +43,17 @@ rules:
   retention: 2160h
   quiet_hours: {start: "21:00", end: "08:00", channels: [sms]}
   cooldown: 24h
+  max_cart_age: 168h
 email:
   transport: file
   from: "My Shop <shop@example.com>"
   outbox: ./outbox
-  smtp: {host: "", port: 587, username: "", password: "", tls: starttls}
+  smtp: {host: "", port: 587, username: "", password: "", tls: starttls, pool: 4}
 sms:
   transport: log
   twilio: {account_sid: "", auth_token: "", from: "", messaging_service_sid: "", base_url: "https://api.twilio.com"}
 templates: {dir: ./templates}
-worker: {concurrency: 10}
+worker: {concurrency: 10, send_timeout: 30s}
 log: {level: info, format: text}
 `
 

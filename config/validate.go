@@ -77,6 +77,17 @@ func (c Config) Validate() error {
 		bad("http.admin_token", "must be at least 16 characters (or empty to disable admin endpoints)")
 	}
 
+	if c.HTTP.SessionTTL < time.Minute || c.HTTP.SessionTTL > 30*24*time.Hour {
+		bad("http.session_ttl", "must be between 1m and 720h (default 12h)")
+	}
+	if c.HTTP.OpsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.OpsAddr); err != nil {
+			bad("http.ops_addr", "%q must be host:port or :port (or empty)", c.HTTP.OpsAddr)
+		} else if c.HTTP.OpsAddr == c.HTTP.Addr {
+			bad("http.ops_addr", "must differ from http.addr")
+		}
+	}
+
 	if c.Redis.URL != "" {
 		u, err := url.Parse(c.Redis.URL)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
@@ -185,6 +196,11 @@ func (c Config) Validate() error {
 	if c.Rules.Retention < 24*time.Hour {
 		bad("rules.retention", "must be at least 24h (default 2160h = 90 days)")
 	}
+	if c.Rules.MaxCartAge < time.Hour {
+		bad("rules.max_cart_age", "must be at least 1h (default 168h)")
+	} else if n := len(c.Sequence); n > 0 && c.Rules.MaxCartAge < c.Sequence[0].Delay {
+		bad("rules.max_cart_age", "(%s) is shorter than the first step's delay (%s): no cart could ever be reminded", c.Rules.MaxCartAge, c.Sequence[0].Delay)
+	}
 	if c.Rules.Cooldown < 0 || c.Rules.Cooldown > 30*24*time.Hour {
 		bad("rules.cooldown", "must be between 0 (off) and 720h")
 	}
@@ -230,6 +246,9 @@ func (c Config) Validate() error {
 		if c.Email.SMTP.Port < 1 || c.Email.SMTP.Port > 65535 {
 			bad("email.smtp.port", "%d is not a TCP port", c.Email.SMTP.Port)
 		}
+		if c.Email.SMTP.Pool < 1 || c.Email.SMTP.Pool > 64 {
+			bad("email.smtp.pool", "%d must be between 1 and 64 connections per worker process", c.Email.SMTP.Pool)
+		}
 		if c.Email.SMTP.Password != "" && c.Email.SMTP.Username == "" {
 			bad("email.smtp.username", "is required when email.smtp.password is set")
 		}
@@ -268,6 +287,9 @@ func (c Config) Validate() error {
 	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1000 {
 		bad("worker.concurrency", "%d must be between 1 and 1000", c.Worker.Concurrency)
 	}
+	if c.Worker.SendTimeout < time.Second || c.Worker.SendTimeout > 10*time.Minute {
+		bad("worker.send_timeout", "must be between 1s and 10m (default 30s)")
+	}
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "text", "json")
 	return errors.Join(errs...)
@@ -305,24 +327,26 @@ func (c Config) LogValue() slog.Value {
 		}
 	}
 	return slog.GroupValue(
-		slog.Group("http", "addr", c.HTTP.Addr, "public_url", c.HTTP.PublicURL, "admin_token", mask(c.HTTP.AdminToken)),
+		slog.Group("http", "addr", c.HTTP.Addr, "public_url", c.HTTP.PublicURL, "admin_token", mask(c.HTTP.AdminToken),
+			"session_ttl", c.HTTP.SessionTTL.String(), "ops_addr", c.HTTP.OpsAddr),
 		slog.Group("redis", "url", maskURL(c.Redis.URL), "prefix", c.Redis.Prefix),
-		slog.Group("store", "name", c.Store.Name, "url", c.Store.URL, "timezone", c.Store.Timezone),
+		slog.Group("store", "name", c.Store.Name, "url", c.Store.URL, "timezone", c.Store.Timezone,
+			"allowed_hosts", strings.Join(c.Store.AllowedHosts, ",")),
 		slog.Group("platforms", "shopify.secret", mask(c.Platforms.Shopify.Secret),
 			"woocommerce.secret", mask(c.Platforms.WooCommerce.Secret), "generic.secret", mask(c.Platforms.Generic.Secret)),
 		slog.String("sequence", strings.Join(steps, ", ")),
 		slog.Group("rules", "email_consent", c.Rules.EmailConsent, "sms_consent", c.Rules.SMSConsent,
 			"min_cart_value", c.Rules.MinCartValue, "attribution_window", c.Rules.AttributionWindow.String(),
 			"holdout_percent", c.Rules.HoldoutPercent, "retention", c.Rules.Retention.String(),
-			"quiet_hours", quietText(c.Rules.QuietHours), "cooldown", c.Rules.Cooldown.String()),
+			"quiet_hours", quietText(c.Rules.QuietHours), "cooldown", c.Rules.Cooldown.String(), "max_cart_age", c.Rules.MaxCartAge.String()),
 		slog.Group("email", "transport", c.Email.Transport, "outbox", c.Email.Outbox,
 			"smtp.host", c.Email.SMTP.Host, "smtp.port", c.Email.SMTP.Port, "smtp.username", c.Email.SMTP.Username,
-			"smtp.password", mask(c.Email.SMTP.Password), "smtp.tls", c.Email.SMTP.TLS),
+			"smtp.password", mask(c.Email.SMTP.Password), "smtp.tls", c.Email.SMTP.TLS, "smtp.pool", c.Email.SMTP.Pool),
 		slog.Group("sms", "transport", c.SMS.Transport, "twilio.account_sid", c.SMS.Twilio.AccountSID,
 			"twilio.auth_token", mask(c.SMS.Twilio.AuthToken), "twilio.from", c.SMS.Twilio.From,
 			"twilio.messaging_service_sid", c.SMS.Twilio.MessagingServiceSID, "twilio.base_url", c.SMS.Twilio.BaseURL),
 		slog.String("templates.dir", c.Templates.Dir),
-		slog.Int("worker.concurrency", c.Worker.Concurrency),
+		slog.Group("worker", "concurrency", c.Worker.Concurrency, "send_timeout", c.Worker.SendTimeout.String()),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
 	)
 }

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
@@ -29,7 +28,7 @@ func NewSMS(cfg config.SMS, log *slog.Logger) (Sender, error) {
 }
 
 type twilioSMS struct {
-	api  *twilio.RestClient
+	api  *openapi.ApiService
 	from string
 	mgs  string
 	log  *slog.Logger
@@ -65,7 +64,7 @@ func newTwilio(cfg config.Twilio, log *slog.Logger) (*twilioSMS, error) {
 	}
 	c := &client.Client{Credentials: client.NewCredentials(cfg.AccountSID, cfg.AuthToken), HTTPClient: hc}
 	c.SetAccountSid(cfg.AccountSID)
-	api := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
+	api := openapi.NewApiServiceWithClient(c)
 	return &twilioSMS{api: api, from: cfg.From, mgs: cfg.MessagingServiceSID, log: log}, nil
 }
 
@@ -79,7 +78,7 @@ func (t *twilioSMS) Send(ctx context.Context, m Message) error {
 	} else {
 		p.SetFrom(t.from)
 	}
-	res, err := t.api.Api.CreateMessage(p)
+	res, err := t.api.CreateMessage(p)
 	if err != nil {
 		return classifyTwilio(err)
 	}
