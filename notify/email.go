@@ -18,6 +18,7 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/cartrecovery/cartrecovery/config"
 )
@@ -28,17 +29,24 @@ type Email interface {
 	io.Closer
 }
 
-// EmailOption adjusts an email transport (tests use it for TLS roots).
-type EmailOption func(*emailOptions)
+// Option adjusts a transport (tests use it for TLS roots).
+type Option func(*emailOptions)
 
-type emailOptions struct{ tls *tls.Config }
+type emailOptions struct { // (options of every transport)
+	tls     *tls.Config
+	timeout time.Duration
+}
 
 // WithTLSConfig sets the TLS configuration of the SMTP transport.
-func WithTLSConfig(c *tls.Config) EmailOption { return func(o *emailOptions) { o.tls = c } }
+func WithTLSConfig(c *tls.Config) Option { return func(o *emailOptions) { o.tls = c } }
+
+// WithTimeout bounds one SMTP send, from the first command to the reply to
+// the message (worker.send_timeout; default 30s).
+func WithTimeout(d time.Duration) Option { return func(o *emailOptions) { o.timeout = d } }
 
 // NewEmail returns the transport named by cfg.Transport: "smtp", "file" or
 // "log".
-func NewEmail(cfg config.Email, log *slog.Logger, opts ...EmailOption) (Email, error) {
+func NewEmail(cfg config.Email, log *slog.Logger, opts ...Option) (Email, error) {
 	var o emailOptions
 	for _, f := range opts {
 		f(&o)
@@ -78,12 +86,16 @@ func (b builder) messageID(m Message) string {
 
 func (b builder) build(m Message) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
-	if err := msg.FromFormat(b.from.Name, b.from.Address); err != nil {
-		return nil, fmt.Errorf("from: %v: %w", err, ErrPermanent)
-	}
-	if err := msg.AddToFormat(m.ToName, m.To); err != nil {
+	// Names are formatted by net/mail: quoted per RFC 5322, RFC 2047
+	// encoded when not ASCII, so any name (quotes, backslashes, emoji,
+	// right-to-left text, line breaks) makes a valid header.
+	msg.FromMailAddress(b.from)
+	to, err := mail.ParseAddress(m.To)
+	if err != nil || to.Name != "" || to.Address != strings.TrimSpace(m.To) {
 		return nil, fmt.Errorf("recipient address is not valid: %w", ErrPermanent)
 	}
+	to.Name = strings.ToValidUTF8(m.ToName, "")
+	msg.AddToMailAddress(to)
 	msg.Subject(m.Subject)
 	msg.SetDate()
 	msg.SetMessageIDWithValue(b.messageID(m))
@@ -97,18 +109,41 @@ func (b builder) build(m Message) (*gomail.Msg, error) {
 	return msg, nil
 }
 
-// smtpEmail keeps one connection open and reuses it for every message.
+// smtpEmail keeps a pool of open SMTP connections (email.smtp.pool) and
+// reuses them. A send first acquires a connection — waiting for a free one,
+// dialling or checking an idle one as needed — and only then is the message
+// claimed and sent, so nothing waits between the claim and MAIL FROM. No
+// connection is used by two sends at once; at most pool are open.
 type smtpEmail struct {
-	mu     sync.Mutex
-	client *gomail.Client
-	open   bool
+	client *gomail.Client // settings; sends use the pooled *smtp.Client
 	b      builder
 	log    *slog.Logger
 	host   string
+	slots  chan struct{} // one token per connection that may be in use
+	idle   chan *pooled  // open connections not in use
+	mu     sync.Mutex
+	closed bool
 }
 
+// pooled is one open connection and when it was last used.
+type pooled struct {
+	c    *smtp.Client
+	used time.Time
+}
+
+// idleCheck: a connection idle longer than this gets a NOOP before it is
+// handed out (relays drop idle sessions), so a dead one is replaced before
+// the claim rather than after it.
+const idleCheck = 5 * time.Second
+
 func newSMTP(cfg config.SMTP, b builder, o emailOptions, log *slog.Logger) (*smtpEmail, error) {
-	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(30 * time.Second)}
+	timeout := o.timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	// Without NOOP before every message: Acquire checks idle connections
+	// itself, before the claim.
+	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(timeout), gomail.WithoutNoop()}
 	switch cfg.TLS {
 	case "tls":
 		opts = append(opts, gomail.WithSSL())
@@ -128,52 +163,120 @@ func newSMTP(cfg config.SMTP, b builder, o emailOptions, log *slog.Logger) (*smt
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
-	return &smtpEmail{client: c, b: b, log: log, host: cfg.Host}, nil
+	size := max(cfg.Pool, 1)
+	s := &smtpEmail{client: c, b: b, log: log, host: cfg.Host,
+		slots: make(chan struct{}, size), idle: make(chan *pooled, size)}
+	for range size {
+		s.slots <- struct{}{}
+	}
+	return s, nil
 }
 
-// Send delivers m over the shared connection, dialling when there is none.
+// Acquire returns a connection ready for one message: an idle one (checked
+// with NOOP when it sat idle a while) or a new one. It waits while all pool
+// connections are in use.
+func (s *smtpEmail) Acquire(ctx context.Context) (Conn, error) {
+	select {
+	case <-s.slots:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("smtp %s: waiting for a connection: %v: %w", s.host, ctx.Err(), ErrTemporary)
+	}
+	for {
+		select {
+		case p := <-s.idle:
+			if time.Since(p.used) > idleCheck {
+				if err := p.c.Noop(); err != nil {
+					_ = p.c.Close()
+					continue
+				}
+			}
+			return &smtpConn{s: s, p: p}, nil
+		default:
+		}
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			s.slots <- struct{}{}
+			return nil, fmt.Errorf("smtp %s: transport closed: %w", s.host, ErrTemporary)
+		}
+		c, err := s.client.DialToSMTPClientWithContext(ctx)
+		if err != nil {
+			s.slots <- struct{}{}
+			return nil, fmt.Errorf("smtp %s: connect: %s: %w", s.host, scrub(err.Error()), ErrTemporary)
+		}
+		return &smtpConn{s: s, p: &pooled{c: c}}, nil
+	}
+}
+
+// Send delivers m on a pooled connection (Acquire, send, release).
 func (s *smtpEmail) Send(ctx context.Context, m Message) error {
+	c, err := s.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return c.Send(ctx, m)
+}
+
+// smtpConn is one acquired connection.
+type smtpConn struct {
+	s      *smtpEmail
+	p      *pooled
+	broken bool // the session state is unknown: close instead of reuse
+	done   bool
+}
+
+func (c *smtpConn) Send(_ context.Context, m Message) error {
+	s := c.s
 	msg, err := s.b.build(m)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for attempt := 0; ; attempt++ {
-		if !s.open {
-			if err := s.client.DialWithContext(ctx); err != nil {
-				return fmt.Errorf("smtp %s: connect: %s: %w", s.host, scrub(err.Error()), ErrTemporary)
-			}
-			s.open = true
-		}
-		err := s.client.Send(msg)
-		if err == nil {
-			return nil
-		}
-		var se *gomail.SendError
-		if !errors.As(err, &se) {
-			s.drop()
-			return fmt.Errorf("smtp %s: %s", s.host, scrub(err.Error()))
-		}
-		if se.Reason == gomail.ErrConnCheck && attempt == 0 {
-			// The kept connection died while idle; nothing was sent yet.
-			s.drop()
-			continue
-		}
-		cerr := classifySMTP(se)
-		if se.Reason != gomail.ErrSMTPMailFrom && se.Reason != gomail.ErrSMTPRcptTo {
-			s.drop() // the session state is unknown: start afresh next time
-		}
-		if cerr == nil {
-			return nil
-		}
-		return fmt.Errorf("smtp %s: %w", s.host, cerr)
+	err = s.client.SendWithSMTPClient(c.p.c, msg)
+	if err == nil {
+		return nil
 	}
+	var se *gomail.SendError
+	if !errors.As(err, &se) {
+		c.broken = true
+		return fmt.Errorf("smtp %s: outcome unknown: %s", s.host, scrub(err.Error()))
+	}
+	if se.Reason != gomail.ErrSMTPMailFrom && se.Reason != gomail.ErrSMTPRcptTo {
+		c.broken = true
+	}
+	if se.ErrorCode() == 0 && (se.Reason == gomail.ErrSMTPMailFrom || se.Reason == gomail.ErrSMTPRcptTo) {
+		c.broken = true // no reply at all: the connection is gone
+	}
+	cerr := classifySMTP(se)
+	if cerr == nil {
+		return nil
+	}
+	return fmt.Errorf("smtp %s: %w", s.host, cerr)
 }
 
-func (s *smtpEmail) drop() {
-	_ = s.client.Close()
-	s.open = false
+// Release puts the connection back in the pool, or closes it when its
+// session is in doubt or the pool is closed.
+func (c *smtpConn) Release() {
+	if c.done {
+		return
+	}
+	c.done = true
+	s := c.s
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if c.broken || closed {
+		_ = c.p.c.Close()
+	} else {
+		c.p.used = time.Now()
+		select {
+		case s.idle <- c.p:
+		default:
+			_ = c.p.c.Close()
+		}
+	}
+	s.slots <- struct{}{}
 }
 
 // classifySMTP maps a go-mail SendError onto the retry rules: retry only
@@ -205,15 +308,19 @@ func classifySMTP(se *gomail.SendError) error {
 	return fmt.Errorf("outcome unknown: %s", detail)
 }
 
-// Close closes the kept connection.
+// Close ends the idle connections; connections in use close when released.
 func (s *smtpEmail) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.open {
-		s.open = false
-		return s.client.Close()
+	s.closed = true
+	s.mu.Unlock()
+	for {
+		select {
+		case p := <-s.idle:
+			_ = s.client.CloseWithSMTPClient(p.c)
+		default:
+			return nil
+		}
 	}
-	return nil
 }
 
 // fileEmail writes every message as an .eml file: a development transport.

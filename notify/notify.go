@@ -27,6 +27,34 @@ type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// Conn is a channel ready to take one message at once: for SMTP, a pooled
+// connection in hand. Release returns it (every Conn must be released).
+type Conn interface {
+	Send(ctx context.Context, m Message) error
+	Release()
+}
+
+// Acquirer is implemented by transports whose sends wait for a resource
+// (the SMTP connection pool). The worker acquires first and claims the send
+// only then, so nothing waits between the claim and the first byte to the
+// provider.
+type Acquirer interface {
+	Acquire(ctx context.Context) (Conn, error)
+}
+
+// Acquire returns a Conn on s: the pooled connection where s keeps a pool,
+// else s itself (its sends wait for nothing).
+func Acquire(ctx context.Context, s Sender) (Conn, error) {
+	if a, ok := s.(Acquirer); ok {
+		return a.Acquire(ctx)
+	}
+	return direct{s}, nil
+}
+
+type direct struct{ Sender }
+
+func (direct) Release() {}
+
 // ErrPermanent marks a failure that will not succeed on retry (SMTP 5xx,
 // Twilio 21610 opted-out, invalid number). Retry nothing that wraps it.
 var ErrPermanent = errors.New("permanent delivery failure")

@@ -17,10 +17,14 @@ import (
 )
 
 // NewSMS returns the transport named by cfg.Transport: "twilio" or "log".
-func NewSMS(cfg config.SMS, log *slog.Logger) (Sender, error) {
+func NewSMS(cfg config.SMS, log *slog.Logger, opts ...Option) (Sender, error) {
+	var o emailOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	switch cfg.Transport {
 	case "twilio":
-		return newTwilio(cfg.Twilio, log)
+		return newTwilio(cfg.Twilio, o, log)
 	case "log":
 		return &logSMS{log: log}, nil
 	}
@@ -48,7 +52,11 @@ func (r rewriteHost) RoundTrip(req *http.Request) (*http.Response, error) {
 	return r.next.RoundTrip(req)
 }
 
-func newTwilio(cfg config.Twilio, log *slog.Logger) (*twilioSMS, error) {
+func newTwilio(cfg config.Twilio, o emailOptions, log *slog.Logger) (*twilioSMS, error) {
+	timeout := o.timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("sms.twilio.base_url: %q is not a URL", cfg.BaseURL)
@@ -56,7 +64,7 @@ func newTwilio(cfg config.Twilio, log *slog.Logger) (*twilioSMS, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 16
 	hc := &http.Client{
-		Timeout:   30 * time.Second,
+		Timeout:   timeout,
 		Transport: rewriteHost{base: base, next: transport},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse

@@ -24,7 +24,10 @@ type Event struct {
 	Store    string // store identifier; "default" when the platform has none
 	// OccurredAt is when the platform says the change happened (UTC).
 	OccurredAt time.Time
-	Cart       Cart
+	// TimeField names OccurredAt's field in the platform's payload, for
+	// errors ("occurred_at" when empty).
+	TimeField string
+	Cart      Cart
 	// Refs are other identifiers that refer to the same cart, in lookup
 	// order (Shopify: "cart_token:<t>", "checkout_id:<id>"). Updates record
 	// them; deletes and orders use them to find the cart when Cart.ID is empty

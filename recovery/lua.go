@@ -15,61 +15,80 @@ import "github.com/redis/go-redis/v9"
 //   act   last activity (ms) = min(at, receive time); delays count from it
 //   step  index of the next step to run
 //   gen   bumped on every activity and step change; tasks carry it
-//   w     hash of the platform and delivery id of the last applied update
-//         (duplicate detection)
+//   rx    receive time of the newest applied update (ms): compared with
+//         order receive times (one clock)
+//   old   "1" when the newest update's activity was older than
+//         rules.max_cart_age when it arrived: tracked, never messaged
+//   pv    when the previous step finished (ms): spacing of the next one
 //   em    normalized email (checked against "ordered:<email>")
 //   c0    first seen (ms)
 //   oid/oat/otot/ocur  order id, time, total, currency
 //   m:<step>:<channel>  send state "claimed|ts", then "sent|ts|claimed|detail",
 //                       "failed|ts|claimed|detail" or "skipped|ts|ts|reason"
 
-// updateScript records a cart.updated event. Duplicate deliveries of the
-// latest event are recognised by the delivery id kept in the cart ("w");
-// older ones are stale. Either way nothing changes.
+// updateScript records a cart.updated event. Every delivery id applied to
+// the cart is remembered (KEYS[5], a set of 48-bit fingerprints kept as
+// integers: an intset, 8 bytes each) for the dedupe window, so a redelivery
+// is a duplicate whatever arrived in between. Platform times (ARGV[5]) only
+// order this cart's own events: an older one is stale; an equal one is
+// applied (the later arrival wins). Whether the customer's order came
+// before this update is decided on receive times (one clock): an order by
+// the same email received no more than the grace (ARGV[14]) before this
+// update ends the cart.
 // A new cart counts as tracked on the day of its event, in the holdout group
 // or not (decided by the caller, stored in "ho").
-// KEYS: 1 cart, 2 cart data, 3 due, 4 stores set
+// KEYS: 1 cart, 2 cart data, 3 due, 4 stores set, 5 delivery ids
 // ARGV: 1 base, 2 cart id, 3 due member, 4 now, 5 at, 6 data, 7 email,
 //
-//	8 holdout "1"/"0", 9 delivery hash, 10 cart ttl s, 11 n delays,
-//	12.. delays ms, then: day of at, store name, refs
+//	8 holdout "1"/"0", 9 delivery fingerprint (integer), 10 cart ttl s,
+//	11 dedupe ttl s, 12 max cart age ms, 13 order grace ms, 14 n delays,
+//	15.. delays ms, then: day of at, store name, refs
 var updateScript = redis.NewScript(`
 local base, id, member = ARGV[1], ARGV[2], ARGV[3]
 local now, at = tonumber(ARGV[4]), tonumber(ARGV[5])
-local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'w', 'gen')
+if redis.call('SISMEMBER', KEYS[5], ARGV[9]) == 1 then return {'duplicate', ''} end
+local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'gen', 'pv')
 local st, prevAt, step = cur[1], tonumber(cur[2]), tonumber(cur[3]) or 0
-if cur[4] == ARGV[9] then return {'duplicate', ''} end
 if st and st ~= 'active' then return {'ignored', 'cart is ' .. st} end
+redis.call('SADD', KEYS[5], ARGV[9])
+redis.call('EXPIRE', KEYS[5], ARGV[11])
 if prevAt and at < prevAt then return {'stale', 'an update with a newer updated_at was already applied'} end
 local email = ARGV[7]
 local state = 'active'
 if email ~= '' then
-  local oat = tonumber(redis.call('GET', base .. 'ordered:' .. email) or '')
-  if oat and oat >= at then state = 'ordered' end
+  local orx = tonumber(redis.call('GET', base .. 'ordered:' .. email) or '')
+  if orx and orx + tonumber(ARGV[13]) >= now then state = 'ordered' end
 end
 local act = at
 if act > now or act <= 0 then act = now end
 local ttl = ARGV[10]
-local gen = (tonumber(cur[5]) or 0) + 1
-local nd = tonumber(ARGV[11])
-local day, store = ARGV[12 + nd], ARGV[13 + nd]
+local gen = (tonumber(cur[4]) or 0) + 1
+local nd = tonumber(ARGV[14])
+local day, store = ARGV[15 + nd], ARGV[16 + nd]
+local old = '0'
+if now - at > tonumber(ARGV[12]) then old = '1' end
 if st then
-  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'em', email, 'w', ARGV[9], 'gen', gen)
+  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'rx', now, 'em', email, 'gen', gen)
 else
-  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'step', 0, 'em', email, 'w', ARGV[9], 'gen', gen, 'c0', now, 'ho', ARGV[8])
+  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'rx', now, 'step', 0, 'em', email, 'gen', gen, 'c0', now, 'ho', ARGV[8])
   if state == 'active' and day ~= '' then
     redis.call('HINCRBY', base .. 'stats:' .. day, ARGV[8] == '1' and 'tracked_h' or 'tracked', 1)
     redis.call('SADD', KEYS[4], store)
   end
 end
+if old == '1' then redis.call('HSET', KEYS[1], 'old', 1) elseif cur[1] then redis.call('HDEL', KEYS[1], 'old') end
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('SET', KEYS[2], ARGV[6], 'EX', ttl)
 if state == 'active' and step < nd then
-  redis.call('ZADD', KEYS[3], act + tonumber(ARGV[12 + step]), member)
+  local due = act + tonumber(ARGV[15 + step])
+  -- never closer to the previous step than the configured spacing
+  local pv = tonumber(cur[5])
+  if pv and step > 0 then due = math.max(due, pv + tonumber(ARGV[15 + step]) - tonumber(ARGV[14 + step])) end
+  redis.call('ZADD', KEYS[3], due, member)
 else
   redis.call('ZREM', KEYS[3], member)
 end
-for i = 14 + nd, #ARGV do redis.call('SET', base .. 'ref:' .. ARGV[i], id, 'EX', ttl) end
+for i = 17 + nd, #ARGV do redis.call('SET', base .. 'ref:' .. ARGV[i], id, 'EX', ttl) end
 if state ~= 'active' then return {'ignored', 'customer already ordered'} end
 return {'accepted', ''}
 `)
@@ -118,8 +137,10 @@ return {'accepted', ''}
 `)
 
 // orderScript records an order.created event: it ends the carts found by id
-// and refs, records the customer's order time (which blocks every other cart
-// of that email at its claim) and attributes the order, once per cart:
+// and refs, records when the customer's order was received (which blocks, at
+// their claim, every other cart of that email last updated before it plus
+// the grace) and attributes the order, once per cart, comparing receive and
+// send times (this service's clock, never the platform's):
 //   - recovered: the cart was reminded and the order came within the window
 //     of the last message sent ("ls"); credit to that step/channel/variant;
 //   - converted_h: a holdout cart that was abandoned and ordered within the
@@ -163,8 +184,8 @@ for _, c in ipairs(carts) do
       if v[2] then
         local step, ch, var, ts = string.match(v[2], '^([^|]*)|([^|]*)|([^|]*)|(%d+)$')
         ts = tonumber(ts)
-        -- platforms stamp orders to the second: allow that much before ts
-        if ts and at + 999 >= ts and at - ts <= window then
+        -- receive time against send time: one clock
+        if ts and now >= ts and now - ts <= window then
           att = 'recovered|' .. step .. '|' .. ch .. '|' .. var
           redis.call('HINCRBY', stats, 'recovered', 1)
           redis.call('HINCRBY', stats, att, 1)
@@ -176,7 +197,7 @@ for _, c in ipairs(carts) do
         else
           att = 'converted_late'
         end
-      elseif v[3] == '1' and v[4] and at - tonumber(v[4]) <= window then
+      elseif v[3] == '1' and v[4] and now - tonumber(v[4]) <= window then
         att = 'converted_h'
       elseif v[3] == '1' then
         att = 'converted_h_before'
@@ -193,8 +214,8 @@ for _, c in ipairs(carts) do
 end
 if email ~= '' then
   local k = base .. 'ordered:' .. email
-  local cur = tonumber(redis.call('GET', k) or '')
-  if not cur or at > cur then redis.call('SET', k, at, 'EX', ttl) else redis.call('EXPIRE', k, ttl) end
+  -- the receive time: compared with other carts' receive times (one clock)
+  redis.call('SET', k, now, 'EX', ttl)
 end
 return {'accepted', outcome}
 `)
@@ -233,20 +254,25 @@ return n
 
 // claimScript is the last check before a provider call: the cart must still
 // be active, on this step and generation, its customer must not have ordered
-// since, no other cart of the customer may hold the cooldown, and the (step,
-// channel) must be unclaimed. A claim takes (or renews) the cooldown.
-// KEYS: 1 cart, 2 due. ARGV: 1 base, 2 field, 3 step, 4 gen, 5 now, 6 member,
+// (an order by the email received no earlier than the cart's last update
+// minus the grace: receive times, one clock), no other cart of the customer
+// may hold the cooldown, and the (step, channel) must be unclaimed. A claim
+// takes (or renews) the cooldown and is listed in the in-flight set until
+// its outcome is recorded, so a claim whose worker died is swept.
+// KEYS: 1 cart, 2 due, 3 in-flight claims. ARGV: 1 base, 2 field, 3 step,
 //
-//	7 cooldown ms (0 = off), 8 cart id
+//	4 gen, 5 now, 6 member, 7 cooldown ms (0 = off), 8 cart id,
+//	9 order grace ms, 10 sweep deadline ms, 11 in-flight member
 var claimScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'gen', 'em', 'at')
+local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'gen', 'em', 'rx', 'c0')
 if not v[1] then return 'gone' end
 if v[1] ~= 'active' then return v[1] end
 if v[2] ~= ARGV[3] or v[3] ~= ARGV[4] then return 'superseded' end
 if v[4] and v[4] ~= '' then
-  local oat = tonumber(redis.call('GET', ARGV[1] .. 'ordered:' .. v[4]) or '')
-  if oat and oat >= tonumber(v[5]) then
-    redis.call('HSET', KEYS[1], 'st', 'ordered', 'oby', 'email', 'orx', ARGV[5])
+  local orx = tonumber(redis.call('GET', ARGV[1] .. 'ordered:' .. v[4]) or '')
+  local rx = tonumber(v[5] or '') or tonumber(v[6] or '') or 0
+  if orx and orx + tonumber(ARGV[9]) >= rx then
+    redis.call('HSET', KEYS[1], 'st', 'ordered', 'oby', 'email', 'orx', orx)
     redis.call('ZREM', KEYS[2], ARGV[6])
     return 'ordered'
   end
@@ -258,18 +284,25 @@ if cool > 0 and v[4] and v[4] ~= '' then
   if holder and holder ~= ARGV[8] then return 'cooldown' end
 end
 if redis.call('HSETNX', KEYS[1], ARGV[2], 'claimed|' .. ARGV[5]) == 0 then return 'claimed' end
+redis.call('ZADD', KEYS[3], ARGV[10], ARGV[11])
 if ck then redis.call('SET', ck, ARGV[8], 'PX', cool) end
 return 'ok'
 `)
 
-// finishScript replaces a claim with its outcome and counts it. A first
-// accepted message makes the cart "reminded" and becomes its last touch
-// ("ls"), also reachable by the customer's email for cross-device orders.
-// KEYS: 1 cart. ARGV: 1 field, 2 value ("" = release the claim for a retry),
+// finishScript replaces a claim with its outcome and counts it; the claim
+// leaves the in-flight set. A first accepted message makes the cart
+// "reminded" and becomes its last touch ("ls"), also reachable by the
+// customer's email for cross-device orders. A failure whose detail starts
+// with "unknown" (the provider may have taken it; or the worker died
+// mid-send and the claim was swept) is also counted as "unknown".
+// Returns 0 when there was no claim (e.g. swept already), else 1.
+// KEYS: 1 cart, 2 in-flight claims. ARGV: 1 field, 2 value ("" = release
 //
-//	3 outcome, 4 stats key, 5 counter suffix "step|channel|variant",
-//	6 now ms, 7 base, 8 window s, 9 cart id
+//	the claim for a retry), 3 outcome, 4 stats key, 5 counter suffix
+//	"step|channel|variant", 6 now ms, 7 base, 8 window s, 9 cart id,
+//	10 in-flight member
 var finishScript = redis.NewScript(`
+redis.call('ZREM', KEYS[2], ARGV[10])
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if not v or string.sub(v, 1, 8) ~= 'claimed|' then return 0 end
 if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]); return 1 end
@@ -277,6 +310,9 @@ if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]); return 1 end
 local outcome, fin, detail = string.match(ARGV[2], '^([^|]*)|([^|]*)|(.*)$')
 redis.call('HSET', KEYS[1], ARGV[1], outcome .. '|' .. fin .. '|' .. string.sub(v, 9) .. '|' .. detail)
 redis.call('HINCRBY', ARGV[4], ARGV[3] .. '|' .. ARGV[5], 1)
+if ARGV[3] == 'failed' and string.sub(detail, 1, 7) == 'unknown' then
+  redis.call('HINCRBY', ARGV[4], 'unknown|' .. ARGV[5], 1)
+end
 if ARGV[3] == 'sent' then
   if redis.call('HSETNX', KEYS[1], 'rem', ARGV[6]) == 1 then redis.call('HINCRBY', ARGV[4], 'reminded', 1) end
   redis.call('HSET', KEYS[1], 'ls', ARGV[5] .. '|' .. ARGV[6])
@@ -314,20 +350,28 @@ return redis.call('GET', KEYS[2]) or ''
 // next one from the cart's last activity.
 // Finishing the first step is when a cart counts as abandoned (once: the
 // step only advances once); "ab" keeps the due time it was abandoned at.
+// A cart first seen too old ("old") is not counted as abandoned: it was
+// never going to be reminded. The next step is due its delay after the last
+// activity, and never sooner after this step than the configured spacing
+// ("pv" keeps when this step finished), so a cart first seen late does not
+// get its steps in a burst.
 // KEYS: 1 cart, 2 due. ARGV: 1 member, 2 step, 3 stats key, 4 now, 5 n delays,
 // 6.. delays ms
 var advanceScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'act', 'ho')
+local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'act', 'ho', 'old')
 if v[1] ~= 'active' or v[2] ~= ARGV[2] then return 0 end
-if ARGV[2] == '0' then
+local now = tonumber(ARGV[4])
+if ARGV[2] == '0' and v[5] ~= '1' then
   redis.call('HSET', KEYS[1], 'ab', tonumber(v[3]) + tonumber(ARGV[6]))
   redis.call('HINCRBY', ARGV[3], v[4] == '1' and 'abandoned_h' or 'abandoned', 1)
 end
 local next = tonumber(ARGV[2]) + 1
-redis.call('HSET', KEYS[1], 'step', next)
+redis.call('HSET', KEYS[1], 'step', next, 'pv', now)
 redis.call('HINCRBY', KEYS[1], 'gen', 1)
 if next < tonumber(ARGV[5]) then
-  redis.call('ZADD', KEYS[2], tonumber(v[3]) + tonumber(ARGV[6 + next]), ARGV[1])
+  local dn = tonumber(ARGV[6 + next])
+  local due = math.max(tonumber(v[3]) + dn, now + dn - tonumber(ARGV[6 + next - 1]))
+  redis.call('ZADD', KEYS[2], due, ARGV[1])
 else
   redis.call('ZREM', KEYS[2], ARGV[1])
 end

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -69,7 +70,28 @@ type Options struct {
 	// NoCounters disables the tracked counter on ingest (the benchmark's
 	// baseline only).
 	NoCounters bool
+	// MaxCartAge is rules.max_cart_age (default 168h): a cart whose update
+	// arrives with its activity already older than this is tracked but
+	// never messaged.
+	MaxCartAge time.Duration
+	// SendTimeout is worker.send_timeout (default 30s): a claim with no
+	// outcome after twice this is swept as failed, reason unknown.
+	SendTimeout time.Duration
 }
+
+// OrderGrace: an order stops the customer's other carts whose last update
+// was received no later than this after the order was received. Webhooks
+// of one customer can arrive out of order by seconds (retries by minutes);
+// the comparison uses this service's receive times only, never a
+// platform's clock.
+const OrderGrace = 5 * time.Minute
+
+// MaxFuture is how far ahead of this service's clock an event may be dated
+// (platform clocks drift by minutes; a day ahead is a bug or an attack).
+const MaxFuture = 24 * time.Hour
+
+// minTime is the earliest plausible event date.
+var minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Variant is the variant of a step without A/B variants.
 const Variant = "a"
@@ -89,6 +111,8 @@ type Store struct {
 	variant   func(store, cart string, step int) string
 	holdout   int
 	counters  bool
+	maxAge    time.Duration
+	sendLease time.Duration
 }
 
 // NewStore returns a Store on rdb.
@@ -112,6 +136,12 @@ func NewStore(rdb redis.UniversalClient, o Options) *Store {
 	if o.Window <= 0 {
 		o.Window = 168 * time.Hour
 	}
+	if o.MaxCartAge <= 0 {
+		o.MaxCartAge = 168 * time.Hour
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = 30 * time.Second
+	}
 	steps := make([]string, len(o.Delays))
 	for i := range steps {
 		steps[i] = strconv.Itoa(i)
@@ -122,6 +152,7 @@ func NewStore(rdb redis.UniversalClient, o Options) *Store {
 	return &Store{
 		rdb: rdb, prefix: o.Prefix, delays: d, now: o.Now, steps: steps, window: o.Window,
 		holdout: o.HoldoutPercent, counters: !o.NoCounters, cooldown: o.Cooldown, variant: o.Variant,
+		maxAge: o.MaxCartAge, sendLease: 2 * o.SendTimeout,
 		seenTTL:   strconv.FormatInt(int64(o.SeenTTL/time.Second), 10),
 		retention: strconv.FormatInt(int64(ret/time.Second), 10),
 	}
@@ -296,7 +327,21 @@ func (s *Store) Ingest(ctx context.Context, ev Event) (Result, error) {
 	if ev.ID == "" {
 		return Result{}, Invalid("id", "is required")
 	}
-	now := s.now().UnixMilli()
+	nowT := s.now()
+	now := nowT.UnixMilli()
+	if !ev.OccurredAt.IsZero() {
+		field := ev.TimeField
+		if field == "" {
+			field = "occurred_at"
+		}
+		if ev.OccurredAt.After(nowT.Add(MaxFuture)) {
+			return Result{}, Invalid(field, fmt.Sprintf("%s is more than %s ahead of this server's clock (%s)",
+				ev.OccurredAt.UTC().Format(time.RFC3339), MaxFuture, nowT.UTC().Format(time.RFC3339)))
+		}
+		if ev.OccurredAt.Before(minTime) {
+			return Result{}, Invalid(field, fmt.Sprintf("%s is before 2000: not a plausible event time", ev.OccurredAt.UTC().Format(time.RFC3339)))
+		}
+	}
 	base := s.base(ev.Store)
 	seen := base + "seen:" + ev.Platform + ":" + ev.ID // deletes and orders
 	email := NormalizeEmail(ev.Customer.Email)
@@ -317,9 +362,10 @@ func (s *Store) Ingest(ctx context.Context, ev Event) (Result, error) {
 		if err2 != nil {
 			return Result{}, err2
 		}
-		args := make([]any, 0, 16+len(s.delays))
+		args := make([]any, 0, 20+len(s.delays))
 		args = append(args, base, ev.Cart.ID, member(ev.Store, ev.Cart.ID), now, at, data, email,
-			s.holdoutFlag(ev), deliveryHash(ev.Platform, ev.ID), s.retention, len(s.delays))
+			s.holdoutFlag(ev), deliveryFingerprint(ev.Platform, ev.ID), s.retention, s.seenTTL,
+			s.maxAge.Milliseconds(), OrderGrace.Milliseconds(), len(s.delays))
 		for _, d := range s.delays {
 			args = append(args, d)
 		}
@@ -330,7 +376,7 @@ func (s *Store) Ingest(ctx context.Context, ev Event) (Result, error) {
 			args = append(args, ev.Refs[0])
 		}
 		res, err = updateScript.Run(ctx, s.rdb, []string{s.CartKey(ev.Store, ev.Cart.ID), s.dataKey(ev.Store, ev.Cart.ID),
-			s.DueKey(), s.StoresKey()}, args...).Slice()
+			s.DueKey(), s.StoresKey(), s.base(ev.Store) + "ws:" + ev.Cart.ID}, args...).Slice()
 	case CartDeleted:
 		if ev.Cart.ID == "" && len(ev.Refs) == 0 {
 			return Result{}, Invalid("cart.id", "is required")
@@ -420,8 +466,12 @@ type CartState struct {
 	// Sends maps "step:channel" to the raw send state ("sent|ts|detail"...).
 	Sends map[string]string
 	// Clicks maps "step:channel" to the first click on that message's link.
-	Clicks    map[string]time.Time
-	Holdout   bool
+	Clicks  map[string]time.Time
+	Holdout bool
+	// TooOld: the cart's activity was older than rules.max_cart_age when
+	// its newest update arrived; it is tracked, never messaged.
+	TooOld    bool
+	Received  time.Time // receive time of the newest applied update
 	Abandoned time.Time // when the first step came due with no order
 	Reminded  time.Time // first message accepted by a provider
 	// LastTouch is "step|channel|variant|ms" of the last message sent.
@@ -459,6 +509,8 @@ func (s *Store) Load(ctx context.Context, store, id string) (CartState, bool, er
 	c.At = msTime(h["at"])
 	c.Activity = msTime(h["act"])
 	c.Created = msTime(h["c0"])
+	c.Received = msTime(h["rx"])
+	c.TooOld = h["old"] == "1"
 	for k, v := range h {
 		if strings.HasPrefix(k, "m:") {
 			c.Sends[k[2:]] = v
@@ -567,8 +619,10 @@ func sendField(step int, channel string) string { return "m:" + strconv.Itoa(ste
 // still active on (step, gen), that its customer has not ordered since, and
 // that nobody claimed (step, channel) yet; then claims it.
 func (s *Store) Claim(ctx context.Context, store, id string, step, gen int, channel string) (string, error) {
-	r, err := claimScript.Run(ctx, s.rdb, []string{s.CartKey(store, id), s.DueKey()},
-		s.base(store), sendField(step, channel), step, gen, s.now().UnixMilli(), member(store, id), s.cooldown.Milliseconds(), id).Text()
+	now := s.now()
+	r, err := claimScript.Run(ctx, s.rdb, []string{s.CartKey(store, id), s.DueKey(), s.InflightKey()},
+		s.base(store), sendField(step, channel), step, gen, now.UnixMilli(), member(store, id), s.cooldown.Milliseconds(), id,
+		OrderGrace.Milliseconds(), now.Add(s.sendLease).UnixMilli(), inflightMember(store, id, step, channel)).Text()
 	if err != nil {
 		return "", fmt.Errorf("claim %s/%s step %d %s: %w", store, id, step, channel, err)
 	}
@@ -609,19 +663,79 @@ func (s *Store) variantOf(store, id string, step int) string {
 	return s.variant(store, id, step)
 }
 
-// Finish records the outcome of a claimed send and counts it.
+// ErrNoClaim: Finish found no claim to record the outcome on (the claim was
+// swept as unknown after its lease, e.g. a stalled process).
+var ErrNoClaim = errors.New("no claim to finish")
+
+// Finish records the outcome of a claimed send and counts it. A failure
+// whose detail starts with "unknown" is also counted as unknown.
 func (s *Store) Finish(ctx context.Context, store, id string, step int, channel, outcome, detail string) error {
 	now := s.now()
-	return finishScript.Run(ctx, s.rdb, []string{s.CartKey(store, id)},
+	n, err := finishScript.Run(ctx, s.rdb, []string{s.CartKey(store, id), s.InflightKey()},
 		sendField(step, channel), outcomeValue(outcome, now, detail), outcome, s.statsKey(store, now),
-		s.counterSuffix(step, channel, s.variantOf(store, id, step)), now.UnixMilli(), s.base(store), int64(s.window/time.Second), id).Err()
+		s.counterSuffix(step, channel, s.variantOf(store, id, step)), now.UnixMilli(), s.base(store), int64(s.window/time.Second), id,
+		inflightMember(store, id, step, channel)).Int()
+	if err == nil && n == 0 {
+		err = ErrNoClaim
+	}
+	return err
 }
 
 // Unclaim releases a claim after a failure that proved the provider did not
 // accept the message, so a retry may claim it again.
 func (s *Store) Unclaim(ctx context.Context, store, id string, step int, channel string) error {
-	return finishScript.Run(ctx, s.rdb, []string{s.CartKey(store, id)}, sendField(step, channel), "",
-		"", "", "", 0, "", 0, id).Err()
+	return finishScript.Run(ctx, s.rdb, []string{s.CartKey(store, id), s.InflightKey()}, sendField(step, channel), "",
+		"", "", "", 0, "", 0, id, inflightMember(store, id, step, channel)).Err()
+}
+
+// InflightKey is the sorted set of claims awaiting their outcome, scored by
+// the time after which they are swept.
+func (s *Store) InflightKey() string { return s.prefix + "inflight" }
+
+// inflightMember names a claim in the in-flight set: store|step|channel|cart
+// (the cart id comes last: it may hold "|").
+func inflightMember(store, id string, step int, channel string) string {
+	return store + "|" + strconv.Itoa(step) + "|" + channel + "|" + id
+}
+
+// Claim is a send claimed and not finished within its lease.
+type Claim struct {
+	Store, Cart string
+	Step        int
+	Channel     string
+}
+
+// ReasonUnknown is recorded for a claim swept without an outcome.
+const ReasonUnknown = "unknown: the worker stopped during the send (no outcome within worker.send_timeout x2); not resent"
+
+// SweepClaims records every claim whose lease ended before now without an
+// outcome as failed, reason unknown (counted as failed and unknown; never
+// resent: a duplicate reminder is worse than a missed one), and returns
+// them. At most limit per call.
+func (s *Store) SweepClaims(ctx context.Context, now time.Time, limit int) ([]Claim, error) {
+	ms, err := s.rdb.ZRangeByScore(ctx, s.InflightKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limit)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read in-flight claims: %w", err)
+	}
+	var out []Claim
+	for _, m := range ms {
+		parts := strings.SplitN(m, "|", 4)
+		step, err := strconv.Atoi(parts[min(1, len(parts)-1)])
+		if len(parts) != 4 || err != nil {
+			s.rdb.ZRem(ctx, s.InflightKey(), m)
+			continue
+		}
+		c := Claim{Store: parts[0], Step: step, Channel: parts[2], Cart: parts[3]}
+		switch err := s.Finish(ctx, c.Store, c.Cart, c.Step, c.Channel, OutcomeFailed, ReasonUnknown); {
+		case err == nil:
+			out = append(out, c)
+		case errors.Is(err, ErrNoClaim): // finished meanwhile
+		default:
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // ReasonHoldout is the skip reason of the holdout group: counted apart from
@@ -676,11 +790,12 @@ func SendTimes(raw string) (outcome string, at, started time.Time, detail string
 	return
 }
 
-// deliveryHash is the 48-bit fingerprint of a delivery kept in the cart hash
-// (a UUID would cost 36 bytes in every pending cart).
-func deliveryHash(platform, id string) string {
+// deliveryFingerprint is the 48-bit fingerprint of a delivery kept in the
+// cart's set of applied deliveries, as a decimal integer so that Redis keeps
+// the set as an intset (8 bytes a delivery; a UUID would cost 36 and more).
+func deliveryFingerprint(platform, id string) string {
 	h := sha256.Sum256([]byte(platform + "\x00" + id))
-	return hex.EncodeToString(h[:6])
+	return strconv.FormatUint(binary.BigEndian.Uint64(h[:8])>>16, 10)
 }
 
 // ContactHash is the pseudonymous form of a normalized email or phone used

@@ -147,15 +147,16 @@ func TestOrderBeforeCartLeavesTombstone(t *testing.T) {
 }
 
 func TestOrderFindsCartsByRefAndEmail(t *testing.T) {
-	s, _ := newStore(t)
+	s, clk := newStore(t)
 	a := update("e1", "tok-a", t0.Add(-time.Hour))
 	a.Refs = []string{"cart_token:ct-a"}
 	ingest(t, s, a)
 	ingest(t, s, update("e2", "tok-b", t0.Add(-time.Hour))) // same email, other device
-	later := update("e3", "tok-c", t0.Add(time.Minute))     // same email, after the order: new intent
+	later := update("e3", "tok-c", t0.Add(time.Minute))     // same email, received well after the order: new intent
 	o := order("o1", "", t0)
 	o.Refs = []string{"cart_token:ct-a"}
 	ingest(t, s, o)
+	clk.Add(recovery.OrderGrace + time.Second)
 	ingest(t, s, later)
 	ctx := context.Background()
 	if c, _, _ := s.Load(ctx, "default", "tok-a"); c.State != recovery.StateOrdered {

@@ -33,9 +33,16 @@ type Handler struct {
 	Now       func() time.Time
 	Log       *slog.Logger
 	Metrics   *Metrics // optional
+	// SendTimeout bounds one provider call (worker.send_timeout; default
+	// 30s). The store sweeps claims older than twice this.
+	SendTimeout time.Duration
 
 	zones sync.Map // time zone name → *time.Location
 }
+
+// ReasonTooOld is the skip reason of a cart first seen idle longer than
+// rules.max_cart_age.
+const ReasonTooOld = "too old: first seen idle longer than rules.max_cart_age"
 
 // ProcessTask implements asynq.Handler.
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
@@ -71,6 +78,13 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var send []string
 	var quietEnd time.Time
 	for _, ch := range step.Channels {
+		if c.TooOld {
+			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, ReasonTooOld); err != nil {
+				return err
+			}
+			h.Metrics.count(ch, recovery.OutcomeSkipped)
+			continue
+		}
 		if c.Holdout {
 			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, recovery.ReasonHoldout); err != nil {
 				return err
@@ -114,67 +128,21 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var retry []error
 	firstSend := retried == 0 && !h.stepStarted(c, p.Step)
 	for _, ch := range send {
-		res, err := h.Store.Claim(ctx, c.Store, c.ID, p.Step, c.Gen, ch)
+		// Hold the channel's connection first: the claim is the last step
+		// before the provider call, with nothing to wait for in between.
+		conn, err := notify.Acquire(ctx, h.Senders[ch])
 		if err != nil {
-			return err
-		}
-		switch res {
-		case recovery.ClaimOK:
-		case recovery.ClaimTaken:
-			continue
-		case recovery.ClaimCooldown:
-			log.Info("reminder skipped", "channel", ch, "reason", recovery.ReasonCooldown)
-			if err := h.Store.Skip(rec, c.Store, c.ID, p.Step, ch, recovery.ReasonCooldown); err != nil {
-				return err
+			if errors.Is(err, notify.ErrTemporary) && !lastAttempt {
+				log.Warn("channel not available; will retry", "channel", ch, "err", err)
+				retry = append(retry, fmt.Errorf("%s: %w", ch, err))
+				h.Metrics.count(ch, outcomeRetry)
+				continue
 			}
-			h.Metrics.count(ch, recovery.OutcomeSkipped)
-			continue
-		default: // ordered, deleted, gone, superseded: this task must send nothing more
-			log.Info("reminder stopped before sending", "channel", ch, "reason", res)
-			return nil
+			conn = unavailable{err} // last attempt: claimed and recorded as failed
 		}
-		if renderErr != nil {
-			log.Error("render failed", "channel", ch, "err", renderErr)
-			h.Metrics.count(ch, recovery.OutcomeFailed)
-			if err := h.Store.Finish(rec, c.Store, c.ID, p.Step, ch, recovery.OutcomeFailed, "render: "+renderErr.Error()); err != nil {
-				return err
-			}
-			continue
-		}
-		m := msgs[ch]
-		if firstSend {
-			h.Metrics.sendDelay(h.Now().Sub(c.Activity.Add(step.Delay)))
-			firstSend = false
-		}
-		err = h.Senders[ch].Send(ctx, m)
-		to := notify.MaskAddress(m.To)
-		switch {
-		case err == nil:
-			log.Info("reminder sent", "channel", ch, "to", to)
-			h.Metrics.count(ch, recovery.OutcomeSent)
-			err = h.Store.Finish(rec, c.Store, c.ID, p.Step, ch, recovery.OutcomeSent, "")
-		case errors.Is(err, notify.ErrTemporary) && !lastAttempt:
-			log.Warn("reminder not accepted; will retry", "channel", ch, "to", to, "attempt", retried+1, "err", err)
-			retry = append(retry, fmt.Errorf("%s: %w", ch, err))
-			h.Metrics.count(ch, outcomeRetry)
-			err = h.Store.Unclaim(rec, c.Store, c.ID, p.Step, ch)
-		default:
-			detail := err.Error()
-			if errors.Is(err, notify.ErrTemporary) {
-				detail = "retries exhausted: " + detail
-			} else if !errors.Is(err, notify.ErrPermanent) {
-				detail = "outcome unknown, not retried: " + detail
-			}
-			log.Warn("reminder failed", "channel", ch, "to", to, "err", err)
-			if ch == "sms" && isOptOut(err) {
-				if e := h.Store.Suppress(rec, c.Store, "sms", recovery.ContactHash(m.To), "carrier opt-out"); e != nil {
-					log.Error("record sms opt-out", "err", e)
-				}
-			}
-			h.Metrics.count(ch, recovery.OutcomeFailed)
-			err = h.Store.Finish(rec, c.Store, c.ID, p.Step, ch, recovery.OutcomeFailed, detail)
-		}
-		if err != nil {
+		stop, err := h.sendOne(ctx, rec, log, conn, c, p.Step, ch, msgs[ch], renderErr, lastAttempt, retried, &firstSend, &retry)
+		conn.Release()
+		if err != nil || stop {
 			return err
 		}
 	}
@@ -182,6 +150,99 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return errors.Join(retry...)
 	}
 	return h.finishStep(rec, c, p.Step, quietEnd)
+}
+
+// sendOne claims (step, ch) and, if the claim holds, sends m on conn and
+// records the outcome. stop is true when the cart must send nothing more
+// (ordered, deleted, superseded).
+func (h *Handler) sendOne(ctx, rec context.Context, log *slog.Logger, conn notify.Conn, c recovery.CartState, stepIdx int, ch string,
+	m notify.Message, renderErr error, lastAttempt bool, retried int, firstSend *bool, retry *[]error) (stop bool, err error) {
+	res, err := h.Store.Claim(ctx, c.Store, c.ID, stepIdx, c.Gen, ch)
+	if err != nil {
+		return false, err
+	}
+	switch res {
+	case recovery.ClaimOK:
+	case recovery.ClaimTaken:
+		return false, nil
+	case recovery.ClaimCooldown:
+		log.Info("reminder skipped", "channel", ch, "reason", recovery.ReasonCooldown)
+		if err := h.Store.Skip(rec, c.Store, c.ID, stepIdx, ch, recovery.ReasonCooldown); err != nil {
+			return false, err
+		}
+		h.Metrics.count(ch, recovery.OutcomeSkipped)
+		return false, nil
+	default: // ordered, deleted, gone, superseded: this task must send nothing more
+		log.Info("reminder stopped before sending", "channel", ch, "reason", res)
+		return true, nil
+	}
+	if renderErr != nil {
+		log.Error("render failed", "channel", ch, "err", renderErr)
+		h.Metrics.count(ch, recovery.OutcomeFailed)
+		return false, h.finish(rec, log, c, stepIdx, ch, recovery.OutcomeFailed, "render: "+renderErr.Error())
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, h.sendTimeout())
+	err = conn.Send(sendCtx, m)
+	cancel()
+	if *firstSend {
+		h.Metrics.sendDelay(h.Now().Sub(c.Activity.Add(h.Steps[stepIdx].Delay)))
+		*firstSend = false
+	}
+	to := notify.MaskAddress(m.To)
+	switch {
+	case err == nil:
+		log.Info("reminder sent", "channel", ch, "to", to)
+		h.Metrics.count(ch, recovery.OutcomeSent)
+		return false, h.finish(rec, log, c, stepIdx, ch, recovery.OutcomeSent, "")
+	case errors.Is(err, notify.ErrTemporary) && !lastAttempt:
+		log.Warn("reminder not accepted; will retry", "channel", ch, "to", to, "attempt", retried+1, "err", err)
+		*retry = append(*retry, fmt.Errorf("%s: %w", ch, err))
+		h.Metrics.count(ch, outcomeRetry)
+		return false, h.Store.Unclaim(rec, c.Store, c.ID, stepIdx, ch)
+	}
+	detail, outcome := err.Error(), recovery.OutcomeFailed
+	metric := outcome
+	switch {
+	case errors.Is(err, notify.ErrTemporary):
+		detail = "retries exhausted: " + detail
+	case !errors.Is(err, notify.ErrPermanent):
+		// The provider may have taken it: recorded as unknown, not resent.
+		detail, metric = "unknown outcome, not retried: "+detail, outcomeUnknown
+	}
+	log.Warn("reminder failed", "channel", ch, "to", to, "err", err)
+	if ch == "sms" && isOptOut(err) {
+		if e := h.Store.Suppress(rec, c.Store, "sms", recovery.ContactHash(m.To), "carrier opt-out"); e != nil {
+			log.Error("record sms opt-out", "err", e)
+		}
+	}
+	h.Metrics.count(ch, metric)
+	return false, h.finish(rec, log, c, stepIdx, ch, outcome, detail)
+}
+
+// unavailable is a channel that could not be acquired: its send fails with
+// the acquire error, so the last attempt records the failure.
+type unavailable struct{ err error }
+
+func (u unavailable) Send(context.Context, notify.Message) error { return u.err }
+func (unavailable) Release()                                     {}
+
+// finish records a claimed send's outcome. When the claim was swept as
+// unknown meanwhile (this process stalled past the lease), the sweep's
+// record stands and the late outcome is logged.
+func (h *Handler) finish(ctx context.Context, log *slog.Logger, c recovery.CartState, step int, ch, outcome, detail string) error {
+	err := h.Store.Finish(ctx, c.Store, c.ID, step, ch, outcome, detail)
+	if errors.Is(err, recovery.ErrNoClaim) {
+		log.Warn("outcome arrived after the claim was swept as unknown", "channel", ch, "outcome", outcome)
+		return nil
+	}
+	return err
+}
+
+func (h *Handler) sendTimeout() time.Duration {
+	if h.SendTimeout > 0 {
+		return h.SendTimeout
+	}
+	return 30 * time.Second
 }
 
 // stepStarted reports whether any channel of step already has an outcome

@@ -23,6 +23,9 @@ const (
 	outcomeRetry    = "retry"    // not accepted; the task is retried
 	outcomeDeferred = "deferred" // held for the end of quiet hours
 	outcomeHeld     = "held"     // holdout group: never messaged
+	// outcomeUnknown: recorded as failed, reason unknown — the provider
+	// may have taken it, or the worker died mid-send (swept). Not resent.
+	outcomeUnknown = "unknown"
 )
 
 // NewMetrics registers the worker's metrics on reg: messages by channel and
@@ -32,7 +35,7 @@ func NewMetrics(reg prometheus.Registerer, store *recovery.Store, now func() tim
 	m := &Metrics{
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartrecovery_messages_total",
-			Help: "Reminder messages by channel and outcome (sent, failed, skipped, retry, deferred, held).",
+			Help: "Reminder messages by channel and outcome (sent, failed, unknown, skipped, retry, deferred, held).",
 		}, []string{"channel", "outcome"}),
 		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "cartrecovery_send_delay_seconds",

@@ -60,9 +60,16 @@ type Relay struct {
 	Lease    time.Duration // how long a leased cart is hidden from other relays (default 30s)
 	Now      func() time.Time
 	Log      *slog.Logger
+	Metrics  *Metrics // optional
+	// SweepEvery is how often claims left without an outcome past their
+	// lease (a worker died mid-send) are recorded as unknown (default 1s).
+	SweepEvery time.Duration
 }
 
 func (r *Relay) defaults() {
+	if r.SweepEvery <= 0 {
+		r.SweepEvery = time.Second
+	}
 	if r.Interval <= 0 {
 		r.Interval = 200 * time.Millisecond
 	}
@@ -85,7 +92,14 @@ func (r *Relay) Run(ctx context.Context) {
 	r.defaults()
 	t := time.NewTicker(r.Interval)
 	defer t.Stop()
+	var swept time.Time
 	for {
+		if now := time.Now(); now.Sub(swept) >= r.SweepEvery {
+			swept = now
+			if _, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
+				r.Log.Error("relay: sweep of unfinished claims failed", "err", err)
+			}
+		}
 		n, err := r.Tick(ctx)
 		if err != nil && ctx.Err() == nil {
 			r.Log.Error("relay: round failed", "err", err)
@@ -138,6 +152,20 @@ func (r *Relay) Tick(ctx context.Context) (int, error) {
 		errs = append(errs, err)
 	}
 	return len(ds), errors.Join(errs...)
+}
+
+// Sweep records claims whose lease ended without an outcome (their worker
+// died mid-send) as failed, reason unknown, and counts them. They are not
+// resent.
+func (r *Relay) Sweep(ctx context.Context) (int, error) {
+	r.defaults()
+	cs, err := r.Store.SweepClaims(ctx, r.Now(), 500)
+	for _, c := range cs {
+		r.Log.Warn("send outcome unknown: its worker stopped during the send; recorded as failed, not resent",
+			"store", c.Store, "cart", c.Cart, "step", c.Step, "channel", c.Channel)
+		r.Metrics.count(c.Channel, outcomeUnknown)
+	}
+	return len(cs), err
 }
 
 // RetryDelay is the backoff between attempts of a step whose send failed

@@ -175,7 +175,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	store := recovery.NewStore(conn.Client, recovery.Options{Prefix: cfg.Redis.Prefix, Delays: delays, Steps: names,
 		Window: cfg.Rules.AttributionWindow, HoldoutPercent: cfg.Rules.HoldoutPercent, Retention: cfg.Rules.Retention,
-		Cooldown: cfg.Rules.Cooldown, Variant: config.VariantOf(cfg.Sequence)})
+		Cooldown: cfg.Rules.Cooldown, Variant: config.VariantOf(cfg.Sequence),
+		MaxCartAge: cfg.Rules.MaxCartAge, SendTimeout: cfg.Worker.SendTimeout})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -189,19 +190,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer stopRelay()
 	close(relayDone)
 	if *role != "web" {
-		email, err := notify.NewEmail(cfg.Email, log)
+		email, err := notify.NewEmail(cfg.Email, log, notify.WithTimeout(cfg.Worker.SendTimeout))
 		if err != nil {
 			return fmt.Errorf("email: %w", err)
 		}
 		defer email.Close()
-		sms, err := notify.NewSMS(cfg.SMS, log)
+		sms, err := notify.NewSMS(cfg.SMS, log, notify.WithTimeout(cfg.Worker.SendTimeout))
 		if err != nil {
 			return fmt.Errorf("sms: %w", err)
 		}
 		h := &worker.Handler{Store: store, Steps: cfg.Sequence, Rules: cfg.Rules, Shop: cfg.Store,
 			PublicURL: cfg.HTTP.PublicURL, Renderer: renderer, Links: signer, Now: time.Now,
 			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
-			Metrics: worker.NewMetrics(reg, store, time.Now)}
+			Metrics: worker.NewMetrics(reg, store, time.Now), SendTimeout: cfg.Worker.SendTimeout}
 		client = asynq.NewClientFromRedisClient(conn.Client)
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queue, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()
@@ -209,7 +210,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
-		relay := &worker.Relay{Store: store, Client: client, Queue: queue, MaxRetry: 8, Log: log.With("component", "relay")}
+		relay := &worker.Relay{Store: store, Client: client, Queue: queue, MaxRetry: 8, Log: log.With("component", "relay"), Metrics: h.Metrics}
 		relayDone = make(chan struct{})
 		go func() { defer close(relayDone); relay.Run(relayCtx) }()
 		log.Info("worker started", "queue", queue, "concurrency", cfg.Worker.Concurrency)
