@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -33,9 +34,14 @@ type Email interface {
 type Option func(*emailOptions)
 
 type emailOptions struct { // (options of every transport)
-	tls     *tls.Config
-	timeout time.Duration
+	tls       *tls.Config
+	timeout   time.Duration
+	idleCheck *time.Duration
 }
+
+// WithIdleCheck sets how long a pooled SMTP connection may sit idle before
+// it is checked with NOOP when handed out (default 1s; 0: always).
+func WithIdleCheck(d time.Duration) Option { return func(o *emailOptions) { o.idleCheck = &d } }
 
 // WithTLSConfig sets the TLS configuration of the SMTP transport.
 func WithTLSConfig(c *tls.Config) Option { return func(o *emailOptions) { o.tls = c } }
@@ -115,15 +121,28 @@ func (b builder) build(m Message) (*gomail.Msg, error) {
 // claimed and sent, so nothing waits between the claim and MAIL FROM. No
 // connection is used by two sends at once; at most pool are open.
 type smtpEmail struct {
-	client *gomail.Client // settings; sends use the pooled *smtp.Client
-	b      builder
-	log    *slog.Logger
-	host   string
-	slots  chan struct{} // one token per connection that may be in use
-	idle   chan *pooled  // open connections not in use
-	mu     sync.Mutex
-	closed bool
+	client  *gomail.Client // settings; sends use the pooled *smtp.Client
+	b       builder
+	log     *slog.Logger
+	host    string
+	slots   chan struct{} // one token per connection that may be in use
+	idle    chan *pooled  // open connections not in use
+	waiting atomic.Int64  // sends waiting for a connection
+	// idleCheck: connections idle at least this long get a NOOP first.
+	idleCheck time.Duration
+	mu        sync.Mutex
+	closed    bool
 }
+
+// PoolStats is implemented by pooled transports.
+type PoolStats interface {
+	// Waiting is how many sends wait for a free connection (none of them
+	// has claimed its message yet).
+	Waiting() int
+}
+
+// Waiting implements PoolStats.
+func (s *smtpEmail) Waiting() int { return int(s.waiting.Load()) }
 
 // pooled is one open connection and when it was last used.
 type pooled struct {
@@ -131,10 +150,11 @@ type pooled struct {
 	used time.Time
 }
 
-// idleCheck: a connection idle longer than this gets a NOOP before it is
-// handed out (relays drop idle sessions), so a dead one is replaced before
-// the claim rather than after it.
-const idleCheck = 5 * time.Second
+// defaultIdleCheck: a connection idle longer than this gets a NOOP before
+// it is handed out (relays drop idle sessions), so a dead one is replaced
+// before the claim rather than discovered after it. Connections in steady
+// use skip the round trip.
+const defaultIdleCheck = time.Second
 
 func newSMTP(cfg config.SMTP, b builder, o emailOptions, log *slog.Logger) (*smtpEmail, error) {
 	timeout := o.timeout
@@ -164,7 +184,11 @@ func newSMTP(cfg config.SMTP, b builder, o emailOptions, log *slog.Logger) (*smt
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
 	size := max(cfg.Pool, 1)
-	s := &smtpEmail{client: c, b: b, log: log, host: cfg.Host,
+	idle := defaultIdleCheck
+	if o.idleCheck != nil {
+		idle = *o.idleCheck
+	}
+	s := &smtpEmail{client: c, b: b, log: log, host: cfg.Host, idleCheck: idle,
 		slots: make(chan struct{}, size), idle: make(chan *pooled, size)}
 	for range size {
 		s.slots <- struct{}{}
@@ -176,15 +200,18 @@ func newSMTP(cfg config.SMTP, b builder, o emailOptions, log *slog.Logger) (*smt
 // with NOOP when it sat idle a while) or a new one. It waits while all pool
 // connections are in use.
 func (s *smtpEmail) Acquire(ctx context.Context) (Conn, error) {
+	s.waiting.Add(1)
 	select {
 	case <-s.slots:
+		s.waiting.Add(-1)
 	case <-ctx.Done():
+		s.waiting.Add(-1)
 		return nil, fmt.Errorf("smtp %s: waiting for a connection: %v: %w", s.host, ctx.Err(), ErrTemporary)
 	}
 	for {
 		select {
 		case p := <-s.idle:
-			if time.Since(p.used) > idleCheck {
+			if time.Since(p.used) >= s.idleCheck {
 				if err := p.c.Noop(); err != nil {
 					_ = p.c.Close()
 					continue

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/money"
@@ -29,6 +31,7 @@ type sim struct {
 	email *transport
 	sms   *transport
 	steps []config.Step
+	rdb   *redis.Client
 }
 
 var day0 = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
@@ -37,7 +40,8 @@ func newSim(t *testing.T, holdout int) *sim {
 	s := &sim{t: t, now: day0, email: &transport{}, sms: &transport{},
 		steps: steps(time.Hour, 24*time.Hour, 72*time.Hour)}
 	names := []string{s.steps[0].Name, s.steps[1].Name, s.steps[2].Name}
-	s.store = recovery.NewStore(testredis.Client(t), recovery.Options{Prefix: "sim:", Now: s.clock,
+	s.rdb = testredis.Client(t)
+	s.store = recovery.NewStore(s.rdb, recovery.Options{Prefix: "sim:", Now: s.clock,
 		Delays: []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}, Steps: names,
 		Window: 168 * time.Hour, HoldoutPercent: holdout})
 	hr := newHarness(t, s.steps)
@@ -49,20 +53,50 @@ func newSim(t *testing.T, holdout int) *sim {
 
 func (s *sim) clock() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.now }
 
-// advance moves the clock to t and runs every task that became due.
+// advance moves the clock to t and runs every task that became due, each
+// at its due time (as a running worker would).
 func (s *sim) advance(t time.Time) {
 	ctx := context.Background()
-	s.mu.Lock()
-	s.now = t
-	s.mu.Unlock()
+	for {
+		next, err := s.rdb.ZRangeWithScores(ctx, s.store.DueKey(), 0, 0).Result()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		at := t
+		if len(next) == 1 {
+			if due := time.UnixMilli(int64(next[0].Score)).UTC(); due.Before(t) {
+				at = due
+			}
+		}
+		s.mu.Lock()
+		s.now = later(s.now, at)
+		s.mu.Unlock()
+		if n := s.step(ctx); n == 0 && !at.Before(t) {
+			return
+		}
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// step runs the tasks due at the clock's time; it returns how many.
+func (s *sim) step(ctx context.Context) int {
+	t := s.clock()
+	n := 0
 	for {
 		ds, err := s.store.Lease(ctx, t, t.Add(time.Minute), 1000)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		if len(ds) == 0 {
-			return
+			return n
 		}
+		n += len(ds)
 		for _, d := range ds {
 			p := worker.Payload{Store: d.Store, Cart: d.CartID, Step: d.Step, Gen: d.Gen}
 			if err := s.h.ProcessTask(ctx, worker.NewTask(p, "q", 3)); err != nil {

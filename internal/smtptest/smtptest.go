@@ -1,8 +1,12 @@
 // Package smtptest runs a real SMTP server in-process (emersion/go-smtp) for
-// tests: it receives what go-mail sends, records raw messages, counts
-// connections and injects faults (4xx/5xx replies, dropped connections). With
-// Options it speaks STARTTLS or implicit TLS with a fresh self-signed
-// certificate and requires AUTH PLAIN.
+// tests and the torture harness: it receives what go-mail sends, records raw
+// messages with their timing, counts connections and MAIL transactions and
+// injects faults (4xx/5xx replies, dropped connections, recipient rejections
+// that echo the address as real relays do). It can take a relay's time per
+// message (Latency). With Options it speaks STARTTLS or implicit TLS with a
+// fresh self-signed certificate, requires AUTH PLAIN, or offers SMTPUTF8.
+//
+// New/Close run it outside a test; Start/StartWith tie it to a test.
 package smtptest
 
 import (
@@ -14,6 +18,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -33,11 +38,14 @@ import (
 
 // Received is one accepted message.
 type Received struct {
-	From string
-	To   []string
-	Data []byte // raw RFC 5322 message
-	TLS  bool   // the message came over TLS
-	User string // the authenticated user, if any
+	From      string
+	To        []string
+	Data      []byte    // raw RFC 5322 message
+	TLS       bool      // the message came over TLS
+	User      string    // the authenticated user, if any
+	MailAt    time.Time // when MAIL FROM of this transaction arrived (its first byte to the provider)
+	At        time.Time // when the message was accepted (after Latency, as the 250 is sent)
+	MessageID string    // the Message-ID header without its angle brackets ("" when absent)
 }
 
 // Parsed returns the header and the text/plain and text/html parts.
@@ -80,33 +88,61 @@ type Fault struct {
 	Stage string // "MAIL", "RCPT", "DATA" (reply to the final dot), "DROP" (close after the final dot, no reply)
 	Code  int    // e.g. 450, 550
 	Times int    // how many times (0 = once)
+	// Echo makes the reply text quote the recipient (RCPT) or sender
+	// (MAIL) the way real relays do: "550 5.1.1 <ana@x> user unknown".
+	Echo bool
 }
 
 // Server is a running test SMTP server.
 type Server struct {
-	srv   *smtp.Server
-	ln    net.Listener
-	opt   Options
-	roots *x509.CertPool
-	mu    sync.Mutex
-	msgs  []Received
-	conns int
-	fault []Fault
+	srv     *smtp.Server
+	ln      net.Listener
+	opt     Options
+	roots   *x509.CertPool
+	mu      sync.Mutex
+	msgs    []Received
+	conns   int
+	open    []net.Conn // accepted connections (DropConnections)
+	txns    int
+	fault   []Fault
+	latency time.Duration
+	closed  chan struct{}
+	once    sync.Once
 }
 
-// Options select TLS and authentication.
+// Options select TLS, authentication, latency and standing rejections.
 type Options struct {
 	TLS                string // "" (plain), "starttls" or "tls" (implicit)
 	Username, Password string // when set, AUTH PLAIN is required before MAIL
+	// Latency is how long the server waits before replying to the final
+	// dot of DATA: a real relay's time per message. SetLatency changes it.
+	Latency time.Duration
+	// EchoReject, when set, is asked about every recipient; true rejects it
+	// with "550 5.1.1 <addr> user unknown", echoing the address.
+	EchoReject func(rcpt string) bool
+	// SMTPUTF8 advertises RFC 6531 SMTPUTF8, so non-ASCII addresses are
+	// accepted.
+	SMTPUTF8 bool
 }
 
 // Start listens on 127.0.0.1:0 in plain text and stops when the test ends.
 func Start(t testing.TB) *Server { t.Helper(); return StartWith(t, Options{}) }
 
-// StartWith starts a server with o. RootCAs trusts its certificate.
+// StartWith starts a server with o that stops when the test ends. RootCAs
+// trusts its certificate.
 func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
-	s := &Server{opt: o}
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// New starts a server with o on 127.0.0.1:0; Close stops it.
+func New(o Options) (*Server, error) {
+	s := &Server{opt: o, latency: o.Latency, closed: make(chan struct{})}
 	// A session starts at each EHLO (again after STARTTLS), so connections
 	// are counted where they are accepted.
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
@@ -114,17 +150,22 @@ func StartWith(t testing.TB, o Options) *Server {
 	}))
 	s.srv.Domain = "localhost"
 	s.srv.AllowInsecureAuth = true
+	s.srv.EnableSMTPUTF8 = o.SMTPUTF8
 	s.srv.ReadTimeout = 30 * time.Second
 	s.srv.WriteTimeout = 30 * time.Second
+	if o.TLS != "" && o.TLS != "starttls" && o.TLS != "tls" {
+		return nil, fmt.Errorf("smtptest: unknown TLS mode %q", o.TLS)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ln = &countingListener{Listener: ln, s: s}
 	if o.TLS != "" {
 		cert, roots, err := selfSigned()
 		if err != nil {
-			t.Fatal(err)
+			_ = ln.Close()
+			return nil, err
 		}
 		s.roots = roots
 		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -134,9 +175,23 @@ func StartWith(t testing.TB, o Options) *Server {
 	}
 	s.ln = ln
 	go func() { _ = s.srv.Serve(ln) }()
-	t.Cleanup(func() { _ = s.srv.Close() })
-	return s
+	return s, nil
 }
+
+// Close stops listening and closes every open connection. A reply held back
+// by Latency is cut short. Calling it again does nothing.
+func (s *Server) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.closed)
+		err = s.srv.Close()
+	})
+	return err
+}
+
+// SetLatency changes the time taken before replying to the final dot of
+// DATA, for the messages whose DATA ends from now on.
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
 
 type countingListener struct {
 	net.Listener
@@ -148,9 +203,22 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	if err == nil {
 		l.s.mu.Lock()
 		l.s.conns++
+		l.s.open = append(l.s.open, c)
 		l.s.mu.Unlock()
 	}
 	return c, err
+}
+
+// DropConnections closes every connection accepted so far without a word,
+// as a relay does with sessions it finds idle too long.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	open := s.open
+	s.open = nil
+	s.mu.Unlock()
+	for _, c := range open {
+		_ = c.Close()
+	}
 }
 
 // RootCAs is a pool holding the server's certificate (nil without TLS).
@@ -194,6 +262,13 @@ func (s *Server) Port() int {
 
 // Connections is how many connections were accepted so far.
 func (s *Server) Connections() int { s.mu.Lock(); defer s.mu.Unlock(); return s.conns }
+
+// Transactions is how many MAIL FROM commands arrived so far, accepted or
+// not: every attempt to send, including a duplicate, counts.
+func (s *Server) Transactions() int { s.mu.Lock(); defer s.mu.Unlock(); return s.txns }
+
+// Count is how many messages were accepted so far (Messages without the copy).
+func (s *Server) Count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.msgs) }
 
 // Inject queues a fault.
 func (s *Server) Inject(f Fault) {
@@ -242,11 +317,12 @@ func (s *Server) WaitMessages(t testing.TB, n int, timeout time.Duration) []Rece
 }
 
 type session struct {
-	s    *Server
-	conn *smtp.Conn
-	from string
-	to   []string
-	user string
+	s      *Server
+	conn   *smtp.Conn
+	from   string
+	to     []string
+	user   string
+	mailAt time.Time
 }
 
 func (x *session) AuthMechanisms() []string {
@@ -273,23 +349,43 @@ func smtpErr(code int) error {
 	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: "injected fault"}
 }
 
-func (x *session) Reset()        { x.from, x.to = "", nil }
+// faultErr is f's reply; with Echo it quotes addr as a real relay does.
+func faultErr(f *Fault, addr string) error {
+	if !f.Echo {
+		return smtpErr(f.Code)
+	}
+	return echoErr(f.Code, addr)
+}
+
+func echoErr(code int, addr string) error {
+	enh := smtp.EnhancedCode{code / 100, 1, 1}
+	return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: "<" + addr + "> user unknown"}
+}
+
+func (x *session) Reset()        { x.from, x.to, x.mailAt = "", nil, time.Time{} }
 func (x *session) Logout() error { return nil }
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	if x.s.opt.Username != "" && x.user == "" {
 		return smtp.ErrAuthRequired
 	}
+	now := time.Now()
+	x.s.mu.Lock()
+	x.s.txns++
+	x.s.mu.Unlock()
 	if f := x.s.take("MAIL"); f != nil {
-		return smtpErr(f.Code)
+		return faultErr(f, from)
 	}
-	x.from = from
+	x.from, x.mailAt = from, now
 	return nil
 }
 
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if f := x.s.take("RCPT"); f != nil {
-		return smtpErr(f.Code)
+		return faultErr(f, to)
+	}
+	if x.s.opt.EchoReject != nil && x.s.opt.EchoReject(to) {
+		return echoErr(550, to)
 	}
 	x.to = append(x.to, to)
 	return nil
@@ -300,6 +396,18 @@ func (x *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	x.s.mu.Lock()
+	lat := x.s.latency
+	x.s.mu.Unlock()
+	if lat > 0 {
+		t := time.NewTimer(lat)
+		select {
+		case <-t.C:
+		case <-x.s.closed:
+			t.Stop()
+			return errors.New("server closed")
+		}
+	}
 	if f := x.s.take("DROP"); f != nil {
 		_ = x.conn.Conn().Close()
 		return errors.New("dropped")
@@ -307,9 +415,22 @@ func (x *session) Data(r io.Reader) error {
 	if f := x.s.take("DATA"); f != nil {
 		return smtpErr(f.Code)
 	}
-	x.s.mu.Lock()
 	_, tlsOn := x.conn.TLSConnectionState()
-	x.s.msgs = append(x.s.msgs, Received{From: x.from, To: append([]string(nil), x.to...), Data: b, TLS: tlsOn, User: x.user})
+	rec := Received{From: x.from, To: append([]string(nil), x.to...), Data: b, TLS: tlsOn, User: x.user,
+		MailAt: x.mailAt, MessageID: messageID(b)}
+	x.s.mu.Lock()
+	rec.At = time.Now()
+	x.s.msgs = append(x.s.msgs, rec)
 	x.s.mu.Unlock()
 	return nil
+}
+
+// messageID reads the Message-ID header of a raw message, brackets stripped.
+func messageID(raw []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return ""
+	}
+	id := strings.TrimSpace(m.Header.Get("Message-Id"))
+	return strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
 }
