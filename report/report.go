@@ -52,9 +52,13 @@ type Totals struct {
 
 // Row is one value of the breakdown.
 type Row struct {
-	Key              string            `json:"key"`
-	Sent             int64             `json:"sent"`
-	Failed           int64             `json:"failed"`
+	Key    string `json:"key"`
+	Sent   int64  `json:"sent"`
+	Failed int64  `json:"failed"`
+	// Unknown counts the failed messages whose outcome is unknown (the
+	// provider may have taken them, or their worker died mid-send); they
+	// are not resent.
+	Unknown          int64             `json:"unknown"`
 	Skipped          int64             `json:"skipped"`
 	Clicked          int64             `json:"clicked"`
 	Recovered        int64             `json:"recovered"`
@@ -151,8 +155,8 @@ func (r revenue) strings() map[string]string {
 }
 
 type rowAcc struct {
-	sent, failed, skipped, clicked, recovered int64
-	rev                                       revenue
+	sent, failed, unknown, skipped, clicked, recovered int64
+	rev                                                revenue
 }
 
 // Build aggregates counters (store → day → field → value) into a report.
@@ -233,7 +237,7 @@ func Build(counters map[string]map[string]map[string]int64, q Query) (Report, er
 						continue
 					}
 					fallthrough
-				case "sent", "failed", "skipped", "clicked", "rev":
+				case "sent", "failed", "unknown", "skipped", "clicked", "rev":
 					if len(parts) < 4 {
 						continue
 					}
@@ -245,6 +249,8 @@ func Build(counters map[string]map[string]map[string]int64, q Query) (Report, er
 						r.sent += n
 					case "failed":
 						r.failed += n
+					case "unknown":
+						r.unknown += n
 					case "skipped":
 						r.skipped += n
 					case "clicked":
@@ -294,7 +300,7 @@ func Build(counters map[string]map[string]map[string]int64, q Query) (Report, er
 	rep.Rows = []Row{}
 	for _, k := range keys {
 		r := rows[k]
-		rep.Rows = append(rep.Rows, Row{Key: k, Sent: r.sent, Failed: r.failed, Skipped: r.skipped,
+		rep.Rows = append(rep.Rows, Row{Key: k, Sent: r.sent, Failed: r.failed, Unknown: r.unknown, Skipped: r.skipped,
 			Clicked: r.clicked, Recovered: r.recovered, RecoveredRevenue: r.rev.strings()})
 	}
 	return rep, nil
@@ -354,9 +360,9 @@ func WriteTable(w io.Writer, r Report) error {
 		kw = max(kw, len(row.Key))
 	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-*s\tsent\tfailed\tskipped\tclicked\trecovered\t  recovered revenue\n", kw, r.By)
+	fmt.Fprintf(tw, "%-*s\tsent\tfailed\tof which unknown\tskipped\tclicked\trecovered\t  recovered revenue\n", kw, r.By)
 	for _, row := range r.Rows {
-		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t%d\t  %s\n", kw, row.Key, row.Sent, row.Failed, row.Skipped, row.Clicked, row.Recovered, revenueText(row.RecoveredRevenue))
+		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t%d\t%d\t  %s\n", kw, row.Key, row.Sent, row.Failed, row.Unknown, row.Skipped, row.Clicked, row.Recovered, revenueText(row.RecoveredRevenue))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -375,16 +381,16 @@ func WriteTable(w io.Writer, r Report) error {
 // WriteCSV writes one line per row, with the totals as a last "total" row.
 func WriteCSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{r.By, "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue"})
+	_ = cw.Write([]string{r.By, "sent", "failed", "unknown", "skipped", "clicked", "recovered", "recovered_revenue"})
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
 	for _, row := range r.Rows {
-		_ = cw.Write([]string{row.Key, i(row.Sent), i(row.Failed), i(row.Skipped), i(row.Clicked), i(row.Recovered), revenueText(row.RecoveredRevenue)})
+		_ = cw.Write([]string{row.Key, i(row.Sent), i(row.Failed), i(row.Unknown), i(row.Skipped), i(row.Clicked), i(row.Recovered), revenueText(row.RecoveredRevenue)})
 	}
-	var s, f, k, c int64
+	var s, f, u, k, c int64
 	for _, row := range r.Rows {
-		s, f, k, c = s+row.Sent, f+row.Failed, k+row.Skipped, c+row.Clicked
+		s, f, u, k, c = s+row.Sent, f+row.Failed, u+row.Unknown, k+row.Skipped, c+row.Clicked
 	}
-	_ = cw.Write([]string{"total", i(s), i(f), i(k), i(c), i(r.Totals.Recovered), revenueText(r.Totals.RecoveredRevenue)})
+	_ = cw.Write([]string{"total", i(s), i(f), i(u), i(k), i(c), i(r.Totals.Recovered), revenueText(r.Totals.RecoveredRevenue)})
 	cw.Flush()
 	return cw.Error()
 }

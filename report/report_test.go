@@ -67,7 +67,7 @@ func sample() map[string]map[string]map[string]int64 {
 			"2026-11-24": {
 				"tracked": 120, "abandoned": 100, "reminded": 90, "orders": 40,
 				"sent|first|email|a": 90, "sent|second|email|a": 50, "sent|second|sms|a": 20,
-				"failed|second|sms|a": 2, "skipped|second|sms|a": 28,
+				"failed|second|sms|a": 2, "unknown|second|sms|a": 1, "skipped|second|sms|a": 28,
 				"clicked|first|email|a": 12, "clicked|second|sms|a": 3, "clicked_carts": 13,
 				"recovered": 30, "recovered|first|email|a": 18, "recovered|second|sms|a": 12,
 				"rev|first|email|a|EUR": 180000, "rev|second|sms|a|USD": 5999,
@@ -291,10 +291,10 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"channel", "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue"},
-		{"email", "148", "0", "0", "12", "19", "1810.00 EUR"},
-		{"sms", "20", "2", "28", "3", "12", "59.99 USD"},
-		{"total", "168", "2", "28", "15", "31", "1810.00 EUR, 59.99 USD"},
+		{"channel", "sent", "failed", "unknown", "skipped", "clicked", "recovered", "recovered_revenue"},
+		{"email", "148", "0", "0", "0", "12", "19", "1810.00 EUR"},
+		{"sms", "20", "2", "1", "28", "3", "12", "59.99 USD"},
+		{"total", "168", "2", "1", "28", "15", "31", "1810.00 EUR, 59.99 USD"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("csv %v", recs)
