@@ -82,11 +82,17 @@ type builder struct{ from *mail.Address }
 // MessageID is the stable Message-ID for m: a resend of the same (cart,
 // step, channel) carries the same id, so it is recognisable.
 func (b builder) messageID(m Message) string {
-	h := sha256.Sum256([]byte(m.ID))
 	domain := "cartrecovery.local"
 	if _, d, ok := strings.Cut(b.from.Address, "@"); ok {
 		domain = d
 	}
+	return MessageIDFor(m.ID, domain)
+}
+
+// MessageIDFor is the Message-ID (without angle brackets) of the email whose
+// Message.ID is id, sent from an address at domain.
+func MessageIDFor(id, domain string) string {
+	h := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(h[:12]) + "@" + domain
 }
 

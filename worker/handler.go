@@ -36,6 +36,10 @@ type Handler struct {
 	// SendTimeout bounds one provider call (worker.send_timeout; default
 	// 30s). The store sweeps claims older than twice this.
 	SendTimeout time.Duration
+	// Claimed, when set, is told each claim taken (message id, instant),
+	// right before its provider call: the benchmark and the fault-injection
+	// suite measure the claim-to-provider gap with it.
+	Claimed func(messageID string, at time.Time)
 
 	zones sync.Map // time zone name → *time.Location
 }
@@ -180,6 +184,9 @@ func (h *Handler) sendOne(ctx, rec context.Context, log *slog.Logger, conn notif
 		log.Error("render failed", "channel", ch, "err", renderErr)
 		h.Metrics.count(ch, recovery.OutcomeFailed)
 		return false, h.finish(rec, log, c, stepIdx, ch, recovery.OutcomeFailed, "render: "+renderErr.Error())
+	}
+	if h.Claimed != nil {
+		h.Claimed(m.ID, time.Now())
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, h.sendTimeout())
 	err = conn.Send(sendCtx, m)

@@ -7,7 +7,9 @@
 //     beside the alternative of one delayed asynq task per cart;
 //   - counters: Store.Ingest with the report counters on vs off;
 //   - report: latency of a 90-day report over 1,000,000 tracked carts;
-//   - lateness: how long after its due time each reminder starts sending.
+//   - lateness: how long after its due time each reminder starts sending;
+//   - SMTP pool: the gap from each claim to its MAIL FROM at a 200 ms relay,
+//     and emails per second through the pool beside one connection.
 //
 // It prints ratios; it asserts nothing.
 package main
@@ -54,6 +56,8 @@ var (
 	fixture   = flag.String("fixture", "webhook/testdata/shopify/checkouts_create.json", "Shopify checkout payload used as the webhook body")
 	tmplDir   = flag.String("templates", "templates", "templates directory")
 	cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the ingest measurement to this file")
+	smtpLat   = flag.Duration("smtp-latency", 200*time.Millisecond, "SMTP server time per message in the pool measurement")
+	nPool     = flag.Int("pool-carts", 200, "carts sent through the SMTP pool (a fifth of them through one connection)")
 )
 
 const secret = "bench-secret"
@@ -156,6 +160,19 @@ func run() error {
 	fmt.Println("== reminder start lateness after due time ==")
 	fmt.Printf("carts=%d delay=%s: p50 %s  p99 %s  max %s\n", len(late), *lateDelay, pct(late, 50), pct(late, 99), slices.Max(late))
 	fmt.Println("target: p99 <= 1.5s")
+	fmt.Println()
+
+	// 6. The SMTP pool: claim-to-provider gap and throughput against a
+	// slow relay, beside one connection.
+	pooled, err := benchPool(ctx, rdb, 4, *nPool, 10, *smtpLat)
+	if err != nil {
+		return err
+	}
+	one, err := benchPool(ctx, rdb, 1, max(1, *nPool/5), 10, *smtpLat)
+	if err != nil {
+		return err
+	}
+	printPool(*smtpLat, 10, pooled, one)
 	return nil
 }
 
