@@ -5,6 +5,11 @@ BIN        ?= bin/cartrecovery
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT     ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS    := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# One build configuration for run, build and the binaries the tests build
+# (e2e, torture): a second target reuses the first one's compiled packages.
+# (`make test` adds -race, which needs its own compile of everything.)
+BUILD      := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+READY_WAIT ?= 900
 CONFIG     ?= config/demo.yaml
 FUZZTIME   ?= 30s
 
@@ -15,8 +20,11 @@ help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## run the service with the short-delay demo config on the embedded Redis
-	$(GO) run ./cmd/cartrecovery serve --config $(CONFIG)
+run: ## build, then run the service with the short-delay demo config on the embedded Redis
+	@echo "compiling cartrecovery (the first build takes a few minutes on a small machine; later ones seconds)..."
+	@$(BUILD) -v -o $(BIN) ./cmd/cartrecovery
+	@echo "built $(BIN); starting it: make demo-cart in another terminal posts a sample cart"
+	@exec $(BIN) serve --config $(CONFIG)
 
 .PHONY: test
 test: redis-server chromium ## run every test (private redis-server instances, headless chromium)
@@ -38,8 +46,13 @@ lint: ## go vet + gofmt
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: build
-build: ## build bin/cartrecovery with version and commit
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/cartrecovery
+build: ## build bin/cartrecovery with version and commit (static, stripped)
+	$(BUILD) -o $(BIN) ./cmd/cartrecovery
+	@ls -l $(BIN) | awk '{printf "%s: %.1f MB\n", $$NF, $$5/1e6}'
+
+.PHONY: coldstart
+coldstart: ## time a first `make run` from an empty build cache to /readyz, and the binary size
+	./scripts/coldstart.sh
 
 .PHONY: check
 check: ## validate the demo config and templates
@@ -62,5 +75,5 @@ chromium:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 .PHONY: demo-cart
-demo-cart: ## post the signed sample cart to a running `make run`
-	./examples/post-demo-cart.sh
+demo-cart: ## post the signed sample cart to `make run` (waits while it still compiles)
+	READY_WAIT=$(READY_WAIT) ./examples/post-demo-cart.sh
