@@ -298,7 +298,9 @@ func benchIngest(ctx context.Context, rdb *redis.Client) (result, result, error)
 func benchServer(rdb *redis.Client) (*httptest.Server, *http.Client) {
 	_ = rdb.FlushAll(context.Background()).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
+	// Shopify's sample checkout links to checkout.local.
 	s := &server.Server{Store: store, Platforms: config.Platforms{Shopify: config.Platform{Secret: secret}, Generic: config.Platform{Secret: secret}},
+		Shop:  config.Store{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return httptest.NewServer(s.Handler()), &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
@@ -314,10 +316,11 @@ func postWebhook(hc *http.Client, url string, body []byte, headers map[string]st
 		return err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("status %d", resp.StatusCode)
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
 	return nil
 }
 
@@ -329,7 +332,7 @@ func benchGeneric(rdb *redis.Client) (result, error) {
 	now := time.Now().UTC().Format(time.RFC3339)
 	bodies := make([][]byte, *nOps)
 	for i := range bodies {
-		bodies[i] = fmt.Appendf(nil, `{"id":"g%d","type":"cart.updated","occurred_at":%q,"store":"bench","cart":{"id":"c%07d-5f1e2d3c4b5a","currency":"USD","total":"421.88","recovery_url":"https://bench.example/cart/c%07d","items":[{"title":"IPod Nano - 8GB","quantity":1,"price":"199.00"},{"title":"IPod Nano - 8GB Blue","quantity":1,"price":"199.00"}]},"customer":{"email":"customer%d@example.com","phone":"+16135550123","first_name":"John","email_consent":true}}`, i, now, i, i, i)
+		bodies[i] = fmt.Appendf(nil, `{"id":"g%d","type":"cart.updated","occurred_at":%q,"store":"bench","cart":{"id":"c%07d-5f1e2d3c4b5a","currency":"USD","total":"421.88","recovery_url":"https://shop.example/cart/c%07d","items":[{"title":"IPod Nano - 8GB","quantity":1,"price":"199.00"},{"title":"IPod Nano - 8GB Blue","quantity":1,"price":"199.00"}]},"customer":{"email":"customer%d@example.com","phone":"+16135550123","first_name":"John","email_consent":true}}`, i, now, i, i, i)
 	}
 	name := fmt.Sprintf("webhook, generic cart (%d B)", len(bodies[0]))
 	return measure(name, *nOps, *conc, func(i int) error {
