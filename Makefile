@@ -35,10 +35,11 @@ bench: redis-server ## measure ingest, memory and lateness against bare asynq on
 	$(GO) run ./cmd/cartrecovery-bench
 
 .PHONY: fuzz
-fuzz: ## fuzz the webhook parsers and the report range for FUZZTIME each
+fuzz: ## fuzz the webhook parsers, the report range and log masking for FUZZTIME each
 	$(GO) test -run='^$$' -fuzz=FuzzParseShopify -fuzztime=$(FUZZTIME) ./webhook/
 	$(GO) test -run='^$$' -fuzz=FuzzParseGeneric -fuzztime=$(FUZZTIME) ./webhook/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) ./report/
+	$(GO) test -run='^$$' -fuzz=FuzzScrub -fuzztime=$(FUZZTIME) ./notify/
 
 .PHONY: lint
 lint: ## go vet + gofmt

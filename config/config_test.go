@@ -324,3 +324,150 @@ func TestVariantsLoad(t *testing.T) {
 		t.Fatalf("variants from the environment: %+v %v", c.Sequence, err)
 	}
 }
+
+// TestDurationsNeedAUnit: a bare number for any duration key is an error
+// naming the key, whether it comes from YAML, the environment or
+// CARTRECOVERY_SEQUENCE; it used to be read as nanoseconds.
+func TestDurationsNeedAUnit(t *testing.T) {
+	t.Chdir(t.TempDir())
+	step := func(delay string) string {
+		return "sequence:\n  - {name: a, delay: " + delay + ", channels: [email], template: first-reminder}\n"
+	}
+	const seqEnv = "CARTRECOVERY_SEQUENCE"
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want string
+	}{
+		{"yaml int", step("10"), nil, "sequence[0].delay: 10 has no unit; write 10s, 10m or 10h"},
+		{"yaml numeric string", step(`"10"`), nil, "sequence[0].delay: 10 has no unit"},
+		{"yaml float", step("1.5"), nil, "sequence[0].delay: 1.5 has no unit; write 1.5s, 1.5m or 1.5h"},
+		{"yaml big float", step("1e6"), nil, "sequence[0].delay: 1000000 has no unit"},
+		{"yaml negative int", step("-5"), nil, "sequence[0].delay: -5 has no unit"},
+		{"yaml bad unit", step("1hour"), nil, `sequence[0].delay: "1hour" is not a duration`},
+		{"yaml days", step("7d"), nil, `sequence[0].delay: "7d" is not a duration`},
+		{"yaml second step", "sequence:\n  - {name: a, delay: 1h, channels: [email], template: t}\n  - {name: b, delay: 3600, channels: [email], template: t}\n",
+			nil, "sequence[1].delay: 3600 has no unit"},
+		{"yaml attribution_window", "rules: {attribution_window: 168}\n", nil, "rules.attribution_window: 168 has no unit"},
+		{"yaml cooldown string", "rules: {cooldown: \"24\"}\n", nil, "rules.cooldown: 24 has no unit"},
+		{"yaml max_cart_age", "rules: {max_cart_age: 168}\n", nil, "rules.max_cart_age: 168 has no unit"},
+		{"yaml retention", "rules: {retention: 2160}\n", nil, "rules.retention: 2160 has no unit"},
+		{"yaml session_ttl", "http: {session_ttl: 43200}\n", nil, "http.session_ttl: 43200 has no unit"},
+		{"yaml send_timeout", "worker: {send_timeout: 30}\n", nil, "worker.send_timeout: 30 has no unit"},
+		{"env cooldown", "", map[string]string{"CARTRECOVERY_RULES_COOLDOWN": "10"},
+			"rules.cooldown: 10 has no unit; write 10s, 10m or 10h (from CARTRECOVERY_RULES_COOLDOWN)"},
+		{"env send_timeout", "", map[string]string{"CARTRECOVERY_WORKER_SEND_TIMEOUT": "30.5"}, "worker.send_timeout: 30.5 has no unit"},
+		{"env session_ttl", "", map[string]string{"CARTRECOVERY_HTTP_SESSION_TTL": "12"}, "http.session_ttl: 12 has no unit"},
+		{"env overrides a valid file", "rules: {cooldown: 24h}\n", map[string]string{"CARTRECOVERY_RULES_COOLDOWN": "24"}, "rules.cooldown: 24 has no unit"},
+		{"env bad unit", "", map[string]string{"CARTRECOVERY_RULES_MAX_CART_AGE": "1 week"}, `rules.max_cart_age: "1 week" is not a duration`},
+		{"sequence json number", "", map[string]string{seqEnv: `[{"name":"a","delay":10,"channels":["email"],"template":"t"}]`},
+			"sequence[0].delay: 10 has no unit; write 10s, 10m or 10h (from CARTRECOVERY_SEQUENCE)"},
+		{"sequence json string", "", map[string]string{seqEnv: `[{"name":"a","delay":"1h","channels":["email"],"template":"t"},{"name":"b","delay":"90","channels":["email"],"template":"t"}]`},
+			"sequence[1].delay: 90 has no unit"},
+		{"sequence json float", "", map[string]string{seqEnv: `[{"name":"a","delay":0.5,"channels":["email"],"template":"t"}]`},
+			"sequence[0].delay: 0.5 has no unit"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			path := ""
+			if tc.yaml != "" {
+				path = writeFile(t, tc.yaml)
+			}
+			_, _, err := Load(path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDurationsWithUnitsLoad(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("CARTRECOVERY_WORKER_SEND_TIMEOUT", "45s")
+	c, _, err := Load(writeFile(t, `http: {session_ttl: 2h30m}
+rules: {cooldown: 0, attribution_window: "72h", retention: 2160h, max_cart_age: 96h}
+sequence:
+  - {name: a, delay: 90m, channels: [email], template: first-reminder}
+  - {name: b, delay: 1h45m30s, channels: [email], template: last-chance}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.SessionTTL != 150*time.Minute || c.Rules.Cooldown != 0 || c.Rules.AttributionWindow != 72*time.Hour ||
+		c.Rules.MaxCartAge != 96*time.Hour || c.Worker.SendTimeout != 45*time.Second ||
+		c.Sequence[0].Delay != 90*time.Minute || c.Sequence[1].Delay != time.Hour+45*time.Minute+30*time.Second {
+		t.Fatalf("%+v", c)
+	}
+	for _, zero := range []string{`0`, `"0"`, `0s`, `0.0`} {
+		c, _, err := Load(writeFile(t, "rules: {cooldown: "+zero+"}\n"))
+		if err != nil || c.Rules.Cooldown != 0 {
+			t.Errorf("cooldown %s: %v %v", zero, c.Rules.Cooldown, err)
+		}
+	}
+}
+
+// TestUnknownEnvVariable: a misspelt CARTRECOVERY_* variable stops Load,
+// naming it and the closest valid variable; the tools' own variables pass.
+func TestUnknownEnvVariable(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct{ name, want string }{
+		{"CARTRECOVERY_REDIS_ULR", "CARTRECOVERY_REDIS_ULR: unknown setting; did you mean CARTRECOVERY_REDIS_URL?"},
+		{"CARTRECOVERY_EMAIL_SMTP_PASWORD", "did you mean CARTRECOVERY_EMAIL_SMTP_PASSWORD?"},
+		{"CARTRECOVERY_WORKER_CONCURENCY", "did you mean CARTRECOVERY_WORKER_CONCURRENCY?"},
+		{"CARTRECOVERY_SEQUENSE", "did you mean CARTRECOVERY_SEQUENCE?"},
+		{"CARTRECOVERY_CONFIGG", "did you mean CARTRECOVERY_CONFIG?"},
+		{"CARTRECOVERY_TEST_REDIS_ULR", "did you mean CARTRECOVERY_TEST_REDIS_URL?"},
+		{"CARTRECOVERY_HTTP_SESSIONTTL", "did you mean CARTRECOVERY_HTTP_SESSION_TTL?"},
+		{"CARTRECOVERY_EMAIL_SMTP", "CARTRECOVERY_EMAIL_SMTP: unknown setting"},
+		{"CARTRECOVERY_SOMETHING_ELSE_ENTIRELY", "CARTRECOVERY_SOMETHING_ELSE_ENTIRELY: unknown setting (CARTRECOVERY_ + a config key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(tc.name, "x")
+			_, _, err := Load("")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("all reported", func(t *testing.T) {
+		t.Setenv("CARTRECOVERY_REDIS_ULR", "x")
+		t.Setenv("CARTRECOVERY_LOG_LEVL", "debug")
+		_, _, err := Load("")
+		if err == nil || len(strings.Split(err.Error(), "\n")) != 2 {
+			t.Fatalf("want one line per unknown variable: %v", err)
+		}
+	})
+	t.Run("allowed", func(t *testing.T) {
+		for _, name := range []string{"CARTRECOVERY_TEST_REDIS_URL", "CARTRECOVERY_REQUIRE_CHROMIUM", "CARTRECOVERY_ARTIFACTS",
+			"CARTRECOVERY_UPDATE_GOLDEN", "CARTRECOVERY_REDIS_URL", "CARTRECOVERY_STORE_ALLOWED_HOSTS", "CARTRECOVERY_HTTP_SESSION_TTL"} {
+			t.Setenv(name, "1h")
+		}
+		t.Setenv("CARTRECOVERY_REDIS_URL", "redis://r:6379/0")
+		t.Setenv("CARTRECOVERY_SEQUENCE", `[{"name":"a","delay":"1h","channels":["email"],"template":"t"}]`)
+		t.Setenv("CARTRECOVERY_CONFIG", writeFile(t, "store: {name: Env}\n"))
+		t.Setenv("cartrecovery_lower_case_is_not_ours", "x")
+		t.Setenv("CARTRECOVERYX", "x")
+		c, _, err := Load("")
+		if err != nil || c.Store.Name != "Env" || c.Redis.URL != "redis://r:6379/0" || c.HTTP.SessionTTL != time.Hour {
+			t.Fatalf("%v %+v", err, c)
+		}
+	})
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"URL", "URL", 0}, {"ULR", "URL", 1}, {"URL", "URI", 1}, {"", "abc", 3}, {"kitten", "sitting", 3},
+		{"PASWORD", "PASSWORD", 1}, {"ñandú", "nandu", 2},
+	} {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -158,20 +159,34 @@ func (c *checker) id(field, v string) {
 	}
 }
 
+// decimal checks an amount: a decimal string, never negative (cart
+// totals, prices and order totals are what the customer pays).
 func (c *checker) decimal(field string, v amount) {
-	if v != "" && !decimalRE.MatchString(string(v)) {
+	switch {
+	case v == "":
+	case !decimalRE.MatchString(string(v)):
 		c.fail(field, "must be a decimal string like \"59.90\"")
+	case strings.HasPrefix(string(v), "-"):
+		c.fail(field, fmt.Sprintf("%s is negative; amounts must be 0 or more", v))
 	}
 }
 
+// currency checks a code against ISO 4217 (golang.org/x/text/currency).
 func (c *checker) currency(field, v string) {
-	if v != "" && !currencyRE.MatchString(v) {
+	switch {
+	case v == "":
+	case !currencyRE.MatchString(v):
 		c.fail(field, "must be a 3-letter ISO 4217 code like \"EUR\"")
+	case !money.Known(v):
+		c.fail(field, fmt.Sprintf("%q is not an ISO 4217 currency code", v))
 	}
 }
 
 func (c *checker) quantity(field string, q int64) {
-	if q < 1 || q > maxQuantity {
+	switch {
+	case q < 0:
+		c.fail(field, fmt.Sprintf("%d is negative; must be between 1 and %d", q, maxQuantity))
+	case q < 1 || q > maxQuantity:
 		c.fail(field, fmt.Sprintf("must be between 1 and %d", maxQuantity))
 	}
 }

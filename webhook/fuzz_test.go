@@ -7,10 +7,12 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
-var decimalOK = regexp.MustCompile(`^(-?[0-9]+(\.[0-9]+)?)?$`)
+// decimalOK: amounts that parse are non-negative decimal strings (or empty).
+var decimalOK = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)?$`)
 
 // checkEvent asserts what every successfully parsed event guarantees.
 func checkEvent(t *testing.T, ev recovery.Event) {
@@ -36,6 +38,11 @@ func checkEvent(t *testing.T, ev recovery.Event) {
 	for _, a := range []string{ev.Cart.Total, ev.Order.Total} {
 		if !decimalOK.MatchString(a) {
 			t.Fatalf("amount %q", a)
+		}
+	}
+	for _, cur := range []string{ev.Cart.Currency, ev.Order.Currency} {
+		if cur != "" && !money.Known(cur) {
+			t.Fatalf("currency %q is not ISO 4217", cur)
 		}
 	}
 	for _, it := range ev.Cart.Items {

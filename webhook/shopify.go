@@ -130,6 +130,7 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 			at = p.CreatedAt
 		}
 		ev.OccurredAt = shopifyTime(&c, "updated_at", at, true)
+		ev.TimeField = "updated_at"
 	case recovery.CartDeleted:
 		ev.Cart.ID = p.Token
 		if p.ID != "" {
@@ -139,6 +140,7 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 			c.fail("id", "is required (or token, or cart_token)")
 		}
 		ev.OccurredAt = shopifyTime(&c, "updated_at", p.UpdatedAt, false)
+		ev.TimeField = "updated_at"
 	case recovery.OrderCreated:
 		c.required("id", string(p.ID))
 		ev.Cart.ID = p.CheckoutToken
@@ -150,12 +152,14 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 			at = p.ProcessedAt
 		}
 		ev.OccurredAt = shopifyTime(&c, "created_at", at, false)
+		ev.TimeField = "created_at"
 		c.decimal("total_price", p.TotalPrice)
 		ev.Order = recovery.Order{ID: string(p.ID), Total: string(p.TotalPrice), Currency: firstOf(p.PresentmentCurrency, p.Currency)}
 	}
 
 	cur := firstOf(p.PresentmentCurrency, p.Currency)
-	c.currency("currency", cur)
+	c.currency("presentment_currency", p.PresentmentCurrency)
+	c.currency("currency", p.Currency)
 	c.decimal("total_price", p.TotalPrice)
 	c.url("abandoned_checkout_url", p.AbandonedCheckoutURL)
 	if len(p.LineItems) > maxItems {

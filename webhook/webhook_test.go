@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -235,5 +236,115 @@ func TestSignatures(t *testing.T) {
 		if !errors.Is(err, recovery.ErrUnauthorized) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestAmountsAndCurrencies: unknown ISO 4217 codes and negative amounts or
+// quantities are refused with an error naming the field.
+func TestAmountsAndCurrencies(t *testing.T) {
+	generic := func(old, new string) string {
+		if !strings.Contains(designExample, old) {
+			t.Fatalf("design example lacks %s", old)
+		}
+		return strings.Replace(designExample, old, new, 1)
+	}
+	order := func(total, currency string) string {
+		return `{"id":"e2","type":"order.created","occurred_at":"2026-11-22T10:00:00Z","customer":{"email":"ana@example.com"},` +
+			`"order":{"id":"o1","cart_id":"c1","total":"` + total + `","currency":"` + currency + `"}}`
+	}
+	shopify := func(name string, mod func(map[string]any)) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(fixture(t, name), &m); err != nil {
+			t.Fatal(err)
+		}
+		mod(m)
+		b, _ := json.Marshal(m)
+		return b
+	}
+	firstLine := func(m map[string]any) map[string]any { return m["line_items"].([]any)[0].(map[string]any) }
+
+	tests := []struct {
+		name, topic string
+		body        []byte
+		field       string
+	}{
+		{"generic cart ZZZ", "", []byte(generic(`"currency": "EUR"`, `"currency": "ZZZ"`)), "cart.currency"},
+		{"generic cart XXX", "", []byte(generic(`"currency": "EUR"`, `"currency": "XXX"`)), "cart.currency"},
+		{"generic order ZZZ", "", []byte(order("59.90", "ZZZ")), "order.currency"},
+		{"generic negative total", "", []byte(generic(`"total": "59.90"`, `"total": "-59.90"`)), "cart.total"},
+		{"generic negative price", "", []byte(generic(`"price": "29.95"`, `"price": "-29.95"`)), "cart.items[0].price"},
+		{"generic negative zero price", "", []byte(generic(`"price": "29.95"`, `"price": "-0.00"`)), "cart.items[0].price"},
+		{"generic negative quantity", "", []byte(generic(`"quantity": 2`, `"quantity": -2`)), "cart.items[0].quantity"},
+		{"generic negative order total", "", []byte(order("-1.00", "EUR")), "order.total"},
+		{"shopify currency ZZZ", "checkouts/create", shopify("checkouts_create.json", func(m map[string]any) {
+			m["currency"], m["presentment_currency"] = "ZZZ", ""
+		}), "currency"},
+		{"shopify presentment ZZZ", "checkouts/update", shopify("checkouts_update.json", func(m map[string]any) {
+			m["presentment_currency"] = "ZZZ"
+		}), "presentment_currency"},
+		{"shopify shop currency ZZZ behind a valid presentment", "checkouts/create", shopify("checkouts_create.json", func(m map[string]any) {
+			m["currency"], m["presentment_currency"] = "ZZZ", "EUR"
+		}), "currency"},
+		{"shopify negative total", "checkouts/create", shopify("checkouts_create.json", func(m map[string]any) {
+			m["total_price"] = "-421.88"
+		}), "total_price"},
+		{"shopify negative price", "checkouts/create", shopify("checkouts_create.json", func(m map[string]any) {
+			firstLine(m)["price"] = "-199.00"
+		}), "line_items[0].price"},
+		{"shopify negative quantity", "checkouts/create", shopify("checkouts_create.json", func(m map[string]any) {
+			firstLine(m)["quantity"] = -1
+		}), "line_items[0].quantity"},
+		{"shopify order ZZZ", "orders/create", shopify("orders_create.json", func(m map[string]any) {
+			m["currency"], m["presentment_currency"] = "ZZZ", nil
+		}), "currency"},
+		{"shopify negative order total", "orders/create", shopify("orders_create.json", func(m map[string]any) {
+			m["total_price"] = "-388.00"
+		}), "total_price"},
+	}
+	for _, tc := range tests {
+		var err error
+		if tc.topic == "" {
+			_, err = ParseGeneric(tc.body)
+		} else {
+			_, err = ParseShopify(tc.topic, "", "w", tc.body)
+		}
+		var fe *recovery.FieldError
+		if !errors.Is(err, recovery.ErrInvalid) || !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%s: err %v, want a field error naming %q", tc.name, err, tc.field)
+		}
+	}
+}
+
+// TestCurrencyDigits: payloads in EUR, JPY and KWD parse, and their amounts
+// convert with 2, 0 and 3 decimals.
+func TestCurrencyDigits(t *testing.T) {
+	for _, tc := range []struct {
+		currency, total, price string
+		minor                  int64
+		formatted              string
+	}{
+		{"EUR", "59.90", "29.95", 5990, "59.90"},
+		{"JPY", "6000", "3000", 6000, "6000"},
+		{"KWD", "12.345", "6.170", 12345, "12.345"},
+		{"CHF", "0", "0.00", 0, "0.00"},
+	} {
+		body := strings.NewReplacer(`"currency": "EUR"`, `"currency": "`+tc.currency+`"`, `"total": "59.90"`, `"total": "`+tc.total+`"`,
+			`"price": "29.95"`, `"price": "`+tc.price+`"`).Replace(designExample)
+		ev, err := ParseGeneric([]byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.currency, err)
+		}
+		m, ok := money.ToMinor(ev.Cart.Total, ev.Cart.Currency)
+		if !ok || m != tc.minor || money.FromMinor(m, ev.Cart.Currency) != tc.formatted {
+			t.Errorf("%s: %s → %d %v %q, want %d %q", tc.currency, ev.Cart.Total, m, ok, money.FromMinor(m, ev.Cart.Currency), tc.minor, tc.formatted)
+		}
+	}
+	var o map[string]any
+	_ = json.Unmarshal(fixture(t, "orders_create.json"), &o)
+	o["currency"], o["presentment_currency"], o["total_price"] = "JPY", "JPY", "5000"
+	b, _ := json.Marshal(o)
+	ord, err := ParseShopify("orders/create", "", "w", b)
+	if err != nil || ord.Order.Currency != "JPY" || ord.Order.Total != "5000" {
+		t.Fatalf("shopify JPY order: %+v %v", ord.Order, err)
 	}
 }
