@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"sort"
@@ -18,31 +16,33 @@ import (
 // are disabled, never open.
 var errAdminDisabled = fmt.Errorf("admin endpoints are disabled: set http.admin_token: %w", recovery.ErrNotFound)
 
-// sessionCookie holds the dashboard session (a hash of the admin token).
-const sessionCookie = "cartrecovery_session"
-
-// authorized checks "Authorization: Bearer <token>" or the dashboard
-// session cookie, in constant time.
+// authorized checks "Authorization: Bearer <token>" (in constant time) or
+// the dashboard session cookie. A wrong bearer token is a failed
+// authentication: logged and counted against the client, which is refused
+// with errRateLimited once it has failed too often.
 func (s *Server) authorized(r *http.Request) error {
 	if s.AdminToken == "" {
 		return errAdminDisabled
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.AdminToken)) == 1 {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if err := s.checkLimit(r); err != nil {
+			return err
+		}
+		got, ok := strings.CutPrefix(h, "Bearer ")
+		if ok && tokenEqual(got, s.AdminToken) {
+			return nil
+		}
+		s.authFailed(r, "bearer")
+		return fmt.Errorf("wrong bearer token: %w", recovery.ErrUnauthorized)
+	}
+	ok, err := s.validSession(r)
+	if err != nil {
+		return err
+	}
+	if ok {
 		return nil
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil &&
-		subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.sessionValue())) == 1 {
-		return nil
-	}
-	return fmt.Errorf("missing or wrong bearer token: %w", recovery.ErrUnauthorized)
-}
-
-// sessionValue is what the session cookie carries: derived from the token,
-// so rotating the token ends every session, and never the token itself.
-func (s *Server) sessionValue() string {
-	h := sha256.Sum256([]byte("cartrecovery-session\x00" + s.AdminToken))
-	return fmt.Sprintf("%x", h)
+	return fmt.Errorf("missing bearer token or dashboard session: %w", recovery.ErrUnauthorized)
 }
 
 // buildReport reads the query parameters of /api/report and the dashboard.

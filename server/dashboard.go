@@ -1,11 +1,12 @@
 package server
 
 import (
-	"crypto/subtle"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/cartrecovery/cartrecovery/money"
@@ -55,7 +56,17 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.authorized(r); err != nil {
-		s.renderDashboard(w, http.StatusOK, dashboardData{})
+		var limited *errRateLimited
+		switch {
+		case errors.Is(err, recovery.ErrUnauthorized):
+			s.renderDashboard(w, http.StatusOK, dashboardData{})
+		case errors.As(err, &limited):
+			w.Header().Set("Retry-After", strconv.Itoa(limited.seconds()))
+			s.renderDashboard(w, http.StatusTooManyRequests, dashboardData{Error: limitText(limited)})
+		default:
+			s.Log.Error("dashboard session", "err", err)
+			s.renderPage(w, http.StatusServiceUnavailable, page{Title: "Please try again", Text: "The dashboard cannot check your session just now."})
+		}
 		return
 	}
 	since := r.URL.Query().Get("since")
@@ -150,21 +161,44 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, http.StatusNotFound, page{Title: "Dashboard disabled", Text: "Set http.admin_token to enable the dashboard."})
 		return
 	}
-	tok := r.PostFormValue("token")
-	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) != 1 {
-		s.Log.Warn("dashboard login failed", "remote", r.RemoteAddr)
+	var limited *errRateLimited
+	if err := s.checkLimit(r); errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(limited.seconds()))
+		s.renderDashboard(w, http.StatusTooManyRequests, dashboardData{Error: limitText(limited)})
+		return
+	}
+	if !tokenEqual(r.PostFormValue("token"), s.AdminToken) {
+		s.authFailed(r, "login")
 		s.renderDashboard(w, http.StatusUnauthorized, dashboardData{Error: "That token is not right."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.sessionValue(), Path: "/", HttpOnly: true,
-		Secure: s.secureCookies(r), SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600})
+	value, exp, err := s.newSession(r.Context())
+	if err != nil {
+		s.Log.Error("dashboard sign-in", "err", err)
+		s.renderDashboard(w, http.StatusServiceUnavailable, dashboardData{Error: "Could not sign you in just now; please try again."})
+		return
+	}
+	s.Log.Info("dashboard signed in", "client", maskAddr(r.RemoteAddr), "expires", exp)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true,
+		Secure: s.secureCookies(r), SameSite: http.SameSiteStrictMode, Expires: exp, MaxAge: int(exp.Sub(s.Now()).Seconds())})
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 }
 
+// logout ends the session on the server too: the cookie, even replayed, no
+// longer signs in.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.endSession(r); err != nil {
+		s.Log.Error("dashboard sign-out", "err", err)
+		s.renderPage(w, http.StatusServiceUnavailable, page{Title: "Please try again", Text: "Could not sign you out just now."})
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secureCookies(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
+func limitText(e *errRateLimited) string {
+	return fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", e.seconds())
 }
 
 // secureCookies is true unless the service is plainly served over http.
@@ -173,9 +207,7 @@ func (s *Server) secureCookies(r *http.Request) bool {
 }
 
 func (s *Server) renderDashboard(w http.ResponseWriter, status int, d dashboardData) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'")
+	htmlHeaders(w.Header(), "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'")
 	w.WriteHeader(status)
 	if err := dashboardTmpl.Execute(w, d); err != nil {
 		s.Log.Error("render dashboard", "err", err)

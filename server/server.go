@@ -13,11 +13,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/link"
@@ -39,13 +41,25 @@ type Server struct {
 	AdminToken string
 	// PublicURL decides whether session cookies are Secure (https).
 	PublicURL string
-	Ready     func(context.Context) error // readiness probe (Redis ping)
-	Registry  *prometheus.Registry
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Redis holds dashboard sessions under Prefix+"session:<id>"; without
+	// it the dashboard cannot sign in (bearer tokens still work).
+	Redis  redis.UniversalClient
+	Prefix string
+	// SessionTTL is how long a dashboard sign-in lasts (http.session_ttl;
+	// zero means DefaultSessionTTL).
+	SessionTTL time.Duration
+	// OpsSeparate leaves /metrics out of Handler: OpsHandler serves it on
+	// its own listener (http.ops_addr). The probes stay on both.
+	OpsSeparate bool
+	Ready       func(context.Context) error // readiness probe (Redis ping)
+	Registry    *prometheus.Registry
+	Log         *slog.Logger
+	Now         func() time.Time
 
 	webhooks *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	urls     urlPolicy   // where carts may send customers
+	limiter  authLimiter // failed admin authentication per client
 }
 
 // Handler returns the HTTP handler with every route.
@@ -64,6 +78,7 @@ func (s *Server) Handler() http.Handler {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"platform"})
 	s.Registry.MustRegister(s.webhooks, s.latency)
+	s.urls = newURLPolicy(s.Shop)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhooks/shopify", s.webhook("shopify", s.shopify))
@@ -79,8 +94,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/carts/{store}/{cart}", s.apiCart)
 	mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribe)
 	mux.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
-	s.opsRoutes(mux)
-	return recoverPanics(s.Log, mux)
+	s.opsRoutes(mux, !s.OpsSeparate)
+	return recoverPanics(s.Log, frameHeaders(mux))
 }
 
 // OpsHandler serves only /healthz, /readyz and /metrics: what a process
@@ -91,11 +106,11 @@ func (s *Server) OpsHandler() http.Handler {
 		s.Registry = prometheus.NewRegistry()
 	}
 	mux := http.NewServeMux()
-	s.opsRoutes(mux)
+	s.opsRoutes(mux, true)
 	return recoverPanics(s.Log, mux)
 }
 
-func (s *Server) opsRoutes(mux *http.ServeMux) {
+func (s *Server) opsRoutes(mux *http.ServeMux, metrics bool) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -109,7 +124,9 @@ func (s *Server) opsRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	if metrics {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.Log, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, recovery.ErrNotFound))
 	})
@@ -139,6 +156,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 		return writeError(w, s.Log, err)
 	}
 	ev, err := parse(r, body)
+	if err == nil {
+		err = s.checkCartURLs(platform, ev)
+	}
 	if err == nil {
 		if ev.OccurredAt.IsZero() {
 			ev.OccurredAt = s.Now().UTC()
@@ -190,10 +210,14 @@ func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, error) {
 // returns the result label for metrics.
 func writeError(w http.ResponseWriter, log *slog.Logger, err error) string {
 	status, label := http.StatusServiceUnavailable, "error"
+	var limited *errRateLimited
 	switch {
 	case errors.Is(err, recovery.ErrIgnored):
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": err.Error()})
 		return "ignored"
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(limited.seconds()))
+		status, label = http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, recovery.ErrInvalid):
 		status, label = http.StatusBadRequest, "invalid"
 	case errors.Is(err, recovery.ErrUnauthorized):
@@ -251,8 +275,7 @@ type page struct {
 
 func (s *Server) renderPage(w http.ResponseWriter, status int, p page) {
 	p.Store, p.StoreURL = s.Shop.Name, s.Shop.URL
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	htmlHeaders(w.Header(), "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	w.WriteHeader(status)
 	_ = pageTmpl.Execute(w, p)
 }
@@ -307,9 +330,15 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 	}
 	target := s.Shop.URL
 	if ok && cart.RecoveryURL != "" {
-		target = cart.RecoveryURL
-		if l.Step >= 0 && l.Step < len(s.Steps) {
-			target = withDiscount(platform, target, s.Steps[l.Step].VariantNamed(l.Variant).Discount.Code)
+		if err := s.policyFor(platform, l.Store).check(cart.RecoveryURL); err != nil {
+			// recorded before the URL policy existed, or the policy changed
+			s.Log.Warn("recovery URL refused by the URL policy, redirecting to store.url", "store", l.Store, "cart", l.Cart,
+				"url", redactURL(cart.RecoveryURL), "reason", err)
+		} else {
+			target = cart.RecoveryURL
+			if l.Step >= 0 && l.Step < len(s.Steps) {
+				target = withDiscount(platform, target, s.Steps[l.Step].VariantNamed(l.Variant).Discount.Code)
+			}
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -53,7 +53,7 @@ func newEnv(t *testing.T, opts ...func(*recovery.Options)) *env {
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
 	s := &server.Server{Store: store, Links: links,
 		Platforms: config.Platforms{Shopify: config.Platform{Secret: shopifySecret}, Generic: config.Platform{Secret: genericSecret}},
-		Shop:      config.Store{Name: "Test Shop", URL: "https://shop.example"},
+		Shop:      config.Store{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Ready:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
@@ -417,9 +417,9 @@ func adminEnv(t *testing.T, token string, opts ...func(*recovery.Options)) (*env
 	e := newEnv(t, opts...)
 	st := []config.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}},
 		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []string{"email"}, Discount: config.Discount{Code: "COMEBACK10"}}}
-	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token,
+	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token, Redis: e.rdb, Prefix: "t:",
 		Platforms: config.Platforms{Generic: config.Platform{Secret: genericSecret}, Shopify: config.Platform{Secret: shopifySecret}},
-		Shop:      config.Store{Name: "Test Shop", URL: "https://shop.example"},
+		Shop:      config.Store{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Ready:     func(ctx context.Context) error { return nil },
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
@@ -539,7 +539,7 @@ func TestReportAndTimelineAPI(t *testing.T) {
 		t.Fatalf("report %s", body)
 	}
 	code, body, h := get(t, e.url+"/api/report?since=7d&by=channel&format=csv", tok)
-	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || !strings.Contains(string(body), "email,1,0,0,0,1,59.90 EUR") {
+	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || !strings.Contains(string(body), "email,1,0,0,0,0,1,59.90 EUR") {
 		t.Fatalf("csv %d %s", code, body)
 	}
 	code, body, _ = get(t, e.url+"/api/carts/default/c1", tok)

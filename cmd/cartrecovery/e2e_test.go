@@ -74,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 	cfg := fmt.Sprintf(`
 http: {addr: %q, public_url: "http://%s"}
 redis: {url: %q, prefix: "e2e:"}
-store: {name: "E2E Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "Europe/Madrid"}
+store: {name: "E2E Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "Europe/Madrid", allowed_hosts: [checkout.local]}
 platforms:
   shopify: {secret: "shpss_e2e"}
   generic: {secret: "generic_e2e"}

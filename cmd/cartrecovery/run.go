@@ -217,23 +217,47 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	// The web role serves everything; the worker role alone serves its
-	// probes and metrics on the same address.
+	// probes and metrics on the same address. With http.ops_addr, /metrics
+	// and the probes are served there, and http.addr no longer serves
+	// /metrics (a worker alone then listens on http.ops_addr only).
 	s := &server.Server{Store: store, Platforms: cfg.Platforms, Shop: cfg.Store, Links: signer, Steps: cfg.Sequence, AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
+		Redis: conn.Client, Prefix: cfg.Redis.Prefix, SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
 		Ready:    func(ctx context.Context) error { return conn.Client.Ping(ctx).Err() },
 		Registry: reg, Log: log.With("component", "http")}
-	handler := s.OpsHandler
-	if *role != "worker" {
-		handler = s.Handler
+	type listener struct {
+		key, addr string
+		handler   func() http.Handler
 	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
-	if err != nil {
-		return fmt.Errorf("http.addr: %w", err)
+	var listeners []listener
+	switch {
+	case *role != "worker":
+		listeners = append(listeners, listener{"http.addr", cfg.HTTP.Addr, s.Handler})
+	case cfg.HTTP.OpsAddr == "":
+		listeners = append(listeners, listener{"http.addr", cfg.HTTP.Addr, s.OpsHandler})
 	}
-	httpSrv := &http.Server{Handler: handler(), ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	log.Info("listening", "addr", ln.Addr().String(), "role", *role, "public_url", cfg.HTTP.PublicURL)
-	httpErr := make(chan error, 1)
-	go func() { httpErr <- httpSrv.Serve(ln) }()
+	if cfg.HTTP.OpsAddr != "" {
+		listeners = append(listeners, listener{"http.ops_addr", cfg.HTTP.OpsAddr, s.OpsHandler})
+	}
+	var httpSrvs []*http.Server
+	httpErr := make(chan error, len(listeners))
+	for _, l := range listeners {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, hs := range httpSrvs {
+				_ = hs.Close()
+			}
+			return fmt.Errorf("%s: %w", l.key, err)
+		}
+		hs := &http.Server{Handler: l.handler(), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		httpSrvs = append(httpSrvs, hs)
+		if l.key == "http.ops_addr" {
+			log.Info("listening", "addr", ln.Addr().String(), "key", l.key, "serves", "/metrics /healthz /readyz")
+		} else {
+			log.Info("listening", "addr", ln.Addr().String(), "role", *role, "public_url", cfg.HTTP.PublicURL)
+		}
+		go func() { httpErr <- hs.Serve(ln) }()
+	}
 
 	select {
 	case <-ctx.Done():
@@ -243,8 +267,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	// 1. stop taking webhooks, let in-flight requests finish
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := httpSrv.Shutdown(sctx); err != nil {
-		log.Warn("http shutdown", "err", err)
+	for _, hs := range httpSrvs {
+		if err := hs.Shutdown(sctx); err != nil {
+			log.Warn("http shutdown", "err", err)
+		}
 	}
 	cancel()
 	// 2. stop relaying, let in-flight sends finish (unfinished ones go back to the queue)
