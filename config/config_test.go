@@ -187,6 +187,16 @@ func TestValidateOneLinePerProblem(t *testing.T) {
 			c.SMS.Transport, c.SMS.Twilio.AccountSID, c.SMS.Twilio.AuthToken, c.SMS.Twilio.From = "twilio", "AC0123456789abcdef0123456789abcdef", "tok", "555"
 		}, "sms.twilio.from:"},
 		{func(c *Config) { c.Worker.Concurrency = 0 }, "worker.concurrency:"},
+		{func(c *Config) { c.Worker.SendTimeout = 0 }, "worker.send_timeout:"},
+		{func(c *Config) { c.Worker.SendTimeout = time.Hour }, "worker.send_timeout:"},
+		{func(c *Config) { c.HTTP.SessionTTL = time.Second }, "http.session_ttl:"},
+		{func(c *Config) { c.HTTP.OpsAddr = "9090" }, "http.ops_addr:"},
+		{func(c *Config) { c.HTTP.OpsAddr = c.HTTP.Addr }, "http.ops_addr: must differ"},
+		{func(c *Config) { c.Store.AllowedHosts = []string{"https://cdn.example.com"} }, "store.allowed_hosts[0]:"},
+		{func(c *Config) { c.Store.AllowedHosts = []string{"ok.example.com", "bad host"} }, "store.allowed_hosts[1]:"},
+		{func(c *Config) { c.Rules.MaxCartAge = time.Minute }, "rules.max_cart_age:"},
+		{func(c *Config) { c.Rules.MaxCartAge = 2 * time.Hour; c.Sequence[0].Delay = 3 * time.Hour }, "rules.max_cart_age:"},
+		{func(c *Config) { c.Email.Transport, c.Email.SMTP.Host, c.Email.SMTP.Pool = "smtp", "h", 0 }, "email.smtp.pool:"},
 		{func(c *Config) { c.Log.Level = "loud" }, "log.level:"},
 	}
 	for _, tc := range tests {

@@ -25,6 +25,7 @@ var (
 	sidRE      = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 	mgRE       = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
 	alnumRE    = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	hostRE     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // TemplateFiles lists the files a step's channel needs, relative to
@@ -102,6 +103,11 @@ func (c Config) Validate() error {
 		bad("store.name", "is required")
 	}
 	httpURL("store.url", c.Store.URL)
+	for i, h := range c.Store.AllowedHosts {
+		if !hostRE.MatchString(strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(h), "."), "*.")) {
+			bad(fmt.Sprintf("store.allowed_hosts[%d]", i), "%q must be a host name such as checkout.example.com (IDNs in punycode, no scheme, path or port)", h)
+		}
+	}
 	if _, err := time.LoadLocation(c.Store.Timezone); err != nil || c.Store.Timezone == "" {
 		bad("store.timezone", "%q is not an IANA time zone (e.g. Europe/Madrid)", c.Store.Timezone)
 	}
