@@ -36,7 +36,7 @@ func task(c recovery.CartState) *worker.Payload {
 // once the connection is in hand, right before MAIL FROM.
 func TestOrderWhileWaitingForTheConnectionStopsTheReminder(t *testing.T) {
 	h := newHarness(t, steps(time.Hour))
-	srv := smtptest.StartWith(t, smtptest.Options{Latency: 300 * time.Millisecond})
+	srv := smtptest.StartWith(t, smtptest.Options{Latency: 3 * time.Second}) // x holds the connection this long
 	email := smtpSender(t, srv, 1)
 	hd := h.handler()
 	hd.Senders["email"] = email
