@@ -34,6 +34,10 @@ test: redis-server chromium ## run every test (private redis-server instances, h
 bench: redis-server ## measure ingest, memory and lateness against bare asynq on a private Redis
 	$(GO) run ./cmd/cartrecovery-bench
 
+.PHONY: torture
+torture: redis-server ## fault injection: kill -9s, Redis restart, order races, redeliveries, skewed clocks (≤ 10 min; TORTURE_FLAGS)
+	$(GO) run ./cmd/cartrecovery-torture $(TORTURE_FLAGS)
+
 .PHONY: fuzz
 fuzz: ## fuzz the webhook parsers, the report range and log masking for FUZZTIME each
 	$(GO) test -run='^$$' -fuzz=FuzzParseShopify -fuzztime=$(FUZZTIME) ./webhook/

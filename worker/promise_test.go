@@ -3,11 +3,14 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
@@ -145,3 +148,22 @@ func TestProviderErrorEchoIsMaskedInLogs(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A task whose worker died is resumed at once; a temporary failure backs off.
+func TestRetryDelay(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		err  error
+		want time.Duration
+	}{
+		{0, asynq.ErrLeaseExpired, time.Second},
+		{5, fmt.Errorf("recovered: %w", asynq.ErrLeaseExpired), time.Second},
+		{0, notify.ErrTemporary, 30 * time.Second},
+		{1, notify.ErrTemporary, time.Minute},
+		{20, notify.ErrTemporary, time.Hour},
+	} {
+		if got := worker.RetryDelay(tc.n, tc.err, nil); got != tc.want {
+			t.Errorf("RetryDelay(%d, %v) = %s, want %s", tc.n, tc.err, got, tc.want)
+		}
+	}
+}

@@ -169,8 +169,13 @@ func (r *Relay) Sweep(ctx context.Context) (int, error) {
 }
 
 // RetryDelay is the backoff between attempts of a step whose send failed
-// temporarily: 30s, 1m, 2m, ... capped at 1h.
-func RetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+// temporarily: 30s, 1m, 2m, ... capped at 1h. A task whose worker died
+// (asynq found its lease expired) is resumed after 1s: nothing failed, and
+// its reminder is already late.
+func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		return time.Second
+	}
 	d := 30 * time.Second << min(n, 7)
 	return min(d, time.Hour)
 }

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -123,6 +124,9 @@ type Options struct {
 	// SMTPUTF8 advertises RFC 6531 SMTPUTF8, so non-ASCII addresses are
 	// accepted.
 	SMTPUTF8 bool
+	// ErrorLog receives the server's connection errors (resets are normal
+	// when clients are killed); nil discards them.
+	ErrorLog *log.Logger
 }
 
 // Start listens on 127.0.0.1:0 in plain text and stops when the test ends.
@@ -151,6 +155,10 @@ func New(o Options) (*Server, error) {
 	s.srv.Domain = "localhost"
 	s.srv.AllowInsecureAuth = true
 	s.srv.EnableSMTPUTF8 = o.SMTPUTF8
+	s.srv.ErrorLog = o.ErrorLog
+	if o.ErrorLog == nil {
+		s.srv.ErrorLog = log.New(io.Discard, "", 0)
+	}
 	s.srv.ReadTimeout = 30 * time.Second
 	s.srv.WriteTimeout = 30 * time.Second
 	if o.TLS != "" && o.TLS != "starttls" && o.TLS != "tls" {
