@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cartrecovery/cartrecovery/internal/testredis"
 )
 
 // proc is one `cartrecovery serve --role ROLE` process. Its stdout and
@@ -28,7 +30,7 @@ type proc struct {
 }
 
 func newProc(name, role, bin, cfg, logPath string) (*proc, error) {
-	port, err := freePort()
+	port, err := testredis.FreePort()
 	if err != nil {
 		return nil, err
 	}

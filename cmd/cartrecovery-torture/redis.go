@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/cartrecovery/cartrecovery/internal/testredis"
 )
 
 // redisServer is a real redis-server with AOF (appendfsync everysec) on a
@@ -27,7 +29,7 @@ func startRedis(dir string) (*redisServer, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, errNoRedis
 	}
-	port, err := freePort()
+	port, err := testredis.FreePort()
 	if err != nil {
 		return nil, err
 	}

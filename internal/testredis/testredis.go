@@ -96,7 +96,7 @@ func Start(dbs int) (*Server, error) {
 		return nil, err
 	}
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -167,7 +167,8 @@ func URL(t testing.TB) string {
 	return fmt.Sprintf("redis://%s/%d", o.Addr, o.DB)
 }
 
-func freePort() (int, error) {
+// FreePort asks the kernel for an unused loopback port.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
