@@ -27,31 +27,42 @@ import "github.com/redis/go-redis/v9"
 //                       "failed|ts|claimed|detail" or "skipped|ts|ts|reason"
 
 // updateScript records a cart.updated event. Every delivery id applied to
-// the cart is remembered (KEYS[5], a set of 48-bit fingerprints kept as
-// integers: an intset, 8 bytes each) for the dedupe window, so a redelivery
-// is a duplicate whatever arrived in between. Platform times (ARGV[5]) only
-// order this cart's own events: an older one is stale; an equal one is
-// applied (the later arrival wins). Whether the customer's order came
-// before this update is decided on receive times (one clock): an order by
-// the same email received no more than the grace (ARGV[14]) before this
-// update ends the cart.
+// the cart is remembered for the dedupe window, so a redelivery is a
+// duplicate whatever arrived in between: the first eight as 6-byte
+// fingerprints in the cart hash ("w", 48 bytes at most, so the hash stays a
+// compact listpack), any further ones in an overflow set (KEYS[5], expiring
+// with the dedupe window) that only carts updated that often ever get.
+// Platform times (ARGV[5]) only order this cart's own events: an older one
+// is stale; an equal one is applied (the later arrival wins). Whether the
+// customer's order came before this update is decided on receive times (one
+// clock): an order by the same email received no more than the grace
+// (ARGV[13]) before this update ends the cart.
 // A new cart counts as tracked on the day of its event, in the holdout group
 // or not (decided by the caller, stored in "ho").
-// KEYS: 1 cart, 2 cart data, 3 due, 4 stores set, 5 delivery ids
+// KEYS: 1 cart, 2 cart data, 3 due, 4 stores set, 5 overflow delivery ids
 // ARGV: 1 base, 2 cart id, 3 due member, 4 now, 5 at, 6 data, 7 email,
 //
-//	8 holdout "1"/"0", 9 delivery fingerprint (integer), 10 cart ttl s,
+//	8 holdout "1"/"0", 9 delivery fingerprint (6 bytes), 10 cart ttl s,
 //	11 dedupe ttl s, 12 max cart age ms, 13 order grace ms, 14 n delays,
 //	15.. delays ms, then: day of at, store name, refs
 var updateScript = redis.NewScript(`
 local base, id, member = ARGV[1], ARGV[2], ARGV[3]
 local now, at = tonumber(ARGV[4]), tonumber(ARGV[5])
-if redis.call('SISMEMBER', KEYS[5], ARGV[9]) == 1 then return {'duplicate', ''} end
-local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'gen', 'pv')
+local fp = ARGV[9]
+local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'gen', 'pv', 'w')
+local w = cur[6] or ''
+for i = 1, #w, 6 do
+  if string.sub(w, i, i + 5) == fp then return {'duplicate', ''} end
+end
+if #w >= 48 and redis.call('SISMEMBER', KEYS[5], fp) == 1 then return {'duplicate', ''} end
 local st, prevAt, step = cur[1], tonumber(cur[2]), tonumber(cur[3]) or 0
 if st and st ~= 'active' then return {'ignored', 'cart is ' .. st} end
-redis.call('SADD', KEYS[5], ARGV[9])
-redis.call('EXPIRE', KEYS[5], ARGV[11])
+if #w < 48 then
+  redis.call('HSET', KEYS[1], 'w', w .. fp)
+else
+  redis.call('SADD', KEYS[5], fp)
+  redis.call('EXPIRE', KEYS[5], ARGV[11])
+end
 if prevAt and at < prevAt then return {'stale', 'an update with a newer updated_at was already applied'} end
 local email = ARGV[7]
 local state = 'active'

@@ -3,6 +3,7 @@ package recovery_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +198,31 @@ func TestSweepClaims(t *testing.T) {
 	}
 	if got, _ := s.SweepClaims(ctx, clk.Now().Add(time.Hour), 100); len(got) != 0 {
 		t.Fatalf("second sweep: %+v", got)
+	}
+}
+
+// Every delivery applied to a cart stays a duplicate, beyond the eight kept
+// in the cart hash too.
+func TestManyDeliveriesAllRemembered(t *testing.T) {
+	s, clk := newStore(t)
+	var evs []recovery.Event
+	for i := range 20 {
+		clk.Add(time.Second)
+		ev := update(fmt.Sprintf("d%02d", i), "c1", clk.Now())
+		evs = append(evs, ev)
+		if r := ingest(t, s, ev); r.Status != recovery.StatusAccepted {
+			t.Fatalf("delivery %d: %s", i, r.Status)
+		}
+	}
+	for i, ev := range evs {
+		if r := ingest(t, s, ev); r.Status != recovery.StatusDuplicate {
+			t.Fatalf("redelivery %d: %s, want duplicate", i, r.Status)
+		}
+	}
+	// the same id from another platform is another delivery
+	other := evs[0]
+	other.Platform = "shopify"
+	if r := ingest(t, s, other); r.Status == recovery.StatusDuplicate {
+		t.Fatal("a delivery id of another platform was taken for a duplicate")
 	}
 }
