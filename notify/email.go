@@ -275,12 +275,9 @@ func (c *smtpConn) Send(_ context.Context, m Message) error {
 		c.broken = true
 		return fmt.Errorf("smtp %s: outcome unknown: %s", s.host, scrub(err.Error()))
 	}
-	if se.Reason != gomail.ErrSMTPMailFrom && se.Reason != gomail.ErrSMTPRcptTo {
-		c.broken = true
-	}
-	if se.ErrorCode() == 0 && (se.Reason == gomail.ErrSMTPMailFrom || se.Reason == gomail.ErrSMTPRcptTo) {
-		c.broken = true // no reply at all: the connection is gone
-	}
+	// After any failure the session's state is in doubt (a 421, a reset
+	// that failed, a connection gone): the next message gets a fresh one.
+	c.broken = true
 	cerr := classifySMTP(se)
 	if cerr == nil {
 		return nil

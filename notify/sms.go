@@ -37,9 +37,9 @@ type twilioSMS struct {
 	// binary (text/template's reflection makes the linker keep every
 	// exported method of a type reachable from an interface).
 	create func(*openapi.CreateMessageParams) (*openapi.ApiV2010Message, error)
-	from string
-	mgs  string
-	log  *slog.Logger
+	from   string
+	mgs    string
+	log    *slog.Logger
 }
 
 // rewriteHost sends twilio-go's requests to base (sms.twilio.base_url):
@@ -67,6 +67,11 @@ func newTwilio(cfg config.Twilio, o emailOptions, log *slog.Logger) (*twilioSMS,
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 16
+	// Keep connections to Twilio warm between sends: a send that must dial
+	// (DNS, TCP, TLS) does so after its claim. SMS has no pool to acquire
+	// first, so this is the one place a wait can follow the claim; a longer
+	// idle timeout makes it rare.
+	transport.IdleConnTimeout = 5 * time.Minute
 	hc := &http.Client{
 		Timeout:   timeout,
 		Transport: rewriteHost{base: base, next: transport},

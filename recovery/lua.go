@@ -15,8 +15,9 @@ import "github.com/redis/go-redis/v9"
 //   act   last activity (ms) = min(at, receive time); delays count from it
 //   step  index of the next step to run
 //   gen   bumped on every activity and step change; tasks carry it
-//   rx    receive time of the newest applied update (ms): compared with
-//         order receive times (one clock)
+//   rx    receive time of the newest applied update (ms), capped at its
+//         platform time + the order grace: compared at the claim with the
+//         receive time of an order by the same email (this service's clock)
 //   old   "1" when the newest update's activity was older than
 //         rules.max_cart_age when it arrived: tracked, never messaged
 //   pv    when the previous step finished (ms): spacing of the next one
@@ -33,10 +34,9 @@ import "github.com/redis/go-redis/v9"
 // compact listpack), any further ones in an overflow set (KEYS[5], expiring
 // with the dedupe window) that only carts updated that often ever get.
 // Platform times (ARGV[5]) only order this cart's own events: an older one
-// is stale; an equal one is applied (the later arrival wins). Whether the
-// customer's order came before this update is decided on receive times (one
-// clock): an order by the same email received no more than the grace
-// (ARGV[13]) before this update ends the cart.
+// is stale; an equal one is applied (the later arrival wins). Whether an
+// order by the same email on another cart came after this update is decided
+// at the claim, on this service's clock ("rx"; grace ARGV[13]).
 // A new cart counts as tracked on the day of its event, in the holdout group
 // or not (decided by the caller, stored in "ho").
 // KEYS: 1 cart, 2 cart data, 3 due, 4 stores set, 5 overflow delivery ids
@@ -66,10 +66,13 @@ end
 if prevAt and at < prevAt then return {'stale', 'an update with a newer updated_at was already applied'} end
 local email = ARGV[7]
 local state = 'active'
-if email ~= '' then
-  local orx = tonumber(redis.call('GET', base .. 'ordered:' .. email) or '')
-  if orx and orx + tonumber(ARGV[13]) >= now then state = 'ordered' end
-end
+-- The update's time on this service's clock, for comparisons with orders
+-- of the same email (made at the claim): when it arrived, but no later than
+-- its own time plus the grace, so that a platform's late retry of an old
+-- update cannot outrun the customer's order. Clock skew within the grace
+-- changes nothing.
+local rx = now
+if at > 0 and at + tonumber(ARGV[13]) < rx then rx = at + tonumber(ARGV[13]) end
 local act = at
 if act > now or act <= 0 then act = now end
 local ttl = ARGV[10]
@@ -79,9 +82,9 @@ local day, store = ARGV[15 + nd], ARGV[16 + nd]
 local old = '0'
 if now - at > tonumber(ARGV[12]) then old = '1' end
 if st then
-  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'rx', now, 'em', email, 'gen', gen)
+  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'rx', rx, 'em', email, 'gen', gen)
 else
-  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'rx', now, 'step', 0, 'em', email, 'gen', gen, 'c0', now, 'ho', ARGV[8])
+  redis.call('HSET', KEYS[1], 'st', state, 'at', at, 'act', act, 'rx', rx, 'step', 0, 'em', email, 'gen', gen, 'c0', now, 'ho', ARGV[8])
   if state == 'active' and day ~= '' then
     redis.call('HINCRBY', base .. 'stats:' .. day, ARGV[8] == '1' and 'tracked_h' or 'tracked', 1)
     redis.call('SADD', KEYS[4], store)
@@ -195,8 +198,9 @@ for _, c in ipairs(carts) do
       if v[2] then
         local step, ch, var, ts = string.match(v[2], '^([^|]*)|([^|]*)|([^|]*)|(%d+)$')
         ts = tonumber(ts)
-        -- receive time against send time: one clock
-        if ts and now >= ts and now - ts <= window then
+        -- receive time against send time: this service's clock (1 s of
+        -- slack between its hosts)
+        if ts and now + 1000 >= ts and now - ts <= window then
           att = 'recovered|' .. step .. '|' .. ch .. '|' .. var
           redis.call('HINCRBY', stats, 'recovered', 1)
           redis.call('HINCRBY', stats, att, 1)

@@ -226,3 +226,34 @@ func TestManyDeliveriesAllRemembered(t *testing.T) {
 		t.Fatal("a delivery id of another platform was taken for a duplicate")
 	}
 }
+
+// Review finding: a platform's late retry of an old update (delivered after
+// the customer's order on another cart) must not revive the reminder; a
+// cart genuinely started after the order keeps its reminders.
+func TestLateRetryDoesNotOutrunTheOrder(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := context.Background()
+	// the phone cart's update happened at t0 but reached us only 10 min
+	// after the order placed on the desktop
+	o := order("o1", "desktop", t0.Add(time.Minute))
+	clk.Add(time.Minute)
+	ingest(t, s, o)
+	clk.Add(10 * time.Minute)
+	ingest(t, s, update("late-retry", "phone", t0))
+	// and a new cart, started two minutes after the order, kept alive for an hour
+	ingest(t, s, update("new-1", "later", clk.Now().Add(-8*time.Minute)))
+	if c, _, _ := s.Load(ctx, "default", "later"); c.State != recovery.StateActive {
+		t.Fatalf("a cart started after the order was ended at ingest: %q", c.State)
+	}
+	clk.Add(time.Hour)
+	ingest(t, s, update("new-2", "later", clk.Now()))
+	clk.Add(2 * time.Hour)
+	phone, _, _ := s.Load(ctx, "default", "phone")
+	if r, _ := s.Claim(ctx, "default", "phone", 0, phone.Gen, "email"); r != recovery.ClaimOrdered {
+		t.Fatalf("claim for the late-retried cart: %q, want %q", r, recovery.ClaimOrdered)
+	}
+	later, _, _ := s.Load(ctx, "default", "later")
+	if r, _ := s.Claim(ctx, "default", "later", 0, later.Gen, "email"); r != recovery.ClaimOK {
+		t.Fatalf("claim for a cart active an hour after the order: %q, want %q", r, recovery.ClaimOK)
+	}
+}

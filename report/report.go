@@ -381,16 +381,18 @@ func WriteTable(w io.Writer, r Report) error {
 // WriteCSV writes one line per row, with the totals as a last "total" row.
 func WriteCSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{r.By, "sent", "failed", "unknown", "skipped", "clicked", "recovered", "recovered_revenue"})
+	// "unknown" (of failed) comes last, so scripts that read the earlier
+	// columns by position keep working.
+	_ = cw.Write([]string{r.By, "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown"})
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
 	for _, row := range r.Rows {
-		_ = cw.Write([]string{row.Key, i(row.Sent), i(row.Failed), i(row.Unknown), i(row.Skipped), i(row.Clicked), i(row.Recovered), revenueText(row.RecoveredRevenue)})
+		_ = cw.Write([]string{row.Key, i(row.Sent), i(row.Failed), i(row.Skipped), i(row.Clicked), i(row.Recovered), revenueText(row.RecoveredRevenue), i(row.Unknown)})
 	}
 	var s, f, u, k, c int64
 	for _, row := range r.Rows {
 		s, f, u, k, c = s+row.Sent, f+row.Failed, u+row.Unknown, k+row.Skipped, c+row.Clicked
 	}
-	_ = cw.Write([]string{"total", i(s), i(f), i(u), i(k), i(c), i(r.Totals.Recovered), revenueText(r.Totals.RecoveredRevenue)})
+	_ = cw.Write([]string{"total", i(s), i(f), i(k), i(c), i(r.Totals.Recovered), revenueText(r.Totals.RecoveredRevenue), i(u)})
 	cw.Flush()
 	return cw.Error()
 }

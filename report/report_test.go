@@ -291,10 +291,10 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"channel", "sent", "failed", "unknown", "skipped", "clicked", "recovered", "recovered_revenue"},
-		{"email", "148", "0", "0", "0", "12", "19", "1810.00 EUR"},
-		{"sms", "20", "2", "1", "28", "3", "12", "59.99 USD"},
-		{"total", "168", "2", "1", "28", "15", "31", "1810.00 EUR, 59.99 USD"},
+		{"channel", "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown"},
+		{"email", "148", "0", "0", "12", "19", "1810.00 EUR", "0"},
+		{"sms", "20", "2", "28", "3", "12", "59.99 USD", "1"},
+		{"total", "168", "2", "28", "15", "31", "1810.00 EUR, 59.99 USD", "1"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("csv %v", recs)

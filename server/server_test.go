@@ -539,7 +539,7 @@ func TestReportAndTimelineAPI(t *testing.T) {
 		t.Fatalf("report %s", body)
 	}
 	code, body, h := get(t, e.url+"/api/report?since=7d&by=channel&format=csv", tok)
-	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || !strings.Contains(string(body), "email,1,0,0,0,0,1,59.90 EUR") {
+	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || !strings.Contains(string(body), "email,1,0,0,0,1,59.90 EUR,0") {
 		t.Fatalf("csv %d %s", code, body)
 	}
 	code, body, _ = get(t, e.url+"/api/carts/default/c1", tok)

@@ -151,14 +151,14 @@ type authLimiter struct {
 	m  map[string]*failures
 }
 
-// blocked returns how long the client must wait, if it is blocked.
+// blocked returns how long the client must wait, if it is blocked. Only a
+// client's own failures block it: the shared overflow bucket (failures of
+// clients past maxTracked) slows those failing clients in fail, but never
+// locks out a client that did not fail, such as the admin with the token.
 func (l *authLimiter) blocked(client string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f := l.m[client]
-	if f == nil && len(l.m) >= maxTracked {
-		f = l.m[overflowClient]
-	}
 	if f == nil || now.Sub(f.start) >= authWindow {
 		return 0, false
 	}

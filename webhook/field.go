@@ -171,6 +171,21 @@ func (c *checker) decimal(field string, v amount) {
 	}
 }
 
+// orderMoney returns an order's total and currency for the revenue
+// counters, or two empty strings when either is unusable (malformed,
+// negative, not ISO 4217). An order is never refused over its amounts: it
+// must stop its cart's reminders; it is then counted without revenue.
+func orderMoney(total amount, currency string) (string, string) {
+	currency = strings.ToUpper(strings.TrimSpace(currency))
+	var c checker
+	c.decimal("total", total)
+	c.currency("currency", currency)
+	if c.err != nil || total == "" || currency == "" {
+		return "", ""
+	}
+	return string(total), currency
+}
+
 // currency checks a code against ISO 4217 (golang.org/x/text/currency).
 func (c *checker) currency(field, v string) {
 	switch {

@@ -123,9 +123,8 @@ func ParseGeneric(body []byte) (recovery.Event, error) {
 		c.required("order.id", string(g.Order.ID))
 		c.id("order.id", string(g.Order.ID))
 		c.id("order.cart_id", string(g.Order.CartID))
-		c.decimal("order.total", g.Order.Total)
-		c.currency("order.currency", g.Order.Currency)
-		ev.Order = recovery.Order{ID: string(g.Order.ID), Total: string(g.Order.Total), Currency: g.Order.Currency}
+		total, cur := orderMoney(g.Order.Total, g.Order.Currency)
+		ev.Order = recovery.Order{ID: string(g.Order.ID), Total: total, Currency: cur}
 		if g.Order.CartID != "" {
 			ev.Cart.ID = string(g.Order.CartID)
 		}

@@ -153,14 +153,16 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 		}
 		ev.OccurredAt = shopifyTime(&c, "created_at", at, false)
 		ev.TimeField = "created_at"
-		c.decimal("total_price", p.TotalPrice)
-		ev.Order = recovery.Order{ID: string(p.ID), Total: string(p.TotalPrice), Currency: firstOf(p.PresentmentCurrency, p.Currency)}
+		total, cur := orderMoney(p.TotalPrice, firstOf(p.PresentmentCurrency, p.Currency))
+		ev.Order = recovery.Order{ID: string(p.ID), Total: total, Currency: cur}
 	}
 
 	cur := firstOf(p.PresentmentCurrency, p.Currency)
-	c.currency("presentment_currency", p.PresentmentCurrency)
-	c.currency("currency", p.Currency)
-	c.decimal("total_price", p.TotalPrice)
+	if kind == recovery.CartUpdated { // an order is never refused over its amounts
+		c.currency("presentment_currency", p.PresentmentCurrency)
+		c.currency("currency", p.Currency)
+		c.decimal("total_price", p.TotalPrice)
+	}
 	c.url("abandoned_checkout_url", p.AbandonedCheckoutURL)
 	if len(p.LineItems) > maxItems {
 		c.fail("line_items", fmt.Sprintf("has %d items; at most %d", len(p.LineItems), maxItems))

@@ -144,8 +144,10 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			}
 			conn = unavailable{err} // last attempt: claimed and recorded as failed
 		}
-		stop, err := h.sendOne(ctx, rec, log, conn, c, p.Step, ch, msgs[ch], renderErr, lastAttempt, retried, &firstSend, &retry)
-		conn.Release()
+		stop, err := func() (bool, error) {
+			defer conn.Release() // even if the send panics: the pool keeps its slot
+			return h.sendOne(ctx, rec, log, conn, c, p.Step, ch, msgs[ch], renderErr, lastAttempt, retried, &firstSend, &retry)
+		}()
 		if err != nil || stop {
 			return err
 		}
@@ -161,7 +163,14 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // (ordered, deleted, superseded).
 func (h *Handler) sendOne(ctx, rec context.Context, log *slog.Logger, conn notify.Conn, c recovery.CartState, stepIdx int, ch string,
 	m notify.Message, renderErr error, lastAttempt bool, retried int, firstSend *bool, retry *[]error) (stop bool, err error) {
-	res, err := h.Store.Claim(ctx, c.Store, c.ID, stepIdx, c.Gen, ch)
+	// A claim taken must be followed by its send: never claim on a task that
+	// is being cancelled, and never let a cancellation land between the
+	// script's success and this process learning of it (that claim would be
+	// swept as unknown though nothing was sent).
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	res, err := h.Store.Claim(rec, c.Store, c.ID, stepIdx, c.Gen, ch)
 	if err != nil {
 		return false, err
 	}
