@@ -471,7 +471,6 @@ type CartState struct {
 	// TooOld: the cart's activity was older than rules.max_cart_age when
 	// its newest update arrived; it is tracked, never messaged.
 	TooOld    bool
-	Received  time.Time // receive time of the newest applied update
 	Abandoned time.Time // when the first step came due with no order
 	Reminded  time.Time // first message accepted by a provider
 	// LastTouch is "step|channel|variant|ms" of the last message sent.
@@ -509,7 +508,6 @@ func (s *Store) Load(ctx context.Context, store, id string) (CartState, bool, er
 	c.At = msTime(h["at"])
 	c.Activity = msTime(h["act"])
 	c.Created = msTime(h["c0"])
-	c.Received = msTime(h["rx"])
 	c.TooOld = h["old"] == "1"
 	for k, v := range h {
 		if strings.HasPrefix(k, "m:") {

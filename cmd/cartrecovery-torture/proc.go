@@ -90,24 +90,28 @@ func (p *proc) exitedOnItsOwn() int { p.mu.Lock(); defer p.mu.Unlock(); return p
 
 // kill9 sends SIGKILL and waits for the exit.
 func (p *proc) kill9() {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.stopping = true
-	p.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return
+	if cmd, done := p.take(); cmd != nil {
+		_ = cmd.Process.Kill()
+		<-done
 	}
-	_ = cmd.Process.Kill()
-	<-done
+}
+
+// take marks the process as being stopped on purpose and returns it (nil
+// when it is not running).
+func (p *proc) take() (*exec.Cmd, chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopping = true
+	if p.cmd == nil || p.cmd.Process == nil {
+		return nil, nil
+	}
+	return p.cmd, p.done
 }
 
 // stop asks for an orderly exit (SIGTERM) and kills after grace.
 func (p *proc) stop(grace time.Duration) {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.stopping = true
-	p.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
+	cmd, done := p.take()
+	if cmd == nil {
 		return
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
