@@ -26,6 +26,10 @@ run: ## build, then run the service with the short-delay demo config on the embe
 	@echo "built $(BIN); starting it: make demo-cart in another terminal posts a sample cart"
 	@exec $(BIN) serve --config $(CONFIG)
 
+.PHONY: run-cluster
+run-cluster: redis-server ## start a local 3-master Redis Cluster and the service on it
+	@GO='$(GO)' BIN='$(BIN)' CONFIG='$(CONFIG)' LDFLAGS='$(LDFLAGS)' ./scripts/run-cluster.sh
+
 .PHONY: test
 test: redis-server chromium ## run every test (private redis-server instances, headless chromium)
 	CARTRECOVERY_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 ./...

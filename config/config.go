@@ -40,6 +40,7 @@ type HTTP struct {
 // Redis configures the connection; an empty URL means the embedded engine.
 type Redis struct {
 	URL    string `mapstructure:"url"`    // redis.url (secret when it carries a password)
+	Mode   string `mapstructure:"mode"`   // redis.mode: single (default), sentinel, cluster
 	Prefix string `mapstructure:"prefix"` // redis.prefix, default "cartrecovery:"
 }
 
@@ -237,6 +238,22 @@ type Worker struct {
 	// 30s). A claim with no outcome after twice this (a worker died
 	// mid-send) is swept and recorded as failed, reason unknown.
 	SendTimeout time.Duration `mapstructure:"send_timeout"`
+	// Queues is how many asynq queues reminders are spread over
+	// (worker.queues; 0 = 1 on single and sentinel, 8 on a cluster, where
+	// each queue lives on one node). Every process of a deployment must
+	// use the same number.
+	Queues int `mapstructure:"queues"`
+}
+
+// QueueCount is worker.queues with its default for the Redis mode.
+func (c Config) QueueCount() int {
+	if c.Worker.Queues > 0 {
+		return c.Worker.Queues
+	}
+	if c.Redis.Mode == "cluster" {
+		return 8
+	}
+	return 1
 }
 
 // Log configures logging.

@@ -29,7 +29,7 @@ const DefaultPath = "config/cartrecovery.yaml"
 // key list (environment overrides are bound for every key below).
 const defaults = `
 http: {addr: ":8080", public_url: "http://localhost:8080", admin_token: "", session_ttl: 12h, ops_addr: ""}
-redis: {url: "", prefix: "cartrecovery:"}
+redis: {url: "", mode: single, prefix: "cartrecovery:"}
 store: {name: "My Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC", allowed_hosts: []}
 platforms:
   shopify: {secret: ""}
@@ -58,7 +58,7 @@ sms:
   transport: log
   twilio: {account_sid: "", auth_token: "", from: "", messaging_service_sid: "", base_url: "https://api.twilio.com"}
 templates: {dir: ./templates}
-worker: {concurrency: 10, send_timeout: 30s}
+worker: {concurrency: 10, send_timeout: 30s, queues: 0}
 log: {level: info, format: text}
 `
 

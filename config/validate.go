@@ -89,11 +89,26 @@ func (c Config) Validate() error {
 		}
 	}
 
-	if c.Redis.URL != "" {
-		u, err := url.Parse(c.Redis.URL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-			bad("redis.url", "must be empty (embedded) or a redis://, rediss:// or unix:// URL")
+	switch c.Redis.Mode {
+	case "single":
+		if c.Redis.URL != "" {
+			u, err := url.Parse(c.Redis.URL)
+			if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+				bad("redis.url", "must be empty (embedded) or a redis://, rediss:// or unix:// URL")
+			}
 		}
+	case "sentinel":
+		u, err := url.Parse(c.Redis.URL)
+		if err != nil || (u.Scheme != "redis-sentinel" && u.Scheme != "rediss-sentinel") || u.Query().Get("master") == "" {
+			bad("redis.url", "sentinel mode needs redis-sentinel://[:password@]host:port[,host:port]/db?master=NAME")
+		}
+	case "cluster":
+		u, err := url.Parse(c.Redis.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("redis.url", "cluster mode needs redis://[user:pass@]host:port?addr=host2:port2&addr=host3:port3")
+		}
+	default:
+		bad("redis.mode", "%q is not one of single, sentinel, cluster", c.Redis.Mode)
 	}
 	if c.Redis.Prefix == "" || strings.ContainsAny(c.Redis.Prefix, "{} \t\n") {
 		bad("redis.prefix", "must be non-empty, without spaces or braces")
@@ -290,6 +305,9 @@ func (c Config) Validate() error {
 	} else if st, err := os.Stat(c.Templates.Dir); err != nil || !st.IsDir() {
 		bad("templates.dir", "%q is not a directory", c.Templates.Dir)
 	}
+	if c.Worker.Queues < 0 || c.Worker.Queues > 64 {
+		bad("worker.queues", "%d must be between 0 (automatic) and 64", c.Worker.Queues)
+	}
 	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1000 {
 		bad("worker.concurrency", "%d must be between 1 and 1000", c.Worker.Concurrency)
 	}
@@ -316,7 +334,11 @@ func maskURL(s string) string {
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "***")
 	}
-	return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
+	if q := u.Query(); q.Has("sentinel_password") {
+		q.Set("sentinel_password", "***")
+		u.RawQuery = q.Encode()
+	}
+	return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
 }
 
 // LogValue renders the effective configuration for the start-up log with
@@ -335,7 +357,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Group("http", "addr", c.HTTP.Addr, "public_url", c.HTTP.PublicURL, "admin_token", mask(c.HTTP.AdminToken),
 			"session_ttl", c.HTTP.SessionTTL.String(), "ops_addr", c.HTTP.OpsAddr),
-		slog.Group("redis", "url", maskURL(c.Redis.URL), "prefix", c.Redis.Prefix),
+		slog.Group("redis", "url", maskURL(c.Redis.URL), "mode", c.Redis.Mode, "prefix", c.Redis.Prefix),
 		slog.Group("store", "name", c.Store.Name, "url", c.Store.URL, "timezone", c.Store.Timezone,
 			"allowed_hosts", strings.Join(c.Store.AllowedHosts, ",")),
 		slog.Group("platforms", "shopify.secret", mask(c.Platforms.Shopify.Secret),
@@ -352,7 +374,7 @@ func (c Config) LogValue() slog.Value {
 			"twilio.auth_token", mask(c.SMS.Twilio.AuthToken), "twilio.from", c.SMS.Twilio.From,
 			"twilio.messaging_service_sid", c.SMS.Twilio.MessagingServiceSID, "twilio.base_url", c.SMS.Twilio.BaseURL),
 		slog.String("templates.dir", c.Templates.Dir),
-		slog.Group("worker", "concurrency", c.Worker.Concurrency, "send_timeout", c.Worker.SendTimeout.String()),
+		slog.Group("worker", "concurrency", c.Worker.Concurrency, "send_timeout", c.Worker.SendTimeout.String(), "queues", c.QueueCount()),
 		slog.Group("log", "level", c.Log.Level, "format", c.Log.Format),
 	)
 }

@@ -117,3 +117,11 @@ func (s *Signer) VerifyShort(token string, now time.Time) ([8]byte, error) {
 	copy(id[:], b[:8])
 	return id, nil
 }
+
+// NewID returns a random link id (crypto/rand; it never fails on the
+// platforms Go supports).
+func NewID() [8]byte {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	return id
+}

@@ -1,5 +1,7 @@
-// Package recovery is the domain core: normalized events, cart state in Redis,
-// the reminder schedule, send claims and outcomes.
+// Package recovery is the domain core, plain Go with no storage in it:
+// normalized events, cart state as the worker sees it, message identity,
+// the report counter schema, claim results and outcomes. Package redis
+// stores them.
 package recovery
 
 import "time"

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/money"
+	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
 // Dimensions a report can be broken down by.
@@ -159,8 +160,8 @@ type rowAcc struct {
 	rev                                                revenue
 }
 
-// Build aggregates counters (store → day → field → value) into a report.
-func Build(counters map[string]map[string]map[string]int64, q Query) (Report, error) {
+// Build aggregates counters (store → day → counter → value) into a report.
+func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (Report, error) {
 	if q.By == "" {
 		q.By = "step"
 	}
@@ -202,66 +203,55 @@ func Build(counters map[string]map[string]map[string]int64, q Query) (Report, er
 			continue
 		}
 		for day, fields := range days {
-			for f, n := range fields {
-				parts := strings.Split(f, "|")
-				switch parts[0] {
-				case "tracked":
-					rep.Totals.Carts += n
-				case "tracked_h":
-					h.Carts += n
-				case "abandoned":
-					rep.Totals.Abandoned += n
-				case "abandoned_h":
-					h.Abandoned += n
-				case "converted_h":
-					h.Converted += n
-				case "reminded":
-					rep.Totals.Reminded += n
-				case "clicked_carts":
-					rep.Totals.Clicked += n
-				case "recovered_clicked":
-					rep.Totals.RecoveredAfterClick += n
-				case "converted_before":
-					rep.Totals.ConvertedBeforeReminder += n
-				case "converted_late":
-					rep.Totals.ConvertedAfterWindow += n
-				case "orders":
-					rep.Totals.Orders += n
-				case "revt":
-					if len(parts) == 2 {
-						tot[parts[1]] += n
-					}
-				case "recovered":
-					if len(parts) == 1 {
-						rep.Totals.Recovered += n
-						continue
-					}
-					fallthrough
-				case "sent", "failed", "unknown", "skipped", "clicked", "rev":
-					if len(parts) < 4 {
-						continue
-					}
+			for c, n := range fields {
+				if c.Message() {
 					// a variant is a version of one step: rows are "step/variant"
-					key := [...]string{parts[1], parts[2], parts[1] + "/" + parts[3], day, store}[dim]
-					r := row(key)
-					switch parts[0] {
-					case "sent":
+					r := row([...]string{c.Step, c.Channel, c.Step + "/" + c.Variant, day, store}[dim])
+					switch c.Kind {
+					case recovery.CountSent:
 						r.sent += n
-					case "failed":
+					case recovery.CountFailed:
 						r.failed += n
-					case "unknown":
+					case recovery.CountUnknown:
 						r.unknown += n
-					case "skipped":
+					case recovery.CountSkipped:
 						r.skipped += n
-					case "clicked":
+					case recovery.CountClicked:
 						r.clicked += n
-					case "recovered":
+					case recovery.CountRecoveredBy:
 						r.recovered += n
-					case "rev":
-						if len(parts) == 5 {
-							r.rev[parts[4]] += n
-						}
+					case recovery.CountRevenue:
+						r.rev[c.Currency] += n
 					}
+					continue
+				}
+				switch c.Kind {
+				case recovery.CountTracked:
+					rep.Totals.Carts += n
+				case recovery.CountTrackedHoldout:
+					h.Carts += n
+				case recovery.CountAbandoned:
+					rep.Totals.Abandoned += n
+				case recovery.CountAbandonedHoldout:
+					h.Abandoned += n
+				case recovery.CountConvertedHoldout:
+					h.Converted += n
+				case recovery.CountReminded:
+					rep.Totals.Reminded += n
+				case recovery.CountClickedCarts:
+					rep.Totals.Clicked += n
+				case recovery.CountRecoveredClicked:
+					rep.Totals.RecoveredAfterClick += n
+				case recovery.CountConvertedBefore:
+					rep.Totals.ConvertedBeforeReminder += n
+				case recovery.CountConvertedLate:
+					rep.Totals.ConvertedAfterWindow += n
+				case recovery.CountOrders:
+					rep.Totals.Orders += n
+				case recovery.CountRevenueTotal:
+					tot[c.Currency] += n
+				case recovery.CountRecovered:
+					rep.Totals.Recovered += n
 				}
 			}
 		}
@@ -408,7 +398,7 @@ type Point struct {
 }
 
 // Daily returns the per-day series (treated group) over q's range.
-func Daily(counters map[string]map[string]map[string]int64, q Query) []Point {
+func Daily(counters map[string]map[string]map[recovery.Counter]int64, q Query) []Point {
 	wanted := map[string]bool{}
 	for _, s := range q.Stores {
 		wanted[s] = true
@@ -429,11 +419,11 @@ func Daily(counters map[string]map[string]map[string]int64, q Query) []Point {
 				continue
 			}
 			p := &out[i]
-			p.Abandoned += fields["abandoned"]
-			p.Recovered += fields["recovered"]
-			for f, n := range fields {
-				if cur, ok := strings.CutPrefix(f, "revt|"); ok {
-					p.revenue[cur] += n
+			p.Abandoned += fields[recovery.Counter{Kind: recovery.CountAbandoned}]
+			p.Recovered += fields[recovery.Counter{Kind: recovery.CountRecovered}]
+			for c, n := range fields {
+				if c.Kind == recovery.CountRevenueTotal {
+					p.revenue[c.Currency] += n
 				}
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
 var now = time.Date(2026, 11, 25, 15, 4, 5, 0, time.UTC)
@@ -87,15 +89,22 @@ func sample() map[string]map[string]map[string]int64 {
 	}
 }
 
-func counters(from, to string) map[string]map[string]map[string]int64 {
+func counters(from, to string) map[string]map[string]map[recovery.Counter]int64 {
 	// Build reads what it is given: the store hands it only the range's
-	// days, so the test does the same.
-	out := map[string]map[string]map[string]int64{}
+	// days, parsed (what does not parse is left out), so the test does the
+	// same.
+	out := map[string]map[string]map[recovery.Counter]int64{}
 	for s, days := range sample() {
-		out[s] = map[string]map[string]int64{}
-		for d, f := range days {
-			if d >= from && d <= to {
-				out[s][d] = f
+		out[s] = map[string]map[recovery.Counter]int64{}
+		for d, fields := range days {
+			if d < from || d > to {
+				continue
+			}
+			out[s][d] = map[recovery.Counter]int64{}
+			for f, n := range fields {
+				if c, err := recovery.ParseCounter(f); err == nil {
+					out[s][d][c] += n
+				}
 			}
 		}
 	}
@@ -145,7 +154,7 @@ func TestBuildTotalsAndLift(t *testing.T) {
 
 func TestBuildNoHoldoutHasNoLift(t *testing.T) {
 	c := counters("2026-11-19", "2026-11-25")
-	delete(c["a.myshopify.com"]["2026-11-24"], "abandoned_h")
+	delete(c["a.myshopify.com"]["2026-11-24"], recovery.Counter{Kind: recovery.CountAbandonedHoldout})
 	r, err := Build(c, query("step"))
 	if err != nil {
 		t.Fatal(err)

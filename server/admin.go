@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -94,8 +93,8 @@ func (s *Server) reportData(r *http.Request) (report.Report, counterSet, report.
 	return rep, counters, q2, nil
 }
 
-// counterSet is what Store.Counters returns: store → day → field → value.
-type counterSet = map[string]map[string]map[string]int64
+// counterSet is what Store.Counters returns: store → day → counter → value.
+type counterSet = map[string]map[string]map[recovery.Counter]int64
 
 func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {
 	if err := s.authorized(r); err != nil {
@@ -170,15 +169,15 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 	add(c.Created, "cart.first_seen", "first webhook received")
 	add(c.Activity, "cart.last_activity", "delays count from here (platform time)")
 	add(c.Abandoned, "cart.abandoned", "first step due with no order")
-	for k, raw := range c.Sends {
-		o, at, started, detail := recovery.SendTimes(raw)
-		if o == "claimed" {
-			at, detail = started, "sending (outcome not recorded)"
+	for slot, m := range c.Sends {
+		at, detail := m.At, m.Detail
+		if m.Outcome == recovery.OutcomeClaimed {
+			at, detail = m.Started, "sending (outcome not recorded)"
 		}
-		add(at, "message."+o, strings.TrimSpace(k+s.variantNote(store, id, k)+" "+detail))
+		add(at, "message."+m.Outcome, strings.TrimSpace(slot.String()+s.variantNote(store, id, slot.Step)+" "+detail))
 	}
-	for k, at := range c.Clicks {
-		add(at, "message.clicked", k)
+	for slot, at := range c.Clicks {
+		add(at, "message.clicked", slot.String())
 	}
 	if c.OrderID != "" {
 		add(c.OrderReceived, "order.created", fmt.Sprintf("order %s %s %s placed %s, matched by %s",
@@ -191,12 +190,10 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, tl)
 }
 
-// variantNote names the A/B variant of the step in a "step:channel" key,
-// for steps that have variants.
-func (s *Server) variantNote(store, id, key string) string {
-	n, _, _ := strings.Cut(key, ":")
-	i, err := strconv.Atoi(n)
-	if err != nil || i < 0 || i >= len(s.Steps) || len(s.Steps[i].Variants) == 0 {
+// variantNote names the A/B variant of step i, for steps that have
+// variants.
+func (s *Server) variantNote(store, id string, i int) string {
+	if i < 0 || i >= len(s.Steps) || len(s.Steps[i].Variants) == 0 {
 		return ""
 	}
 	return " (variant " + s.Steps[i].PickVariant(store, id).Name + ")"

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 )
 
 // TestDashboardInChromium signs in to the dashboard in headless Chromium and
@@ -29,16 +30,14 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Skip("chromium not installed: run make test, which installs it")
 	}
 	tok := "0123456789abcdef-token"
-	e, _ := adminEnv(t, tok, func(o *recovery.Options) {
-		o.HoldoutPercent = 50
-		// an A/B test on the first step: carts d1, d5, d9, ... get variant b
-		o.Variant = func(_, cart string, _ int) string {
-			if n, _ := strconv.Atoi(strings.TrimPrefix(cart, "d")); n%4 == 1 {
-				return "b"
-			}
-			return "a"
+	e, _ := adminEnv(t, tok, func(o *redis.Options) { o.HoldoutPercent = 50 })
+	// an A/B test on the first step: carts d1, d5, d9, ... get variant b
+	variant := func(cart string) string {
+		if n, _ := strconv.Atoi(strings.TrimPrefix(cart, "d")); n%4 == 1 {
+			return "b"
 		}
-	})
+		return "a"
+	}
 	ctx := context.Background()
 	// History: 24 customers, about half of them in the holdout group. Treated
 	// carts are reminded (the worker's calls); holdout carts are held. Every
@@ -56,16 +55,17 @@ func TestDashboardInChromium(t *testing.T) {
 		if c.Holdout != recovery.InHoldout("default", email, 50) {
 			t.Fatalf("cart %d: holdout flag %v", i, c.Holdout)
 		}
+		m := c.Message(0, "email", variant(id))
 		if c.Holdout {
 			held++
-			if err := e.store.Skip(ctx, "default", id, 0, "email", recovery.ReasonHoldout); err != nil {
+			if err := e.store.Skip(ctx, m, recovery.ReasonHoldout); err != nil {
 				t.Fatal(err)
 			}
 		} else {
-			if r, _ := e.store.Claim(ctx, "default", id, 0, c.Gen, "email"); r != recovery.ClaimOK {
+			if r, _ := e.store.Claim(ctx, m, c.Gen, c.Email()); r != recovery.ClaimOK {
 				t.Fatal(r)
 			}
-			_ = e.store.Finish(ctx, "default", id, 0, "email", recovery.OutcomeSent, "")
+			_ = e.store.Finish(ctx, m, c.Email(), recovery.OutcomeSent, "")
 		}
 		_ = e.store.Advance(ctx, "default", id, 0)
 		if i%3 == 0 || (!c.Holdout && i%3 == 1) {

@@ -450,7 +450,7 @@ func TestClickWithStoredForeignURL(t *testing.T) {
 		{"old", "https://shop.example"},
 		{"good", "https://shop.example/cart/good?key=k"},
 	} {
-		lid, err := x.store.NewLink(ctx, recovery.Link{Store: "default", Cart: tc.cart, Step: 0, Channel: "email"})
+		lid, err := x.store.NewLink(ctx, recovery.MessageKey{Store: "default", Cart: tc.cart, Step: 0, Channel: "email"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,11 +19,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
@@ -32,7 +33,7 @@ const MaxBody = 1 << 20
 
 // Server holds what the handlers need.
 type Server struct {
-	Store     *recovery.Store
+	Store     *redis.Store
 	Platforms config.Platforms
 	Shop      config.Store
 	Links     *link.Signer
@@ -43,7 +44,7 @@ type Server struct {
 	PublicURL string
 	// Redis holds dashboard sessions under Prefix+"session:<id>"; without
 	// it the dashboard cannot sign in (bearer tokens still work).
-	Redis  redis.UniversalClient
+	Redis  goredis.UniversalClient
 	Prefix string
 	// SessionTTL is how long a dashboard sign-in lasts (http.session_ttl;
 	// zero means DefaultSessionTTL).

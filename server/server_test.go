@@ -15,12 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/server"
 	"github.com/cartrecovery/cartrecovery/webhook"
 	"github.com/cartrecovery/cartrecovery/worker"
@@ -35,21 +36,21 @@ const (
 
 type env struct {
 	t     *testing.T
-	rdb   *redis.Client
-	store *recovery.Store
+	rdb   *goredis.Client
+	store *redis.Store
 	url   string
 	links *link.Signer
 }
 
-func newEnv(t *testing.T, opts ...func(*recovery.Options)) *env {
+func newEnv(t *testing.T, opts ...func(*redis.Options)) *env {
 	t.Helper()
 	rdb := testredis.Client(t)
-	o := recovery.Options{Prefix: "t:", Delays: []time.Duration{time.Hour, 24 * time.Hour},
+	o := redis.Options{Prefix: "t:", Delays: []time.Duration{time.Hour, 24 * time.Hour},
 		Steps: []string{"first-reminder", "second-reminder"}}
 	for _, f := range opts {
 		f(&o)
 	}
-	store := recovery.NewStore(rdb, o)
+	store := redis.NewStore(rdb, o)
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
 	s := &server.Server{Store: store, Links: links,
 		Platforms: config.Platforms{Shopify: config.Platform{Secret: shopifySecret}, Generic: config.Platform{Secret: genericSecret}},
@@ -339,17 +340,17 @@ type counter struct {
 	cmds []string
 }
 
-func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
+func (c *counter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (c *counter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
 		c.mu.Lock()
 		c.cmds = append(c.cmds, cmd.Name())
 		c.mu.Unlock()
 		return next(ctx, cmd)
 	}
 }
-func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
+func (c *counter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
 		c.mu.Lock()
 		c.cmds = append(c.cmds, "pipeline")
 		c.mu.Unlock()
@@ -380,9 +381,9 @@ func TestUpdateIsOneRoundTrip(t *testing.T) {
 }
 
 func TestReadyzWhenRedisIsDown(t *testing.T) {
-	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer down.Close()
-	store := recovery.NewStore(down, recovery.Options{Prefix: "t:", Delays: []time.Duration{time.Hour}})
+	store := redis.NewStore(down, redis.Options{Prefix: "t:", Delays: []time.Duration{time.Hour}})
 	s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
 		Platforms: config.Platforms{Generic: config.Platform{Secret: genericSecret}},
 		Ready:     func(ctx context.Context) error { return down.Ping(ctx).Err() },
@@ -412,7 +413,7 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	}
 }
 
-func adminEnv(t *testing.T, token string, opts ...func(*recovery.Options)) (*env, *server.Server) {
+func adminEnv(t *testing.T, token string, opts ...func(*redis.Options)) (*env, *server.Server) {
 	t.Helper()
 	e := newEnv(t, opts...)
 	st := []config.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}},
@@ -450,7 +451,7 @@ func TestClickThrough(t *testing.T) {
 	body := fixture(t, "checkouts_create.json")
 	e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body)
 	mk := func(step int) string {
-		id, err := e.store.NewLink(ctx, recovery.Link{Store: "test.myshopify.com", Cart: "123123123", Step: step, Channel: "email"})
+		id, err := e.store.NewLink(ctx, recovery.MessageKey{Store: "test.myshopify.com", Cart: "123123123", Step: step, Channel: "email"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -467,7 +468,7 @@ func TestClickThrough(t *testing.T) {
 		t.Fatalf("discount click: %d %q", code, h.Get("Location"))
 	}
 	c, _, _ := e.store.Load(ctx, "test.myshopify.com", "123123123")
-	if len(c.Clicks) != 2 || c.Clicks["0:email"].IsZero() {
+	if len(c.Clicks) != 2 || c.Clicks[recovery.Slot{Step: 0, Channel: "email"}].IsZero() {
 		t.Fatalf("clicks %v", c.Clicks)
 	}
 	tok := mk(0)
@@ -512,10 +513,10 @@ func TestReportAndTimelineAPI(t *testing.T) {
 	b := generic("e1", "cart.updated", "c1", time.Now().Add(-2*time.Hour))
 	e.post("/webhooks/generic", genericHeaders(b), b)
 	c, _, _ := e.store.Load(ctx, "default", "c1")
-	if r, _ := e.store.Claim(ctx, "default", "c1", 0, c.Gen, "email"); r != recovery.ClaimOK {
+	if r, _ := e.store.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOK {
 		t.Fatal(r)
 	}
-	_ = e.store.Finish(ctx, "default", "c1", 0, "email", recovery.OutcomeSent, "")
+	_ = e.store.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, "")
 	_ = e.store.Advance(ctx, "default", "c1", 0)
 	o := generic("e2", "order.created", "c1", time.Now())
 	e.post("/webhooks/generic", genericHeaders(o), o)
@@ -568,7 +569,7 @@ func TestClickThroughVariant(t *testing.T) {
 	ctx := context.Background()
 	body := fixture(t, "checkouts_create.json")
 	e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body)
-	id, err := e.store.NewLink(ctx, recovery.Link{Store: "test.myshopify.com", Cart: "123123123", Step: 0, Channel: "email", Variant: "b"})
+	id, err := e.store.NewLink(ctx, recovery.MessageKey{Store: "test.myshopify.com", Cart: "123123123", Step: 0, Channel: "email", Variant: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,15 +582,19 @@ func TestClickThroughVariant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := c["test.myshopify.com"][day]; f["clicked|first-reminder|email|b"] != 1 || f["clicked|first-reminder|email|a"] != 0 {
+	f := c["test.myshopify.com"][day]
+	clicked := func(v string) int64 {
+		return f[recovery.Counter{Kind: recovery.CountClicked, Step: "first-reminder", Channel: "email", Variant: v}]
+	}
+	if clicked("b") != 1 || clicked("a") != 0 {
 		t.Errorf("counters %v", f)
 	}
 	// the timeline names the variant of a step that has variants
 	cs, _, _ := e.store.Load(ctx, "test.myshopify.com", "123123123")
-	if r, _ := e.store.Claim(ctx, "test.myshopify.com", "123123123", 0, cs.Gen, "email"); r != recovery.ClaimOK {
+	if r, _ := e.store.Claim(ctx, recovery.MessageKey{Store: "test.myshopify.com", Cart: "123123123", Step: 0, Channel: "email"}, cs.Gen, cs.Email()); r != recovery.ClaimOK {
 		t.Fatal(r)
 	}
-	_ = e.store.Finish(ctx, "test.myshopify.com", "123123123", 0, "email", recovery.OutcomeSent, "")
+	_ = e.store.Finish(ctx, recovery.MessageKey{Store: "test.myshopify.com", Cart: "123123123", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, "")
 	_, body, _ = get(t, e.url+"/api/carts/test.myshopify.com/123123123", tok)
 	want := "0:email (variant " + s.Steps[0].PickVariant("test.myshopify.com", "123123123").Name + ")"
 	if !strings.Contains(string(body), want) {

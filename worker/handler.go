@@ -17,12 +17,13 @@ import (
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 )
 
 // Handler processes reminder tasks.
 type Handler struct {
-	Store     *recovery.Store
+	Store     *redis.Store
 	Steps     []config.Step
 	Rules     config.Rules
 	Shop      config.Store
@@ -79,24 +80,26 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 	// Guards first: a channel that may not be used is recorded as skipped;
 	// one in its quiet hours waits (quietEnd) and is sent on a later run.
+	variant := step.PickVariant(c.Store, c.ID)
+	msg := func(ch string) recovery.MessageKey { return c.Message(p.Step, ch, variant.Name) }
 	var send []string
 	var quietEnd time.Time
 	for _, ch := range step.Channels {
 		if c.TooOld {
-			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, ReasonTooOld); err != nil {
+			if err := h.Store.Skip(ctx, msg(ch), ReasonTooOld); err != nil {
 				return err
 			}
 			h.Metrics.count(ch, recovery.OutcomeSkipped)
 			continue
 		}
 		if c.Holdout {
-			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, recovery.ReasonHoldout); err != nil {
+			if err := h.Store.Skip(ctx, msg(ch), recovery.ReasonHoldout); err != nil {
 				return err
 			}
 			h.Metrics.count(ch, outcomeHeld)
 			continue
 		}
-		if _, done := c.Sends[fmt.Sprintf("%d:%s", p.Step, ch)]; done {
+		if _, done := c.Sends[recovery.Slot{Step: p.Step, Channel: ch}]; done {
 			continue
 		}
 		reason, err := h.guard(ctx, c, ch)
@@ -105,7 +108,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		if reason != "" {
 			log.Info("reminder skipped", "channel", ch, "reason", reason)
-			if err := h.Store.Skip(ctx, c.Store, c.ID, p.Step, ch, reason); err != nil {
+			if err := h.Store.Skip(ctx, msg(ch), reason); err != nil {
 				return err
 			}
 			h.Metrics.count(ch, recovery.OutcomeSkipped)
@@ -123,14 +126,14 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return h.finishStep(ctx, c, p.Step, quietEnd)
 	}
 
-	msgs, renderErr := h.messages(ctx, c, p.Step, send)
+	msgs, renderErr := h.messages(c, p.Step, variant, send)
 	if renderErr != nil && !errors.Is(renderErr, errRender) {
 		return renderErr // Redis: retry the task
 	}
 	// Recording must survive a shutdown that cancels ctx after a send.
 	rec := context.WithoutCancel(ctx)
 	var retry []error
-	firstSend := retried == 0 && !h.stepStarted(c, p.Step)
+	firstSend := retried == 0 && !c.StepStarted(p.Step)
 	for _, ch := range send {
 		// Hold the channel's connection first: the claim is the last step
 		// before the provider call, with nothing to wait for in between.
@@ -146,7 +149,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		stop, err := func() (bool, error) {
 			defer conn.Release() // even if the send panics: the pool keeps its slot
-			return h.sendOne(ctx, rec, log, conn, c, p.Step, ch, msgs[ch], renderErr, lastAttempt, retried, &firstSend, &retry)
+			return h.sendOne(ctx, rec, log, conn, c, msg(ch), msgs[ch], renderErr, lastAttempt, retried, &firstSend, &retry)
 		}()
 		if err != nil || stop {
 			return err
@@ -161,8 +164,9 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // sendOne claims (step, ch) and, if the claim holds, sends m on conn and
 // records the outcome. stop is true when the cart must send nothing more
 // (ordered, deleted, superseded).
-func (h *Handler) sendOne(ctx, rec context.Context, log *slog.Logger, conn notify.Conn, c recovery.CartState, stepIdx int, ch string,
-	m notify.Message, renderErr error, lastAttempt bool, retried int, firstSend *bool, retry *[]error) (stop bool, err error) {
+func (h *Handler) sendOne(ctx, rec context.Context, log *slog.Logger, conn notify.Conn, c recovery.CartState, key recovery.MessageKey,
+	m outgoing, renderErr error, lastAttempt bool, retried int, firstSend *bool, retry *[]error) (stop bool, err error) {
+	stepIdx, ch := key.Step, key.Channel
 	// A claim taken must be followed by its send: never claim on a task that
 	// is being cancelled, and never let a cancellation land between the
 	// script's success and this process learning of it (that claim would be
@@ -170,7 +174,7 @@ func (h *Handler) sendOne(ctx, rec context.Context, log *slog.Logger, conn notif
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	res, err := h.Store.Claim(rec, c.Store, c.ID, stepIdx, c.Gen, ch)
+	res, err := h.Store.Claim(rec, key, c.Gen, c.Email())
 	if err != nil {
 		return false, err
 	}
@@ -180,7 +184,7 @@ func (h *Handler) sendOne(ctx, rec context.Context, log *slog.Logger, conn notif
 		return false, nil
 	case recovery.ClaimCooldown:
 		log.Info("reminder skipped", "channel", ch, "reason", recovery.ReasonCooldown)
-		if err := h.Store.Skip(rec, c.Store, c.ID, stepIdx, ch, recovery.ReasonCooldown); err != nil {
+		if err := h.Store.Skip(rec, key, recovery.ReasonCooldown); err != nil {
 			return false, err
 		}
 		h.Metrics.count(ch, recovery.OutcomeSkipped)
@@ -192,29 +196,36 @@ func (h *Handler) sendOne(ctx, rec context.Context, log *slog.Logger, conn notif
 	if renderErr != nil {
 		log.Error("render failed", "channel", ch, "err", renderErr)
 		h.Metrics.count(ch, recovery.OutcomeFailed)
-		return false, h.finish(rec, log, c, stepIdx, ch, recovery.OutcomeFailed, "render: "+renderErr.Error())
+		return false, h.finish(rec, log, c, key, recovery.OutcomeFailed, "render: "+renderErr.Error())
+	}
+	// The link is made only now that the message is claimed: a skipped or
+	// superseded message leaves none behind.
+	if err := h.Store.SaveLink(rec, m.link, key); err != nil {
+		log.Error("save the message's link", "channel", ch, "err", err)
+		h.Metrics.count(ch, recovery.OutcomeFailed)
+		return false, h.finish(rec, log, c, key, recovery.OutcomeFailed, "link: "+err.Error())
 	}
 	if h.Claimed != nil {
-		h.Claimed(m.ID, time.Now())
+		h.Claimed(m.Message.ID, time.Now())
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, h.sendTimeout())
-	err = conn.Send(sendCtx, m)
+	err = conn.Send(sendCtx, m.Message)
 	cancel()
 	if *firstSend {
 		h.Metrics.sendDelay(h.Now().Sub(c.Activity.Add(h.Steps[stepIdx].Delay)))
 		*firstSend = false
 	}
-	to := notify.MaskAddress(m.To)
+	to := notify.MaskAddress(m.Message.To)
 	switch {
 	case err == nil:
 		log.Info("reminder sent", "channel", ch, "to", to)
 		h.Metrics.count(ch, recovery.OutcomeSent)
-		return false, h.finish(rec, log, c, stepIdx, ch, recovery.OutcomeSent, "")
+		return false, h.finish(rec, log, c, key, recovery.OutcomeSent, "")
 	case errors.Is(err, notify.ErrTemporary) && !lastAttempt:
 		log.Warn("reminder not accepted; will retry", "channel", ch, "to", to, "attempt", retried+1, "err", err)
 		*retry = append(*retry, fmt.Errorf("%s: %w", ch, err))
 		h.Metrics.count(ch, outcomeRetry)
-		return false, h.Store.Unclaim(rec, c.Store, c.ID, stepIdx, ch)
+		return false, h.Store.Unclaim(rec, key)
 	}
 	detail, outcome := err.Error(), recovery.OutcomeFailed
 	metric := outcome
@@ -227,12 +238,12 @@ func (h *Handler) sendOne(ctx, rec context.Context, log *slog.Logger, conn notif
 	}
 	log.Warn("reminder failed", "channel", ch, "to", to, "err", err)
 	if ch == "sms" && isOptOut(err) {
-		if e := h.Store.Suppress(rec, c.Store, "sms", recovery.ContactHash(m.To), "carrier opt-out"); e != nil {
+		if e := h.Store.Suppress(rec, c.Store, "sms", recovery.ContactHash(m.Message.To), "carrier opt-out"); e != nil {
 			log.Error("record sms opt-out", "err", e)
 		}
 	}
 	h.Metrics.count(ch, metric)
-	return false, h.finish(rec, log, c, stepIdx, ch, outcome, detail)
+	return false, h.finish(rec, log, c, key, outcome, detail)
 }
 
 // unavailable is a channel that could not be acquired: its send fails with
@@ -245,10 +256,10 @@ func (unavailable) Release()                                     {}
 // finish records a claimed send's outcome. When the claim was swept as
 // unknown meanwhile (this process stalled past the lease), the sweep's
 // record stands and the late outcome is logged.
-func (h *Handler) finish(ctx context.Context, log *slog.Logger, c recovery.CartState, step int, ch, outcome, detail string) error {
-	err := h.Store.Finish(ctx, c.Store, c.ID, step, ch, outcome, detail)
+func (h *Handler) finish(ctx context.Context, log *slog.Logger, c recovery.CartState, key recovery.MessageKey, outcome, detail string) error {
+	err := h.Store.Finish(ctx, key, c.Email(), outcome, detail)
 	if errors.Is(err, recovery.ErrNoClaim) {
-		log.Warn("outcome arrived after the claim was swept as unknown", "channel", ch, "outcome", outcome)
+		log.Warn("outcome arrived after the claim was swept as unknown", "channel", key.Channel, "outcome", outcome)
 		return nil
 	}
 	return err
@@ -259,18 +270,6 @@ func (h *Handler) sendTimeout() time.Duration {
 		return h.SendTimeout
 	}
 	return 30 * time.Second
-}
-
-// stepStarted reports whether any channel of step already has an outcome
-// (this run follows a quiet-hours hold or a partial failure).
-func (h *Handler) stepStarted(c recovery.CartState, step int) bool {
-	prefix := fmt.Sprintf("%d:", step)
-	for k := range c.Sends {
-		if strings.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // finishStep moves the cart to its next step, or, when a channel of this
@@ -407,12 +406,18 @@ func UnsubscribeToken(s *link.Signer, store, channel, normalizedContact string) 
 	return s.Sign("unsub", time.Time{}, store, channel, recovery.ContactHash(normalizedContact))
 }
 
+// outgoing is a rendered message and the id of its click-through link,
+// which is saved only once the message is claimed.
+type outgoing struct {
+	Message notify.Message
+	link    [8]byte
+}
+
 // messages renders the step for c and builds one message per channel, each
 // with its own click-through link.
-func (h *Handler) messages(ctx context.Context, c recovery.CartState, stepIdx int, channels []string) (map[string]notify.Message, error) {
+func (h *Handler) messages(c recovery.CartState, stepIdx int, variant config.Variant, channels []string) (map[string]outgoing, error) {
 	step := h.Steps[stepIdx]
-	variant := step.PickVariant(c.Store, c.ID)
-	email := recovery.NormalizeEmail(c.Customer.Email)
+	email := c.Email()
 	base := strings.TrimSuffix(h.PublicURL, "/")
 	unsub := base + "/unsubscribe/" + UnsubscribeToken(h.Links, c.Store, "email", email)
 	d := render.Data{
@@ -427,12 +432,9 @@ func (h *Handler) messages(ctx context.Context, c recovery.CartState, stepIdx in
 		d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
 	}
 	id := fmt.Sprintf("%s/%s/%d", c.Store, c.ID, stepIdx)
-	out := map[string]notify.Message{}
+	out := map[string]outgoing{}
 	for _, ch := range channels {
-		lid, err := h.Store.NewLink(ctx, recovery.Link{Store: c.Store, Cart: c.ID, Step: stepIdx, Channel: ch, Variant: variant.Name})
-		if err != nil {
-			return nil, err
-		}
+		lid := link.NewID()
 		d.RecoveryURL = base + "/r/" + h.Links.ShortToken(lid, h.Now().Add(recovery.LinkTTL))
 		r, err := h.Renderer.Render(variant.Template, []string{ch}, d)
 		if err != nil {
@@ -440,14 +442,14 @@ func (h *Handler) messages(ctx context.Context, c recovery.CartState, stepIdx in
 		}
 		switch ch {
 		case "email":
-			out[ch] = notify.Message{Channel: ch, To: c.Customer.Email, ToName: c.Customer.FirstName,
+			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: ch, To: c.Customer.Email, ToName: c.Customer.FirstName,
 				Subject: r.Subject, Text: r.Text, HTML: r.HTML, ID: id + "/email",
 				Headers: map[string]string{
 					"List-Unsubscribe":      "<" + unsub + ">",
 					"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-				}}
+				}}}
 		case "sms":
-			out[ch] = notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id + "/sms"}
+			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id + "/sms"}}
 		}
 	}
 	return out, nil

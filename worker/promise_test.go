@@ -61,7 +61,7 @@ func TestOrderWhileWaitingForTheConnectionStopsTheReminder(t *testing.T) {
 	waitFor(t, "x's transaction at the relay", 10*time.Second, func() bool { return srv.Transactions() == 1 })
 	go run("y", &wg)
 	waitFor(t, "y waiting for the connection", 10*time.Second, func() bool { return email.(notify.PoolStats).Waiting() == 1 })
-	if _, ok := h.load("y").Sends["0:email"]; ok {
+	if _, ok := h.load("y").Sends[recovery.Slot{Step: 0, Channel: "email"}]; ok {
 		t.Fatal("y claimed its send while waiting for the connection")
 	}
 	h.ingest(recovery.Event{ID: "o-y", Platform: "generic", Kind: recovery.OrderCreated, Store: "default", OccurredAt: time.Now(),
@@ -101,8 +101,8 @@ func TestTooOldCartIsSkipped(t *testing.T) {
 	if len(h.email.all())+len(h.sms.all()) != 0 {
 		t.Fatalf("sent %v to a too-old cart", h.email.all())
 	}
-	for _, k := range []string{"0:email", "1:email", "1:sms"} {
-		o, _, detail := recovery.SendState(c.Sends[k])
+	for _, k := range []recovery.Slot{{Step: 0, Channel: "email"}, {Step: 1, Channel: "email"}, {Step: 1, Channel: "sms"}} {
+		o, _, detail := c.Sends[k].Split()
 		if o != recovery.OutcomeSkipped || !strings.HasPrefix(detail, "too old") {
 			t.Errorf("%s: %q %q, want skipped/too old", k, o, detail)
 		}
@@ -138,7 +138,7 @@ func TestProviderErrorEchoIsMaskedInLogs(t *testing.T) {
 		if strings.Contains(out, local) || strings.Contains(out, addr) {
 			t.Fatalf("address %q in the logs:\n%s", addr, out)
 		}
-		o, _, _ := recovery.SendState(h.load(c.Cart.ID).Sends["0:email"])
+		o, _, _ := h.load(c.Cart.ID).Sends[recovery.Slot{Step: 0, Channel: "email"}].Split()
 		if o != recovery.OutcomeFailed {
 			t.Fatalf("%s: outcome %q, want failed (550)", addr, o)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/report"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
@@ -111,7 +112,7 @@ func TestQuietHoursHoldSMSUntilTheyEnd(t *testing.T) {
 // workers' race; that only one goes is the claim's guarantee.
 func TestCooldownSkipsTheCustomersOtherCart(t *testing.T) {
 	h := newHarness(t, steps(100*time.Millisecond))
-	h.store = recovery.NewStore(h.rdb, recovery.Options{Prefix: "test:", Delays: []time.Duration{100 * time.Millisecond}, Cooldown: time.Hour})
+	h.store = redis.NewStore(h.rdb, redis.Options{Prefix: "test:", Delays: []time.Duration{100 * time.Millisecond}, Cooldown: time.Hour})
 	h.startWorker()
 	a, b := cart("a", time.Now()), cart("b", time.Now())
 	b.Customer.Email = a.Customer.Email
@@ -121,7 +122,7 @@ func TestCooldownSkipsTheCustomersOtherCart(t *testing.T) {
 	sent, skipped := 0, 0
 	for _, id := range []string{"a", "b"} {
 		n := h.email.count("default/" + id + "/0/email")
-		o, _, d := recovery.SendState(h.load(id).Sends["0:email"])
+		o, _, d := h.load(id).Sends[recovery.Slot{Step: 0, Channel: "email"}].Split()
 		switch {
 		case n == 1 && o == recovery.OutcomeSent:
 			sent++
@@ -144,8 +145,8 @@ func TestABVariants(t *testing.T) {
 	st := steps(100 * time.Millisecond)
 	st[0].Variants = []config.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: config.Discount{Code: "BTEST", Label: "15% off"}}}
 	h := newHarness(t, st)
-	h.store = recovery.NewStore(h.rdb, recovery.Options{Prefix: "test:", Delays: []time.Duration{100 * time.Millisecond},
-		Steps: []string{st[0].Name}, Variant: config.VariantOf(st)})
+	h.store = redis.NewStore(h.rdb, redis.Options{Prefix: "test:", Delays: []time.Duration{100 * time.Millisecond},
+		Steps: []string{st[0].Name}})
 	h.startWorker()
 	const n = 40
 	for i := range n {
@@ -181,7 +182,7 @@ func TestABVariants(t *testing.T) {
 	}
 }
 
-func reportBy(t *testing.T, st *recovery.Store, by string, steps []config.Step) report.Report {
+func reportBy(t *testing.T, st *redis.Store, by string, steps []config.Step) report.Report {
 	t.Helper()
 	ctx := context.Background()
 	stores, err := st.Stores(ctx)

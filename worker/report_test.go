@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/report"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
@@ -26,12 +27,12 @@ type sim struct {
 	t     *testing.T
 	mu    sync.Mutex
 	now   time.Time
-	store *recovery.Store
+	store *redis.Store
 	h     *worker.Handler
 	email *transport
 	sms   *transport
 	steps []config.Step
-	rdb   *redis.Client
+	rdb   *goredis.Client
 }
 
 var day0 = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
@@ -41,7 +42,7 @@ func newSim(t *testing.T, holdout int) *sim {
 		steps: steps(time.Hour, 24*time.Hour, 72*time.Hour)}
 	names := []string{s.steps[0].Name, s.steps[1].Name, s.steps[2].Name}
 	s.rdb = testredis.Client(t)
-	s.store = recovery.NewStore(s.rdb, recovery.Options{Prefix: "sim:", Now: s.clock,
+	s.store = redis.NewStore(s.rdb, redis.Options{Prefix: "sim:", Now: s.clock,
 		Delays: []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}, Steps: names,
 		Window: 168 * time.Hour, HoldoutPercent: holdout})
 	hr := newHarness(t, s.steps)
@@ -58,14 +59,14 @@ func (s *sim) clock() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.now
 func (s *sim) advance(t time.Time) {
 	ctx := context.Background()
 	for {
-		next, err := s.rdb.ZRangeWithScores(ctx, s.store.DueKey(), 0, 0).Result()
+		next, ok, err := s.store.NextWake(ctx)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		at := t
-		if len(next) == 1 {
-			if due := time.UnixMilli(int64(next[0].Score)).UTC(); due.Before(t) {
-				at = due
+		if ok {
+			if next.Before(t) {
+				at = next
 			}
 		}
 		s.mu.Lock()
@@ -281,8 +282,8 @@ func TestCountersEqualRecount(t *testing.T) {
 			step := rng.IntN(2)
 			evs = append(evs, ev{at, func() {
 				c, _, _ := s.store.Load(context.Background(), store, id)
-				if o, _, _ := recovery.SendState(c.Sends[fmt.Sprintf("%d:email", step)]); o == recovery.OutcomeSent {
-					if _, _, _, err := s.store.Click(context.Background(), recovery.Link{Store: store, Cart: id, Step: step, Channel: "email"}); err != nil {
+				if o, _, _ := c.Sends[recovery.Slot{Step: step, Channel: "email"}].Split(); o == recovery.OutcomeSent {
+					if _, _, _, err := s.store.Click(context.Background(), recovery.MessageKey{Store: store, Cart: id, Step: step, Channel: "email"}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -318,12 +319,12 @@ func TestCountersEqualRecount(t *testing.T) {
 			want[key{"reminded", ""}]++
 		}
 		for sk, raw := range c.Sends {
-			o, _, _ := recovery.SendState(raw)
-			step := s.steps[int(sk[0]-'0')].Name
+			o, _, _ := raw.Split()
+			step := s.steps[sk.Step].Name
 			want[key{o, step}]++
 		}
 		for sk := range c.Clicks {
-			want[key{"clicked", s.steps[int(sk[0]-'0')].Name}]++
+			want[key{"clicked", s.steps[sk.Step].Name}]++
 		}
 		if len(c.Clicks) > 0 {
 			want[key{"clicked", ""}]++

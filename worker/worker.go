@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 )
 
 // TaskType is the asynq task type of a reminder step.
@@ -42,6 +44,31 @@ func TaskID(p Payload) string {
 	return p.Store + "/" + p.Cart + "/" + strconv.Itoa(p.Step) + "/" + strconv.Itoa(p.Gen)
 }
 
+// Queues names the n asynq queues of a key prefix. asynq keeps each
+// queue's keys in one hash slot, so on Redis Cluster one queue lives on one
+// node: several queues spread the work over the nodes (worker.queues).
+func Queues(prefix string, n int) []string {
+	if n <= 1 {
+		return []string{QueueName(prefix)}
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = QueueName(prefix) + "-" + strconv.Itoa(i)
+	}
+	return out
+}
+
+// QueueFor picks the queue of a cart's tasks: always the same one for a
+// cart, spread evenly over the queues.
+func QueueFor(queues []string, store, cart string) string {
+	if len(queues) == 1 {
+		return queues[0]
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(store + "\x00" + cart))
+	return queues[h.Sum32()%uint32(len(queues))]
+}
+
 // NewTask builds the asynq task for p on queue.
 func NewTask(p Payload, queue string, maxRetry int) *asynq.Task {
 	b, _ := json.Marshal(p)
@@ -51,11 +78,17 @@ func NewTask(p Payload, queue string, maxRetry int) *asynq.Task {
 
 // Relay hands due carts to asynq.
 type Relay struct {
-	Store    *recovery.Store
-	Client   *asynq.Client
+	Store  *redis.Store
+	Client *asynq.Client
+	// Queues are the asynq queues tasks are spread over (Queues); Queue
+	// alone is one queue.
+	Queues   []string
 	Queue    string
 	MaxRetry int
-	Interval time.Duration // how often to look for due carts (default 200ms)
+	// Interval is the longest the relay sleeps (default 200ms): it wakes
+	// when the next cart is due, or after Interval to see carts scheduled
+	// by other processes meanwhile.
+	Interval time.Duration
 	Batch    int           // carts leased per round (default 500)
 	Lease    time.Duration // how long a leased cart is hidden from other relays (default 30s)
 	Now      func() time.Time
@@ -82,15 +115,20 @@ func (r *Relay) defaults() {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	if len(r.Queues) == 0 {
+		r.Queues = []string{r.Queue}
+	}
 	if r.Log == nil {
 		r.Log = slog.Default()
 	}
 }
 
-// Run relays until ctx is done.
+// Run relays until ctx is done. It sleeps until the next cart is due (at
+// most Interval), so a reminder starts within milliseconds of its due time
+// rather than within a polling period.
 func (r *Relay) Run(ctx context.Context) {
 	r.defaults()
-	t := time.NewTicker(r.Interval)
+	t := time.NewTimer(r.Interval)
 	defer t.Stop()
 	var swept time.Time
 	for {
@@ -107,12 +145,24 @@ func (r *Relay) Run(ctx context.Context) {
 		if n == r.Batch && err == nil {
 			continue // backlog: go on at once
 		}
+		t.Reset(r.sleep(ctx))
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// sleep is how long to wait for the next due cart: until it is due, at
+// most Interval, at least a millisecond.
+func (r *Relay) sleep(ctx context.Context) time.Duration {
+	wait := r.Interval
+	next, ok, err := r.Store.NextWake(ctx)
+	if err != nil || !ok {
+		return wait
+	}
+	return min(max(next.Sub(r.Now()), time.Millisecond), wait)
 }
 
 // Tick relays one batch of due carts and returns how many were leased.
@@ -137,7 +187,7 @@ func (r *Relay) Tick(ctx context.Context) (int, error) {
 		go func(d recovery.Due) {
 			defer func() { <-sem; wg.Done() }()
 			p := Payload{Store: d.Store, Cart: d.CartID, Step: d.Step, Gen: d.Gen}
-			_, err := r.Client.EnqueueContext(ctx, NewTask(p, r.Queue, r.MaxRetry))
+			_, err := r.Client.EnqueueContext(ctx, NewTask(p, QueueFor(r.Queues, p.Store, p.Cart), r.MaxRetry))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
@@ -190,13 +240,17 @@ func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
 func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }
 
 // ServerConfig is the asynq server configuration cartrecovery runs with:
-// tasks are picked up within ~200ms, retries checked every second, and
+// tasks are picked up within 50-150ms of being relayed, retries checked every second, and
 // in-flight sends get 30s to finish on shutdown before being requeued.
-func ServerConfig(queue string, concurrency int, log *slog.Logger) asynq.Config {
+func ServerConfig(queues []string, concurrency int, log *slog.Logger) asynq.Config {
+	weights := make(map[string]int, len(queues))
+	for _, q := range queues {
+		weights[q] = 1
+	}
 	return asynq.Config{
 		Concurrency:              concurrency,
-		Queues:                   map[string]int{queue: 1},
-		TaskCheckInterval:        200 * time.Millisecond,
+		Queues:                   weights,
+		TaskCheckInterval:        100 * time.Millisecond,
 		DelayedTaskCheckInterval: time.Second,
 		ShutdownTimeout:          30 * time.Second,
 		RetryDelayFunc:           RetryDelay,

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
@@ -69,8 +70,8 @@ func (tr *transport) count(id string) int {
 
 type harness struct {
 	t      *testing.T
-	rdb    *redis.Client
-	store  *recovery.Store
+	rdb    *goredis.Client
+	store  *redis.Store
 	steps  []config.Step
 	email  *transport
 	sms    *transport
@@ -103,7 +104,7 @@ func newHarness(t *testing.T, st []config.Step) *harness {
 	h := &harness{t: t, rdb: rdb, steps: st, email: &transport{}, sms: &transport{},
 		rules: config.Rules{EmailConsent: "any", SMSConsent: "required", MinCartValue: "0"},
 		queue: "test:reminders",
-		store: recovery.NewStore(rdb, recovery.Options{Prefix: "test:", Delays: delays})}
+		store: redis.NewStore(rdb, redis.Options{Prefix: "test:", Delays: delays})}
 	t.Cleanup(func() {
 		for i := len(h.cancel) - 1; i >= 0; i-- {
 			h.cancel[i]()
@@ -135,7 +136,7 @@ func (h *harness) handler() *worker.Handler {
 // startWorker runs one worker process: an asynq server and a relay.
 func (h *harness) startWorker() {
 	h.t.Helper()
-	cfg := worker.ServerConfig(h.queue, 10, quiet)
+	cfg := worker.ServerConfig([]string{h.queue}, 10, quiet)
 	cfg.RetryDelayFunc = func(int, error, *asynq.Task) time.Duration { return 100 * time.Millisecond }
 	cfg.DelayedTaskCheckInterval = 100 * time.Millisecond
 	srv := asynq.NewServerFromRedisClient(h.rdb, cfg)
@@ -207,9 +208,9 @@ func TestSequenceRunsEveryStepOnce(t *testing.T) {
 		t.Errorf("sent %d emails and %d sms, want 3 and 1", len(h.email.all()), len(h.sms.all()))
 	}
 	c := h.load("c1")
-	for _, k := range []string{"0:email", "1:email", "1:sms", "2:email"} {
-		if o, at, _ := recovery.SendState(c.Sends[k]); o != recovery.OutcomeSent || at.IsZero() {
-			t.Errorf("send state %s = %q", k, c.Sends[k])
+	for _, k := range []recovery.Slot{{Step: 0, Channel: "email"}, {Step: 1, Channel: "email"}, {Step: 1, Channel: "sms"}, {Step: 2, Channel: "email"}} {
+		if o, at, _ := c.Sends[k].Split(); o != recovery.OutcomeSent || at.IsZero() {
+			t.Errorf("send state %s = %+v", k, c.Sends[k])
 		}
 	}
 	// steps went out in order, each after its delay from the activity
@@ -282,7 +283,7 @@ func TestNoSendStartsAfterOrderAcknowledged(t *testing.T) {
 		}
 		// A send starts when its claim is taken (the transport is called
 		// microseconds later): that must precede the acknowledgment.
-		_, _, started, _ := recovery.SendTimes(h.load(fmt.Sprintf("c%03d", i)).Sends["0:email"])
+		started := h.load(fmt.Sprintf("c%03d", i)).Sends[recovery.Slot{Step: 0, Channel: "email"}].Started
 		if started.IsZero() || started.After(acked[i]) {
 			t.Errorf("cart c%03d: send started at %v, after its order was acknowledged at %v", i, started, acked[i])
 		}
@@ -354,7 +355,7 @@ func TestFailureClassification(t *testing.T) {
 			h.startWorker()
 			h.ingest(cart("c1", time.Now()))
 			waitFor(t, "step outcome", 10*time.Second, func() bool {
-				o, _, _ := recovery.SendState(h.load("c1").Sends["0:email"])
+				o, _, _ := h.load("c1").Sends[recovery.Slot{Step: 0, Channel: "email"}].Split()
 				return o == tc.want && h.load("c1").Step >= 1
 			})
 			if got := h.email.count("default/c1/0/email"); got != tc.wantCalls {
@@ -384,7 +385,7 @@ func TestGuards(t *testing.T) {
 			h.startWorker()
 			h.ingest(ev)
 			waitFor(t, "skip", 5*time.Second, func() bool { return h.load("c1").Step == 1 })
-			o, _, d := recovery.SendState(h.load("c1").Sends["0:email"])
+			o, _, d := h.load("c1").Sends[recovery.Slot{Step: 0, Channel: "email"}].Split()
 			if o != recovery.OutcomeSkipped || d != tc.reason {
 				t.Fatalf("outcome %q %q, want skipped %q", o, d, tc.reason)
 			}
@@ -400,7 +401,7 @@ func TestGuards(t *testing.T) {
 		h.startWorker()
 		h.ingest(ev)
 		waitFor(t, "step 2", 5*time.Second, func() bool { return h.load("c1").Step == 2 })
-		if o, _, d := recovery.SendState(h.load("c1").Sends["1:sms"]); o != recovery.OutcomeSkipped || d != "no sms consent" {
+		if o, _, d := h.load("c1").Sends[recovery.Slot{Step: 1, Channel: "sms"}].Split(); o != recovery.OutcomeSkipped || d != "no sms consent" {
 			t.Fatalf("sms outcome %q %q", o, d)
 		}
 		if h.email.count("default/c1/1/email") != 1 || len(h.sms.all()) != 0 {
@@ -416,7 +417,7 @@ func TestGuards(t *testing.T) {
 		h.startWorker()
 		h.ingest(cart("c1", time.Now()))
 		waitFor(t, "skip", 5*time.Second, func() bool { return h.load("c1").Step == 1 })
-		if o, _, d := recovery.SendState(h.load("c1").Sends["0:email"]); o != recovery.OutcomeSkipped || d != "unsubscribed" {
+		if o, _, d := h.load("c1").Sends[recovery.Slot{Step: 0, Channel: "email"}].Split(); o != recovery.OutcomeSkipped || d != "unsubscribed" {
 			t.Fatalf("outcome %q %q", o, d)
 		}
 	})

@@ -34,13 +34,14 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/server"
 	"github.com/cartrecovery/cartrecovery/webhook"
@@ -76,7 +77,7 @@ func run() error {
 		return err
 	}
 	defer srv.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 4 * *conc})
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr, PoolSize: 4 * *conc})
 	defer rdb.Close()
 	ctx := context.Background()
 	ver, _ := rdb.Info(ctx, "server").Result()
@@ -235,7 +236,7 @@ func pct(d []time.Duration, p int) time.Duration {
 	return s[min(len(s)-1, len(s)*p/100)].Round(10 * time.Microsecond)
 }
 
-func benchAsynq(ctx context.Context, rdb *redis.Client) (result, error) {
+func benchAsynq(ctx context.Context, rdb *goredis.Client) (result, error) {
 	_ = rdb.FlushAll(ctx).Err()
 	cl := asynq.NewClientFromRedisClient(rdb)
 	return measure("bare asynq Enqueue+ProcessIn", *nOps, *conc, func(i int) error {
@@ -245,11 +246,11 @@ func benchAsynq(ctx context.Context, rdb *redis.Client) (result, error) {
 	})
 }
 
-func newStore(rdb *redis.Client, delays ...time.Duration) *recovery.Store {
-	return recovery.NewStore(rdb, recovery.Options{Prefix: "cartrecovery:", Delays: delays})
+func newStore(rdb *goredis.Client, delays ...time.Duration) *redis.Store {
+	return redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", Delays: delays})
 }
 
-func benchIngest(ctx context.Context, rdb *redis.Client) (result, result, error) {
+func benchIngest(ctx context.Context, rdb *goredis.Client) (result, result, error) {
 	_ = rdb.FlushAll(ctx).Err()
 	raw, err := os.ReadFile(*fixture)
 	if err != nil {
@@ -295,7 +296,7 @@ func benchIngest(ctx context.Context, rdb *redis.Client) (result, result, error)
 
 // benchServer starts the real HTTP handler on a fresh store and returns it
 // with a client that keeps *conc connections.
-func benchServer(rdb *redis.Client) (*httptest.Server, *http.Client) {
+func benchServer(rdb *goredis.Client) (*httptest.Server, *http.Client) {
 	_ = rdb.FlushAll(context.Background()).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
 	// Shopify's sample checkout links to checkout.local.
@@ -326,7 +327,7 @@ func postWebhook(hc *http.Client, url string, body []byte, headers map[string]st
 
 // benchGeneric measures the same path with a small generic event (a
 // two-item cart): how much of the Shopify figure is the 8 KB body.
-func benchGeneric(rdb *redis.Client) (result, error) {
+func benchGeneric(rdb *goredis.Client) (result, error) {
 	ts, hc := benchServer(rdb)
 	defer ts.Close()
 	now := time.Now().UTC().Format(time.RFC3339)
@@ -342,7 +343,7 @@ func benchGeneric(rdb *redis.Client) (result, error) {
 
 // benchStore measures the Redis side of ingestion alone: already parsed
 // events recorded by Store.Ingest (one Lua script each).
-func benchStore(ctx context.Context, rdb *redis.Client) (result, error) {
+func benchStore(ctx context.Context, rdb *goredis.Client) (result, error) {
 	_ = rdb.FlushAll(ctx).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
 	now := time.Now()
@@ -352,7 +353,7 @@ func benchStore(ctx context.Context, rdb *redis.Client) (result, error) {
 	})
 }
 
-func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+func usedMemory(ctx context.Context, rdb *goredis.Client) (int64, error) {
 	info, err := rdb.Info(ctx, "memory").Result()
 	if err != nil {
 		return 0, err
@@ -380,7 +381,7 @@ func twoItemCart(i int, at time.Time) recovery.Event {
 			FirstName: "John", Locale: "en", EmailConsent: true}}
 }
 
-func benchMemory(ctx context.Context, rdb *redis.Client) (float64, float64, error) {
+func benchMemory(ctx context.Context, rdb *goredis.Client) (float64, float64, error) {
 	_ = rdb.FlushAll(ctx).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
 	before, err := usedMemory(ctx, rdb)
@@ -419,7 +420,7 @@ func (r *recorder) Send(_ context.Context, m notify.Message) error {
 	return nil
 }
 
-func benchLateness(ctx context.Context, rdb *redis.Client) ([]time.Duration, error) {
+func benchLateness(ctx context.Context, rdb *goredis.Client) ([]time.Duration, error) {
 	_ = rdb.FlushAll(ctx).Err()
 	store := newStore(rdb, *lateDelay)
 	rend, err := render.Load(*tmplDir)
@@ -434,7 +435,7 @@ func benchLateness(ctx context.Context, rdb *redis.Client) ([]time.Duration, err
 		Renderer: rend, Senders: map[string]notify.Sender{"email": rec}, Links: link.New([]byte("bench-key-bench-key-bench-key-32")),
 		Now: time.Now, Log: log}
 	queue := "bench:reminders"
-	asrv := asynq.NewServerFromRedisClient(rdb, worker.ServerConfig(queue, 20, log))
+	asrv := asynq.NewServerFromRedisClient(rdb, worker.ServerConfig([]string{queue}, 20, log))
 	mux := asynq.NewServeMux()
 	mux.Handle(worker.TaskType, h)
 	if err := asrv.Start(mux); err != nil {

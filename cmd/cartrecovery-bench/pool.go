@@ -72,7 +72,7 @@ func benchPool(ctx context.Context, rdb *redis.Client, pool, n, conc int, latenc
 		}
 	}
 	queue := "bench:pool"
-	asrv := asynq.NewServerFromRedisClient(rdb, worker.ServerConfig(queue, conc, log))
+	asrv := asynq.NewServerFromRedisClient(rdb, worker.ServerConfig([]string{queue}, conc, log))
 	mux := asynq.NewServeMux()
 	mux.Handle(worker.TaskType, h)
 	if err := asrv.Start(mux); err != nil {

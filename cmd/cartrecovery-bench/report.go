@@ -13,10 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/report"
 	"github.com/cartrecovery/cartrecovery/server"
 )
@@ -31,13 +32,13 @@ var (
 // benchCounters measures Store.Ingest with the report counters on and off,
 // alternating rounds so that drift hits both alike; it returns the median
 // round of each.
-func benchCounters(ctx context.Context, rdb *redis.Client) (on, off result, err error) {
+func benchCounters(ctx context.Context, rdb *goredis.Client) (on, off result, err error) {
 	var ons, offs []result
 	now := time.Now()
 	for r := 0; r < *rounds; r++ {
 		for _, counters := range []bool{false, true} {
 			_ = rdb.FlushAll(ctx).Err()
-			st := recovery.NewStore(rdb, recovery.Options{Prefix: "cartrecovery:", NoCounters: !counters,
+			st := redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", NoCounters: !counters,
 				Delays: []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}})
 			name := "Store.Ingest, counters off"
 			if counters {
@@ -87,7 +88,7 @@ type reportFixture struct {
 // one cart in ten, the first reminder sent or held for the holdout and the
 // step advanced; for one in fifteen, an order), then times the report: the
 // counters read and aggregated in process, and GET /api/report over HTTP.
-func benchReport(ctx context.Context, rdb *redis.Client) (fx reportFixture, timed []result, err error) {
+func benchReport(ctx context.Context, rdb *goredis.Client) (fx reportFixture, timed []result, err error) {
 	_ = rdb.FlushAll(ctx).Err()
 	stores := []string{"north.myshopify.com", "south.myshopify.com", "west.example"}
 	steps := []string{"first-reminder", "second-reminder"}
@@ -96,12 +97,12 @@ func benchReport(ctx context.Context, rdb *redis.Client) (fx reportFixture, time
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	// One Store per day, its clock fixed at noon of that day, so that the
 	// worker's counters land on the day the cart was active.
-	perDay := make([]*recovery.Store, *reportDays)
+	perDay := make([]*redis.Store, *reportDays)
 	noon := make([]time.Time, *reportDays)
 	for d := range perDay {
 		at := today.AddDate(0, 0, -d).Add(12 * time.Hour)
 		noon[d] = at
-		perDay[d] = recovery.NewStore(rdb, recovery.Options{Prefix: "cartrecovery:", Delays: delays, Steps: steps,
+		perDay[d] = redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", Delays: delays, Steps: steps,
 			HoldoutPercent: holdout, Now: func() time.Time { return at }})
 	}
 	var reminded, held, orders atomic.Int64
@@ -115,19 +116,19 @@ func benchReport(ctx context.Context, rdb *redis.Client) (fx reportFixture, time
 		}
 		if i%10 == 0 {
 			if recovery.InHoldout(ev.Store, ev.Customer.Email, holdout) {
-				if err := st.Skip(ctx, ev.Store, ev.Cart.ID, 0, "email", recovery.ReasonHoldout); err != nil {
+				if err := st.Skip(ctx, recovery.MessageKey{Store: ev.Store, Cart: ev.Cart.ID, Step: 0, Channel: "email"}, recovery.ReasonHoldout); err != nil {
 					return err
 				}
 				held.Add(1)
 			} else {
-				r, err := st.Claim(ctx, ev.Store, ev.Cart.ID, 0, 1, "email")
+				r, err := st.Claim(ctx, recovery.MessageKey{Store: ev.Store, Cart: ev.Cart.ID, Step: 0, Channel: "email"}, 1, recovery.NormalizeEmail(ev.Customer.Email))
 				if err != nil {
 					return err
 				}
 				if r != recovery.ClaimOK {
 					return fmt.Errorf("claim cart %d: %s", i, r)
 				}
-				if err := st.Finish(ctx, ev.Store, ev.Cart.ID, 0, "email", recovery.OutcomeSent, ""); err != nil {
+				if err := st.Finish(ctx, recovery.MessageKey{Store: ev.Store, Cart: ev.Cart.ID, Step: 0, Channel: "email"}, recovery.NormalizeEmail(ev.Customer.Email), recovery.OutcomeSent, ""); err != nil {
 					return err
 				}
 				reminded.Add(1)

@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/config"
-	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/redisconn"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/report"
 	"github.com/cartrecovery/cartrecovery/webhook"
@@ -50,7 +49,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if cfg.Redis.URL == "" {
 		return errors.New("redis.url is empty: the embedded Redis of a running `serve` is not reachable from another process; set redis.url")
 	}
-	conn, err := redisconn.Open(ctx, cfg.Redis.URL, slog.New(slog.NewTextHandler(stderr, nil)))
+	conn, err := redis.Open(ctx, cfg.Redis.Mode, cfg.Redis.URL, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
@@ -59,7 +58,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for i, st := range cfg.Sequence {
 		names[i] = st.Name
 	}
-	st := recovery.NewStore(conn.Client, recovery.Options{Prefix: cfg.Redis.Prefix})
+	st := redis.NewStore(conn.Client, redis.Options{Prefix: cfg.Redis.Prefix})
 	stores, err := st.Stores(ctx)
 	if err != nil {
 		return err

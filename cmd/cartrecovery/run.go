@@ -18,8 +18,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
-	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/redisconn"
+	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/server"
 	"github.com/cartrecovery/cartrecovery/worker"
@@ -152,7 +151,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	log.Info("starting cartrecovery", "version", version, "commit", commit, "role", *role, "config_source", src, "config", cfg)
 
-	conn, err := redisconn.Open(ctx, cfg.Redis.URL, log)
+	conn, err := redis.Open(ctx, cfg.Redis.Mode, cfg.Redis.URL, log)
 	if err != nil {
 		return err
 	}
@@ -160,11 +159,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if conn.Embedded && *role != "all" {
 		return fmt.Errorf("--role %s needs a shared Redis: set redis.url (the embedded engine lives in one process)", *role)
 	}
-	linkKey, err := link.LoadKey(ctx, conn.Client, cfg.Redis.Prefix+"linkkey")
-	if err != nil {
-		return fmt.Errorf("redis: load link signing key: %w", err)
-	}
-	signer := link.New(linkKey)
 	delays := make([]time.Duration, len(cfg.Sequence))
 	for i, st := range cfg.Sequence {
 		delays[i] = st.Delay
@@ -173,14 +167,23 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	for i, st := range cfg.Sequence {
 		names[i] = st.Name
 	}
-	store := recovery.NewStore(conn.Client, recovery.Options{Prefix: cfg.Redis.Prefix, Delays: delays, Steps: names,
+	store := redis.NewStore(conn.Client, redis.Options{Prefix: cfg.Redis.Prefix, Delays: delays, Steps: names,
 		Window: cfg.Rules.AttributionWindow, HoldoutPercent: cfg.Rules.HoldoutPercent, Retention: cfg.Rules.Retention,
-		Cooldown: cfg.Rules.Cooldown, Variant: config.VariantOf(cfg.Sequence),
-		MaxCartAge: cfg.Rules.MaxCartAge, SendTimeout: cfg.Worker.SendTimeout})
+		Cooldown: cfg.Rules.Cooldown, MaxCartAge: cfg.Rules.MaxCartAge, SendTimeout: cfg.Worker.SendTimeout})
+	if n, err := store.Migrate(ctx); err != nil {
+		return fmt.Errorf("redis: move the schedule of an earlier release: %w", err)
+	} else if n > 0 {
+		log.Info("moved the schedule of an earlier release to per-store keys", "entries", n)
+	}
+	linkKey, err := link.LoadKey(ctx, conn.Client, store.LinkKeyName())
+	if err != nil {
+		return fmt.Errorf("redis: load link signing key: %w", err)
+	}
+	signer := link.New(linkKey)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	queue := worker.QueueName(cfg.Redis.Prefix)
+	queues := worker.Queues(cfg.Redis.Prefix, cfg.QueueCount())
 	var (
 		srv       *asynq.Server
 		client    *asynq.Client
@@ -204,16 +207,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
 			Metrics: worker.NewMetrics(reg, store, time.Now), SendTimeout: cfg.Worker.SendTimeout}
 		client = asynq.NewClientFromRedisClient(conn.Client)
-		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queue, cfg.Worker.Concurrency, log))
+		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()
 		mux.Handle(worker.TaskType, h)
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
-		relay := &worker.Relay{Store: store, Client: client, Queue: queue, MaxRetry: 8, Log: log.With("component", "relay"), Metrics: h.Metrics}
+		relay := &worker.Relay{Store: store, Client: client, Queues: queues, MaxRetry: 8, Log: log.With("component", "relay"), Metrics: h.Metrics}
 		relayDone = make(chan struct{})
 		go func() { defer close(relayDone); relay.Run(relayCtx) }()
-		log.Info("worker started", "queue", queue, "concurrency", cfg.Worker.Concurrency)
+		log.Info("worker started", "queues", len(queues), "concurrency", cfg.Worker.Concurrency)
 	}
 
 	// The web role serves everything; the worker role alone serves its

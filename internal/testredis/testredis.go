@@ -47,8 +47,11 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Stop kills the private server, if one was started.
+// Stop kills the private server, the shared cluster and the shared
+// sentinel, those that were started.
 func Stop() {
+	stopCluster()
+	stopSentinel()
 	mu.Lock()
 	defer mu.Unlock()
 	if cmd != nil && cmd.Process != nil {

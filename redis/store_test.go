@@ -1,4 +1,4 @@
-package recovery_test
+package redis_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 )
 
 func TestMain(m *testing.M) { testredis.Main(m) }
@@ -28,10 +29,10 @@ func (c *clock) Add(d time.Duration) {
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
-func newStore(t *testing.T) (*recovery.Store, *clock) {
+func newStore(t *testing.T) (*redis.Store, *clock) {
 	t.Helper()
 	clk := &clock{t: t0}
-	s := recovery.NewStore(testredis.Client(t), recovery.Options{
+	s := redis.NewStore(testredis.Client(t), redis.Options{
 		Prefix: "test:", Delays: []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}, Now: clk.Now,
 	})
 	return s, clk
@@ -49,7 +50,7 @@ func order(id, cart string, at time.Time) recovery.Event {
 		Order: recovery.Order{ID: "o-" + id, Total: "59.90", Currency: "EUR"}}
 }
 
-func ingest(t *testing.T, s *recovery.Store, ev recovery.Event) recovery.Result {
+func ingest(t *testing.T, s *redis.Store, ev recovery.Event) recovery.Result {
 	t.Helper()
 	r, err := s.Ingest(context.Background(), ev)
 	if err != nil {
@@ -58,7 +59,7 @@ func ingest(t *testing.T, s *recovery.Store, ev recovery.Event) recovery.Result 
 	return r
 }
 
-func dueOf(t *testing.T, s *recovery.Store, cart string) (time.Time, bool) {
+func dueOf(t *testing.T, s *redis.Store, cart string) (time.Time, bool) {
 	t.Helper()
 	d, ok, err := s.NextDue(context.Background(), "default", cart)
 	if err != nil {
@@ -164,7 +165,7 @@ func TestOrderFindsCartsByRefAndEmail(t *testing.T) {
 	}
 	// the other device's cart is stopped at its claim, and ended there
 	b, _, _ := s.Load(ctx, "default", "tok-b")
-	if r, _ := s.Claim(ctx, "default", "tok-b", 0, b.Gen, "email"); r != recovery.ClaimOrdered {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "tok-b", Step: 0, Channel: "email"}, b.Gen, b.Email()); r != recovery.ClaimOrdered {
 		t.Errorf("claim for tok-b: %q", r)
 	}
 	if c, _, _ := s.Load(ctx, "default", "tok-b"); c.State != recovery.StateOrdered {
@@ -174,7 +175,7 @@ func TestOrderFindsCartsByRefAndEmail(t *testing.T) {
 		t.Error("tok-b still scheduled")
 	}
 	c, _, _ := s.Load(ctx, "default", "tok-c")
-	if r, _ := s.Claim(ctx, "default", "tok-c", 0, c.Gen, "email"); c.State != recovery.StateActive || r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "tok-c", Step: 0, Channel: "email"}, c.Gen, c.Email()); c.State != recovery.StateActive || r != recovery.ClaimOK {
 		t.Errorf("cart updated after the order: state %q claim %q, want active/ok", c.State, r)
 	}
 }
@@ -202,32 +203,32 @@ func TestClaimGuards(t *testing.T) {
 	s, _ := newStore(t)
 	ingest(t, s, update("e1", "c1", t0.Add(-time.Minute)))
 	c, _, _ := s.Load(ctx, "default", "c1")
-	if r, _ := s.Claim(ctx, "default", "c1", 0, c.Gen+1, "email"); r != recovery.ClaimSuperseded {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen+1, c.Email()); r != recovery.ClaimSuperseded {
 		t.Fatalf("claim with old gen: %q", r)
 	}
-	if r, _ := s.Claim(ctx, "default", "c1", 0, c.Gen, "email"); r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOK {
 		t.Fatalf("first claim: %q", r)
 	}
-	if r, _ := s.Claim(ctx, "default", "c1", 0, c.Gen, "email"); r != recovery.ClaimTaken {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimTaken {
 		t.Fatalf("second claim: %q", r)
 	}
-	if r, _ := s.Claim(ctx, "default", "c1", 0, c.Gen, "sms"); r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "sms"}, c.Gen, c.Email()); r != recovery.ClaimOK {
 		t.Fatalf("other channel: %q", r)
 	}
-	if err := s.Unclaim(ctx, "default", "c1", 0, "sms"); err != nil {
+	if err := s.Unclaim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "sms"}); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := s.Claim(ctx, "default", "c1", 0, c.Gen, "sms"); r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "sms"}, c.Gen, c.Email()); r != recovery.ClaimOK {
 		t.Fatalf("claim after unclaim: %q", r)
 	}
-	if err := s.Finish(ctx, "default", "c1", 0, "email", recovery.OutcomeSent, "id-1"); err != nil {
+	if err := s.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, "id-1"); err != nil {
 		t.Fatal(err)
 	}
 	// a sent state is never unclaimed
-	_ = s.Unclaim(ctx, "default", "c1", 0, "email")
+	_ = s.Unclaim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"})
 	c, _, _ = s.Load(ctx, "default", "c1")
-	if o, _, d := recovery.SendState(c.Sends["0:email"]); o != recovery.OutcomeSent || d != "id-1" {
-		t.Fatalf("send state %q", c.Sends["0:email"])
+	if o, _, d := c.Sends[recovery.Slot{Step: 0, Channel: "email"}].Split(); o != recovery.OutcomeSent || d != "id-1" {
+		t.Fatalf("send state %q", c.Sends[recovery.Slot{Step: 0, Channel: "email"}])
 	}
 	// another cart of the same customer: its order blocks the claim even
 	// though this cart was not linked to it
@@ -240,7 +241,7 @@ func TestClaimGuards(t *testing.T) {
 		OccurredAt: t0, Customer: recovery.Customer{Email: "ANA@example.com"}, Order: recovery.Order{ID: "x"}}); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := s.Claim(ctx, "default", "c2", 0, c2.Gen, "email"); r != recovery.ClaimOrdered {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c2", Step: 0, Channel: "email"}, c2.Gen, c2.Email()); r != recovery.ClaimOrdered {
 		t.Fatalf("claim after email order: %q", r)
 	}
 }
@@ -299,7 +300,7 @@ func TestLeaseReleaseAdvance(t *testing.T) {
 func TestClaimCooldown(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: t0}
-	s := recovery.NewStore(testredis.Client(t), recovery.Options{Prefix: "cool:", Now: clk.Now,
+	s := redis.NewStore(testredis.Client(t), redis.Options{Prefix: "cool:", Now: clk.Now,
 		Delays: []time.Duration{time.Hour, 24 * time.Hour}, Cooldown: 300 * time.Millisecond})
 	ingest(t, s, update("e1", "a", t0.Add(-2*time.Hour)))
 	ingest(t, s, update("e2", "b", t0.Add(-2*time.Hour))) // same customer (Ana@Example.com)
@@ -312,7 +313,7 @@ func TestClaimCooldown(t *testing.T) {
 	claim := func(cart string, step int, ch string) string {
 		t.Helper()
 		c, _, _ := s.Load(ctx, "default", cart)
-		r, err := s.Claim(ctx, "default", cart, step, c.Gen, ch)
+		r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: cart, Step: step, Channel: ch}, c.Gen, c.Email())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,8 +333,8 @@ func TestClaimCooldown(t *testing.T) {
 			t.Errorf("claim %s %s: %q, want %q", tc.cart, tc.ch, r, tc.want)
 		}
 	}
-	if c, _, _ := s.Load(ctx, "default", "b"); c.Sends["0:email"] != "" {
-		t.Errorf("refused claim left %q", c.Sends["0:email"])
+	if c, _, _ := s.Load(ctx, "default", "b"); len(c.Sends) != 0 {
+		t.Errorf("refused claim left %+v", c.Sends)
 	}
 	time.Sleep(400 * time.Millisecond) // the cooldown is a Redis TTL
 	if r := claim("b", 0, "email"); r != recovery.ClaimOK {
@@ -348,7 +349,7 @@ func TestClaimCooldown(t *testing.T) {
 	ingest(t, off, update("f2", "y", t0.Add(-2*time.Hour)))
 	for _, cart := range []string{"x", "y"} {
 		c, _, _ := off.Load(ctx, "default", cart)
-		if r, _ := off.Claim(ctx, "default", cart, 0, c.Gen, "email"); r != recovery.ClaimOK {
+		if r, _ := off.Claim(ctx, recovery.MessageKey{Store: "default", Cart: cart, Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOK {
 			t.Errorf("cooldown off, cart %s: %q", cart, r)
 		}
 	}

@@ -1,4 +1,4 @@
-package recovery_test
+package redis_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
 )
 
 // Finding 3: update A, update B with the same updated_at, then A
@@ -62,7 +63,7 @@ func TestOrderStopsOtherCartWhateverThePlatformClock(t *testing.T) {
 			ingest(t, s, o)
 			clk.Add(time.Hour)
 			c, _, _ := s.Load(ctx, "default", "laptop")
-			if r, _ := s.Claim(ctx, "default", "laptop", 0, c.Gen, "email"); r != recovery.ClaimOrdered {
+			if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "laptop", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOrdered {
 				t.Fatalf("claim after the customer's order: %q, want %q", r, recovery.ClaimOrdered)
 			}
 		})
@@ -157,17 +158,17 @@ func TestStepsKeepTheirSpacing(t *testing.T) {
 func TestSweepClaims(t *testing.T) {
 	clk := &clock{t: t0}
 	rdb := testredis.Client(t)
-	s := recovery.NewStore(rdb, recovery.Options{Prefix: "test:", Delays: []time.Duration{time.Hour}, Now: clk.Now,
+	s := redis.NewStore(rdb, redis.Options{Prefix: "test:", Delays: []time.Duration{time.Hour}, Now: clk.Now,
 		Steps: []string{"first"}, SendTimeout: 10 * time.Second})
 	ctx := context.Background()
 	for _, id := range []string{"dead", "done"} {
 		ingest(t, s, update("u-"+id, id, t0.Add(-2*time.Hour)))
 		c, _, _ := s.Load(ctx, "default", id)
-		if r, err := s.Claim(ctx, "default", id, 0, c.Gen, "email"); r != recovery.ClaimOK || err != nil {
+		if r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: id, Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOK || err != nil {
 			t.Fatalf("claim %s: %q %v", id, r, err)
 		}
 	}
-	if err := s.Finish(ctx, "default", "done", 0, "email", recovery.OutcomeSent, ""); err != nil {
+	if err := s.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "done", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, ""); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(19 * time.Second)
@@ -176,20 +177,20 @@ func TestSweepClaims(t *testing.T) {
 	}
 	clk.Add(2 * time.Second)
 	got, err := s.SweepClaims(ctx, clk.Now(), 100)
-	if err != nil || len(got) != 1 || got[0] != (recovery.Claim{Store: "default", Cart: "dead", Step: 0, Channel: "email"}) {
+	if err != nil || len(got) != 1 || got[0] != (recovery.MessageKey{Store: "default", Cart: "dead", Step: 0, Channel: "email", Variant: "a"}) {
 		t.Fatalf("sweep: %+v %v", got, err)
 	}
 	c, _, _ := s.Load(ctx, "default", "dead")
-	outcome, _, detail := recovery.SendState(c.Sends["0:email"])
+	outcome, _, detail := c.Sends[recovery.Slot{Step: 0, Channel: "email"}].Split()
 	if outcome != recovery.OutcomeFailed || !strings.HasPrefix(detail, "unknown") {
 		t.Fatalf("swept claim recorded as %q %q", outcome, detail)
 	}
 	// the late outcome of the swept send does not overwrite the record
-	if err := s.Finish(ctx, "default", "dead", 0, "email", recovery.OutcomeSent, ""); !errors.Is(err, recovery.ErrNoClaim) {
+	if err := s.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "dead", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, ""); !errors.Is(err, recovery.ErrNoClaim) {
 		t.Fatalf("late finish: %v", err)
 	}
 	// a redelivered task cannot claim it again: never resent
-	if r, _ := s.Claim(ctx, "default", "dead", 0, c.Gen, "email"); r != recovery.ClaimTaken {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "dead", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimTaken {
 		t.Fatalf("claim after the sweep: %q", r)
 	}
 	stats, err := rdb.HGetAll(ctx, "test:{default}:stats:"+clk.Now().UTC().Format(time.DateOnly)).Result()
@@ -249,11 +250,11 @@ func TestLateRetryDoesNotOutrunTheOrder(t *testing.T) {
 	ingest(t, s, update("new-2", "later", clk.Now()))
 	clk.Add(2 * time.Hour)
 	phone, _, _ := s.Load(ctx, "default", "phone")
-	if r, _ := s.Claim(ctx, "default", "phone", 0, phone.Gen, "email"); r != recovery.ClaimOrdered {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "phone", Step: 0, Channel: "email"}, phone.Gen, phone.Email()); r != recovery.ClaimOrdered {
 		t.Fatalf("claim for the late-retried cart: %q, want %q", r, recovery.ClaimOrdered)
 	}
 	later, _, _ := s.Load(ctx, "default", "later")
-	if r, _ := s.Claim(ctx, "default", "later", 0, later.Gen, "email"); r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "later", Step: 0, Channel: "email"}, later.Gen, later.Email()); r != recovery.ClaimOK {
 		t.Fatalf("claim for a cart active an hour after the order: %q, want %q", r, recovery.ClaimOK)
 	}
 }

@@ -1,4 +1,4 @@
-package redisconn_test
+package redis_test
 
 import (
 	"bytes"
@@ -10,16 +10,15 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/redisconn"
+	"github.com/cartrecovery/cartrecovery/redis"
 )
 
-func TestMain(m *testing.M) { testredis.Main(m) }
 
 // TestEmbeddedRunsTheScripts checks that every Lua script works on the
 // embedded engine `make run` uses, and that the warning is loud.
 func TestEmbeddedRunsTheScripts(t *testing.T) {
 	var logs bytes.Buffer
-	c, err := redisconn.Open(context.Background(), "", slog.New(slog.NewTextHandler(&logs, nil)))
+	c, err := redis.Open(context.Background(), "", "", slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +28,7 @@ func TestEmbeddedRunsTheScripts(t *testing.T) {
 	}
 	ctx := context.Background()
 	now := time.Now()
-	s := recovery.NewStore(c.Client, recovery.Options{Prefix: "e:", Delays: []time.Duration{time.Second}})
+	s := redis.NewStore(c.Client, redis.Options{Prefix: "e:", Delays: []time.Duration{time.Second}})
 	ev := recovery.Event{ID: "1", Platform: "generic", Kind: recovery.CartUpdated, Store: "default", OccurredAt: now.Add(-time.Hour),
 		Cart: recovery.Cart{ID: "c1", Total: "1.00"}, Refs: []string{"cart_token:x"}, Customer: recovery.Customer{Email: "a@b.co"}}
 	if r, err := s.Ingest(ctx, ev); err != nil || r.Status != recovery.StatusAccepted {
@@ -45,10 +44,10 @@ func TestEmbeddedRunsTheScripts(t *testing.T) {
 	if err := s.Release(ctx, now.Add(time.Minute), ds); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := s.Claim(ctx, "default", "c1", 0, ds[0].Gen, "email"); err != nil || r != recovery.ClaimOK {
+	if r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, ds[0].Gen, "a@b.co"); err != nil || r != recovery.ClaimOK {
 		t.Fatalf("claim %q %v", r, err)
 	}
-	if err := s.Finish(ctx, "default", "c1", 0, "email", recovery.OutcomeSent, ""); err != nil {
+	if err := s.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Advance(ctx, "default", "c1", 0); err != nil {
@@ -70,12 +69,12 @@ func TestEmbeddedRunsTheScripts(t *testing.T) {
 }
 
 func TestRealServerAndBadURL(t *testing.T) {
-	c, err := redisconn.Open(context.Background(), testredis.URL(t), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	c, err := redis.Open(context.Background(), "", testredis.URL(t), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
 	if err != nil || c.Embedded {
 		t.Fatal(err)
 	}
 	c.Close()
-	if _, err := redisconn.Open(context.Background(), "redis://127.0.0.1:1/0", slog.Default()); err == nil {
+	if _, err := redis.Open(context.Background(), "", "redis://127.0.0.1:1/0", slog.Default()); err == nil {
 		t.Fatal("unreachable server accepted")
 	}
 }

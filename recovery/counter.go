@@ -1,0 +1,116 @@
+package recovery
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The report counters live in one hash per store and UTC day. A field is a
+// Counter encoded by Field: its kind alone for cart-level counts
+// ("tracked"), or kind|step|channel|variant for message-level ones
+// ("sent|first-reminder|email|a"), with |currency after them for revenue
+// ("rev|first-reminder|email|a|EUR"; "revt|EUR" for the total). Steps are
+// named by their configured name, so reports survive a reordered sequence.
+// The Lua scripts build message-level fields by joining a kind with the
+// suffix that MessageSuffix encodes (they receive both from Go); a test
+// reads back every field a full flow writes with ParseCounter.
+type CounterKind string
+
+// Counter kinds. Those marked holdout count the control group apart.
+const (
+	// Cart-level.
+	CountTracked          CounterKind = "tracked"
+	CountTrackedHoldout   CounterKind = "tracked_h"
+	CountAbandoned        CounterKind = "abandoned"
+	CountAbandonedHoldout CounterKind = "abandoned_h"
+	CountReminded         CounterKind = "reminded"
+	CountClickedCarts     CounterKind = "clicked_carts"
+	CountOrders           CounterKind = "orders"
+	CountRecovered        CounterKind = "recovered"
+	CountRecoveredClicked CounterKind = "recovered_clicked"
+	CountConvertedBefore  CounterKind = "converted_before"
+	CountConvertedLate    CounterKind = "converted_late"
+	CountConvertedHoldout CounterKind = "converted_h"
+	// Message-level (step, channel, variant).
+	CountSent        CounterKind = "sent"
+	CountFailed      CounterKind = "failed"
+	CountUnknown     CounterKind = "unknown"
+	CountSkipped     CounterKind = "skipped"
+	CountHeld        CounterKind = "held"
+	CountClicked     CounterKind = "clicked"
+	CountRecoveredBy CounterKind = "recovered" // with a suffix: credited message
+	// Revenue in minor units: by message and currency, and by currency.
+	CountRevenue      CounterKind = "rev"
+	CountRevenueTotal CounterKind = "revt"
+)
+
+var cartKinds = map[CounterKind]bool{
+	CountTracked: true, CountTrackedHoldout: true, CountAbandoned: true, CountAbandonedHoldout: true,
+	CountReminded: true, CountClickedCarts: true, CountOrders: true, CountRecovered: true,
+	CountRecoveredClicked: true, CountConvertedBefore: true, CountConvertedLate: true, CountConvertedHoldout: true,
+}
+
+var messageKinds = map[CounterKind]bool{
+	CountSent: true, CountFailed: true, CountUnknown: true, CountSkipped: true, CountHeld: true,
+	CountClicked: true, CountRecoveredBy: true, CountRevenue: true,
+}
+
+// Counter is one report counter.
+type Counter struct {
+	Kind     CounterKind
+	Step     string // step name; message-level kinds only
+	Channel  string
+	Variant  string
+	Currency string // CountRevenue, CountRevenueTotal
+}
+
+// MessageSuffix is the "step|channel|variant" part of a message-level
+// counter.
+func MessageSuffix(step, channel, variant string) string {
+	if variant == "" {
+		variant = Variant
+	}
+	return step + "|" + channel + "|" + variant
+}
+
+// Message reports whether the counter is per message (has a step).
+func (c Counter) Message() bool { return c.Step != "" }
+
+// Field is the counter's hash field.
+func (c Counter) Field() string {
+	var b strings.Builder
+	b.WriteString(string(c.Kind))
+	if c.Step != "" {
+		b.WriteString("|" + MessageSuffix(c.Step, c.Channel, c.Variant))
+	}
+	if c.Currency != "" {
+		b.WriteString("|" + c.Currency)
+	}
+	return b.String()
+}
+
+// ParseCounter parses a hash field written by Field (or by a script that
+// joins a kind and a MessageSuffix). An unknown kind or shape is an error:
+// nothing writes a counter that nothing reads.
+func ParseCounter(f string) (Counter, error) {
+	p := strings.Split(f, "|")
+	c := Counter{Kind: CounterKind(p[0])}
+	switch {
+	case len(p) == 1 && cartKinds[c.Kind]:
+		return c, nil
+	case len(p) == 2 && c.Kind == CountRevenueTotal && p[1] != "":
+		c.Currency = p[1]
+		return c, nil
+	case len(p) == 4 && messageKinds[c.Kind] && c.Kind != CountRevenue,
+		len(p) == 5 && c.Kind == CountRevenue:
+		c.Step, c.Channel, c.Variant = p[1], p[2], p[3]
+		if len(p) == 5 {
+			c.Currency = p[4]
+		}
+		if c.Step == "" || c.Channel == "" || c.Variant == "" || (len(p) == 5 && c.Currency == "") {
+			break
+		}
+		return c, nil
+	}
+	return Counter{}, fmt.Errorf("counter %q: not a known counter", f)
+}

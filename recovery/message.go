@@ -1,0 +1,74 @@
+package recovery
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// MessageKey is the identity of one reminder: a step of a cart's sequence
+// on one channel, in one A/B variant. Every place that names a message (the
+// in-flight claim, the click-through link, the counters' suffix, the
+// cart's send fields) encodes it here and parses it back with
+// ParseMessageKey; nothing else splits these strings.
+type MessageKey struct {
+	Store   string
+	Cart    string
+	Step    int
+	Channel string
+	Variant string // "" is Variant
+}
+
+// Slot is a message within its cart: (step, channel).
+type Slot struct {
+	Step    int
+	Channel string
+}
+
+// Slot returns the message's place within its cart.
+func (m MessageKey) Slot() Slot { return Slot{Step: m.Step, Channel: m.Channel} }
+
+// String is "<step>|<channel>|<variant>|<store>|<cart>". The cart id comes
+// last because it may contain "|"; store names cannot (ValidStore), and
+// channels and variant names are checked by the configuration.
+func (m MessageKey) String() string {
+	v := m.Variant
+	if v == "" {
+		v = Variant
+	}
+	return strconv.Itoa(m.Step) + "|" + m.Channel + "|" + v + "|" + m.Store + "|" + m.Cart
+}
+
+// ParseMessageKey parses String's form.
+func ParseMessageKey(s string) (MessageKey, error) {
+	p := strings.SplitN(s, "|", 5)
+	if len(p) != 5 || p[1] == "" || p[3] == "" || p[4] == "" {
+		return MessageKey{}, fmt.Errorf("message key %q: want step|channel|variant|store|cart", s)
+	}
+	step, err := strconv.Atoi(p[0])
+	if err != nil || step < 0 {
+		return MessageKey{}, fmt.Errorf("message key %q: step %q is not an index", s, p[0])
+	}
+	return MessageKey{Step: step, Channel: p[1], Variant: p[2], Store: p[3], Cart: p[4]}, nil
+}
+
+// Field is the cart hash field of a slot with the given one-letter kind
+// ("m" send state, "k" first click): "m:<step>:<channel>".
+func (s Slot) Field(kind string) string { return kind + ":" + strconv.Itoa(s.Step) + ":" + s.Channel }
+
+// ParseSlotField parses Field's form; ok is false for any other field.
+func ParseSlotField(f string) (kind string, s Slot, ok bool) {
+	kind, rest, ok := strings.Cut(f, ":")
+	if !ok || len(kind) != 1 {
+		return "", Slot{}, false
+	}
+	n, ch, ok := strings.Cut(rest, ":")
+	step, err := strconv.Atoi(n)
+	if !ok || err != nil || ch == "" {
+		return "", Slot{}, false
+	}
+	return kind, Slot{Step: step, Channel: ch}, true
+}
+
+// String is "<step>:<channel>", as the timeline shows it.
+func (s Slot) String() string { return strconv.Itoa(s.Step) + ":" + s.Channel }

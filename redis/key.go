@@ -1,0 +1,69 @@
+package redis
+
+import (
+	"encoding/hex"
+	"strings"
+)
+
+// keyspace builds every Redis key name cartrecovery uses (asynq's own keys
+// aside, which live under its queue names). All keys of one store carry
+// the store's hash tag, "<prefix>{<store>}:", so that on Redis Cluster a
+// script touching one store's keys touches one hash slot; different stores
+// spread over the nodes.
+//
+//	<prefix>stores                      set of stores with carts (the relay walks it)
+//	<prefix>l:<hex id>                  click-through link → message key
+//	<prefix>linkkey                     HMAC key signing links and unsubscribe tokens
+//	<prefix>{<store>}:cart:<id>         cart hash (fields: see store.go)
+//	<prefix>{<store>}:d:<id>            cart content for the messages (record.go)
+//	<prefix>{<store>}:ws:<id>           overflow delivery fingerprints of a busy cart
+//	<prefix>{<store>}:due               zset cart id → due time of its next step (ms)
+//	<prefix>{<store>}:inflight          zset message key → sweep deadline of its claim
+//	<prefix>{<store>}:seen:<platform>:<id>  deliveries of deletes and orders
+//	<prefix>{<store>}:ref:<ref>         another id of a cart → cart id
+//	<prefix>{<store>}:ordered:<email>   receive time of the customer's last order
+//	<prefix>{<store>}:last:<email>      cart last reminded, for cross-device orders
+//	<prefix>{<store>}:cool:<email>      cart holding the customer's cooldown
+//	<prefix>{<store>}:unsub:<channel>:<contact hash>  suppression
+//	<prefix>{<store>}:stats:<YYYY-MM-DD>  report counters (recovery.Counter)
+type keyspace struct{ prefix string }
+
+func (k keyspace) store(store string) string { return k.prefix + "{" + store + "}:" }
+
+func (k keyspace) stores() string  { return k.prefix + "stores" }
+func (k keyspace) linkKey() string { return k.prefix + "linkkey" }
+func (k keyspace) link(id [8]byte) string {
+	return k.prefix + "l:" + hex.EncodeToString(id[:])
+}
+
+func (k keyspace) cart(store, id string) string     { return k.store(store) + "cart:" + id }
+func (k keyspace) data(store, id string) string     { return k.store(store) + "d:" + id }
+func (k keyspace) overflow(store, id string) string { return k.store(store) + "ws:" + id }
+func (k keyspace) due(store string) string          { return k.store(store) + "due" }
+func (k keyspace) inflight(store string) string     { return k.store(store) + "inflight" }
+func (k keyspace) seen(store, platform, id string) string {
+	return k.store(store) + "seen:" + platform + ":" + id
+}
+func (k keyspace) ref(store, ref string) string       { return k.store(store) + "ref:" + ref }
+func (k keyspace) ordered(store, email string) string { return k.store(store) + "ordered:" + email }
+func (k keyspace) last(store, email string) string    { return k.store(store) + "last:" + email }
+func (k keyspace) cool(store, email string) string    { return k.store(store) + "cool:" + email }
+func (k keyspace) unsub(store, channel, contactHash string) string {
+	return k.store(store) + "unsub:" + channel + ":" + contactHash
+}
+func (k keyspace) stats(store, day string) string { return k.store(store) + "stats:" + day }
+
+// Keys of releases before the schedule was kept per store (one global due
+// set and in-flight set); Migrate moves what they hold.
+func (k keyspace) legacyDue() string      { return k.prefix + "due" }
+func (k keyspace) legacyInflight() string { return k.prefix + "inflight" }
+
+// storeOf returns the store of a key built by keyspace, "" for a global key.
+func (k keyspace) storeOf(key string) string {
+	rest, ok := strings.CutPrefix(key, k.prefix+"{")
+	if !ok {
+		return ""
+	}
+	s, _, _ := strings.Cut(rest, "}")
+	return s
+}

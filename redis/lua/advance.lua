@@ -1,0 +1,31 @@
+-- advance: move an active cart past a finished step and schedule the next
+-- one from the cart's last activity. Finishing the first step is when a
+-- cart counts as abandoned (once: the step only advances once); "ab" keeps
+-- the due time it was abandoned at. A cart first seen too old ("old") is
+-- not counted: it was never going to be reminded. The next step is due its
+-- delay after the last activity, and never sooner after this step than the
+-- configured spacing ("pv" keeps when this step finished).
+--
+-- KEYS: 1 cart hash, 2 the store's due set, 3 stats hash of today
+-- ARGV: 1 cart id, 2 step, 3 now ms, 4 abandoned counter field,
+--       5 abandoned (holdout) counter field, 6 number of delays n,
+--       7..6+n delays ms
+-- Returns: 1 when advanced, 0 when the cart moved on or ended
+local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'act', 'ho', 'old')
+if v[1] ~= 'active' or v[2] ~= ARGV[2] then return 0 end
+local now = tonumber(ARGV[3])
+if ARGV[2] == '0' and v[5] ~= '1' then
+  redis.call('HSET', KEYS[1], 'ab', tonumber(v[3]) + tonumber(ARGV[7]))
+  redis.call('HINCRBY', KEYS[3], v[4] == '1' and ARGV[5] or ARGV[4], 1)
+end
+local next = tonumber(ARGV[2]) + 1
+redis.call('HSET', KEYS[1], 'step', next, 'pv', now)
+redis.call('HINCRBY', KEYS[1], 'gen', 1)
+if next < tonumber(ARGV[6]) then
+  local dn = tonumber(ARGV[7 + next])
+  local due = math.max(tonumber(v[3]) + dn, now + dn - tonumber(ARGV[7 + next - 1]))
+  redis.call('ZADD', KEYS[2], due, ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return 1

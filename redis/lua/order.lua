@@ -1,0 +1,104 @@
+-- order: record an order.created event. It ends the carts found by id and
+-- refs, records when the customer's order was received (which blocks, at
+-- their claim, every other cart of that email last updated before it plus
+-- the grace) and attributes the order, once per cart, comparing receive and
+-- send times (this service's clock, never the platform's):
+--   recovered        the cart was reminded and the order came within the
+--                    window of the last message sent ("ls"); credited to
+--                    that message's step, channel and variant
+--   converted_h      a holdout cart ordered within the window of its
+--                    abandonment
+--   converted_before never reminded; converted_late: reminded, but the
+--                    order came after the window
+-- A reminded cart of the same email on another device ("last:<email>") is
+-- credited when none of the carts found was reminded. The caller resolves
+-- the carts (and that other cart) first; the script checks the refs and
+-- the email's last cart still point there (else 'retry').
+-- Counter fields follow recovery.Counter: kind, or kind|step|channel|
+-- variant with "ls" holding that suffix, and |currency for revenue.
+--
+-- KEYS: 1 seen delivery, 2 the store's due set, 3 stats hash of the day,
+--       4 ordered:<email>, 5 last:<email>, 6..5+r the refs,
+--       6+r.. the candidate carts' hashes in ARGV's order, then the email's
+--       last cart's hash when ARGV[14] is set
+-- ARGV: 1 now ms, 2 order time ms, 3 dedupe ttl s, 4 cart ttl s,
+--       5 order id, 6 total, 7 currency, 8 normalized email ("" = none),
+--       9 total in minor units ("" = unknown), 10 window ms, 11 r,
+--       12 cart id, 13 unused, 14 the email's last cart id ("" = none),
+--       15.. candidate cart ids (the id, then each ref's target, no repeats)
+-- Returns: {status, attribution}; status 'retry' when a ref moved meanwhile
+local now, at, nr, id = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[11]), ARGV[12]
+local email, minor, window, cur = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[7]
+local want, seen = {}, {}
+local function add(x) if x and x ~= '' and not seen[x] then seen[x] = true; want[#want + 1] = x end end
+add(id)
+for i = 1, nr do add(redis.call('GET', KEYS[5 + i])) end
+if #want ~= #ARGV - 14 then return {'retry', ''} end
+for i, c in ipairs(want) do if ARGV[14 + i] ~= c then return {'retry', ''} end end
+local other = ''
+if email ~= '' then other = redis.call('GET', KEYS[5]) or '' end
+if other ~= ARGV[14] then return {'retry', ''} end
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) == false then return {'duplicate', ''} end
+local carts = {}
+for i, c in ipairs(want) do
+  local how = 'ref'
+  if c == id then how = 'id' end
+  carts[#carts + 1] = {c, KEYS[5 + nr + i], how}
+end
+local function reminded(k) return redis.call('HEXISTS', k, 'rem') == 1 end
+local any = false
+for _, c in ipairs(carts) do if reminded(c[2]) then any = true end end
+if not any and other ~= '' and not seen[other] then
+  local k = KEYS[6 + nr + #want]
+  if reminded(k) then carts[#carts + 1] = {other, k, 'email'} end
+end
+local stats = KEYS[3]
+redis.call('HINCRBY', stats, 'orders', 1)
+local outcome = 'unmatched'
+for _, c in ipairs(carts) do
+  local k = c[2]
+  local v = redis.call('HMGET', k, 'st', 'ls', 'ho', 'ab', 'clk')
+  local st = v[1]
+  if (st or c[3] == 'id') and st ~= 'ordered' then
+    if not st then redis.call('HSET', k, 'at', at, 'c0', now, 'step', 0, 'gen', 0) end
+    local att = 'converted_before'
+    if v[2] then
+      local suffix, ts = string.match(v[2], '^(.*)|(%d+)$')
+      ts = tonumber(ts)
+      -- receive time against send time: this service's clock (1 s of
+      -- slack between its hosts)
+      if ts and now + 1000 >= ts and now - ts <= window then
+        att = 'recovered|' .. suffix
+        redis.call('HINCRBY', stats, 'recovered', 1)
+        redis.call('HINCRBY', stats, att, 1)
+        if minor and cur ~= '' then
+          redis.call('HINCRBY', stats, 'rev|' .. suffix .. '|' .. cur, minor)
+          redis.call('HINCRBY', stats, 'revt|' .. cur, minor)
+        end
+        if v[5] then redis.call('HINCRBY', stats, 'recovered_clicked', 1) end
+      else
+        att = 'converted_late'
+        redis.call('HINCRBY', stats, att, 1)
+      end
+    elseif v[3] == '1' then
+      -- the control group: counted only when it had been abandoned within
+      -- the window (the comparison the holdout lift makes)
+      if v[4] and now - tonumber(v[4]) <= window then
+        att = 'converted_h'
+        redis.call('HINCRBY', stats, att, 1)
+      else
+        att = 'converted_h_before'
+      end
+    else
+      redis.call('HINCRBY', stats, att, 1)
+    end
+    outcome = att
+    redis.call('HSET', k, 'st', 'ordered', 'oid', ARGV[5], 'oat', at, 'orx', now, 'otot', ARGV[6], 'ocur', cur, 'oby', c[3], 'att', att)
+    redis.call('HINCRBY', k, 'gen', 1)
+    redis.call('EXPIRE', k, ARGV[4])
+    redis.call('ZREM', KEYS[2], c[1])
+  end
+end
+-- the receive time: compared with other carts' receive times (one clock)
+if email ~= '' then redis.call('SET', KEYS[4], now, 'EX', ARGV[4]) end
+return {'accepted', outcome}

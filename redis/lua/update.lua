@@ -1,0 +1,72 @@
+-- update: record a cart.updated event and (re)schedule the cart's next
+-- step, atomically. Every delivery id applied to the cart is remembered for
+-- the dedupe window, so a redelivery is a duplicate whatever arrived in
+-- between: the first eight as 6-byte fingerprints in the cart hash ("w", 48
+-- bytes at most, so the hash stays a compact listpack), further ones in the
+-- overflow set that only carts updated that often ever get.
+-- Platform times only order this cart's own events: an older one is stale;
+-- an equal one is applied (the later arrival wins). Whether an order by the
+-- same email on another cart came after this update is decided at the
+-- claim, on this service's clock ("rx").
+--
+-- KEYS: 1 cart hash, 2 cart data, 3 the store's due set, 4 overflow
+--       delivery ids, 5 stats hash of the event's day, 6 ref (optional)
+-- ARGV: 1 cart id (its due member and the ref's value), 2 now ms,
+--       3 event time ms, 4 cart data, 5 normalized email, 6 holdout "1"/"0",
+--       7 delivery fingerprint, 8 cart ttl s, 9 dedupe ttl s,
+--       10 max cart age ms, 11 order grace ms, 12 tracked counter field
+--       ("" = counters off), 13 number of delays n, 14..13+n delays ms
+-- Returns: {status, reason}
+local id = ARGV[1]
+local now, at = tonumber(ARGV[2]), tonumber(ARGV[3])
+local fp = ARGV[7]
+local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'gen', 'pv', 'w')
+local w = cur[6] or ''
+for i = 1, #w, 6 do
+  if string.sub(w, i, i + 5) == fp then return {'duplicate', ''} end
+end
+if #w >= 48 and redis.call('SISMEMBER', KEYS[4], fp) == 1 then return {'duplicate', ''} end
+local st, prevAt, step = cur[1], tonumber(cur[2]), tonumber(cur[3]) or 0
+if st and st ~= 'active' then return {'ignored', 'cart is ' .. st} end
+if #w < 48 then
+  redis.call('HSET', KEYS[1], 'w', w .. fp)
+else
+  redis.call('SADD', KEYS[4], fp)
+  redis.call('EXPIRE', KEYS[4], ARGV[9])
+end
+if prevAt and at < prevAt then return {'stale', 'an update with a newer updated_at was already applied'} end
+-- The update's time on this service's clock, for comparisons with orders
+-- of the same email: when it arrived, but no later than its own time plus
+-- the grace, so that a platform's late retry of an old update cannot
+-- outrun the customer's order.
+local rx = now
+if at > 0 and at + tonumber(ARGV[11]) < rx then rx = at + tonumber(ARGV[11]) end
+local act = at
+if act > now or act <= 0 then act = now end
+local ttl = ARGV[8]
+local gen = (tonumber(cur[4]) or 0) + 1
+local nd = tonumber(ARGV[13])
+if st then
+  redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'act', act, 'rx', rx, 'em', ARGV[5], 'gen', gen)
+else
+  redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'act', act, 'rx', rx, 'step', 0, 'em', ARGV[5], 'gen', gen, 'c0', now, 'ho', ARGV[6])
+  if ARGV[12] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[12], 1) end
+end
+if now - at > tonumber(ARGV[10]) then
+  redis.call('HSET', KEYS[1], 'old', 1)
+elseif st then
+  redis.call('HDEL', KEYS[1], 'old')
+end
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('SET', KEYS[2], ARGV[4], 'EX', ttl)
+if step < nd then
+  local due = act + tonumber(ARGV[14 + step])
+  -- never closer to the previous step than the configured spacing
+  local pv = tonumber(cur[5])
+  if pv and step > 0 then due = math.max(due, pv + tonumber(ARGV[14 + step]) - tonumber(ARGV[13 + step])) end
+  redis.call('ZADD', KEYS[3], due, id)
+else
+  redis.call('ZREM', KEYS[3], id)
+end
+if KEYS[6] then redis.call('SET', KEYS[6], id, 'EX', ttl) end
+return {'accepted', ''}

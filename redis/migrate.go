@@ -1,0 +1,62 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
+)
+
+// Migrate moves what releases before per-store schedules kept in one global
+// due set ("store/cart" members) and one global in-flight set
+// ("store|step|channel|cart") into the per-store sets, so an upgrade loses
+// no scheduled reminder and no pending claim. Claims of those releases did
+// not record their variant: they count as variant "a" if swept. It is
+// idempotent and returns how many entries it moved.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	n := 0
+	due, err := s.rdb.ZRangeWithScores(ctx, s.k.legacyDue(), 0, -1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("migrate due set: %w", err)
+	}
+	for _, z := range due {
+		member, _ := z.Member.(string)
+		store, id, ok := strings.Cut(member, "/")
+		if ok && recovery.ValidStore(store) && id != "" {
+			if err := s.register(ctx, store); err != nil {
+				return n, err
+			}
+			if err := s.rdb.ZAddNX(ctx, s.k.due(store), goredis.Z{Score: z.Score, Member: id}).Err(); err != nil {
+				return n, fmt.Errorf("migrate due set: %w", err)
+			}
+			n++
+		}
+		s.rdb.ZRem(ctx, s.k.legacyDue(), member)
+	}
+	claims, err := s.rdb.ZRangeWithScores(ctx, s.k.legacyInflight(), 0, -1).Result()
+	if err != nil {
+		return n, fmt.Errorf("migrate in-flight claims: %w", err)
+	}
+	for _, z := range claims {
+		member, _ := z.Member.(string)
+		p := strings.SplitN(member, "|", 4)
+		if len(p) == 4 && recovery.ValidStore(p[0]) {
+			if step, err := strconv.Atoi(p[1]); err == nil {
+				m := recovery.MessageKey{Store: p[0], Step: step, Channel: p[2], Cart: p[3]}
+				if err := s.register(ctx, m.Store); err != nil {
+					return n, err
+				}
+				if err := s.rdb.ZAddNX(ctx, s.k.inflight(m.Store), goredis.Z{Score: z.Score, Member: m.String()}).Err(); err != nil {
+					return n, fmt.Errorf("migrate in-flight claims: %w", err)
+				}
+				n++
+			}
+		}
+		s.rdb.ZRem(ctx, s.k.legacyInflight(), member)
+	}
+	return n, nil
+}

@@ -1,0 +1,793 @@
+// Package redis stores cartrecovery's domain (package recovery) in Redis:
+// carts, the reminder schedule, send claims and outcomes, suppressions,
+// links and the report counters. Key names are built in key.go, the cart
+// content's encoding is in record.go, every state change is a Lua script in
+// lua/ (script.go). It runs on a single server, on Sentinel and on Cluster
+// (conn.go).
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cartrecovery/cartrecovery/money"
+	"github.com/cartrecovery/cartrecovery/recovery"
+)
+
+// Cart hash fields (<prefix>{<store>}:cart:<id>). The cart's content is a
+// separate string key ("d:<id>", record.go): it is too long for Redis's
+// compact hash encoding (64 bytes a value), and keeping it out keeps the
+// hash a listpack, about 4x smaller.
+//
+//	st    state: active | ordered | deleted
+//	at    platform time of the newest applied event (ms), for staleness
+//	act   last activity (ms) = min(at, receive time); delays count from it
+//	step  index of the next step to run
+//	gen   bumped on every activity and step change; tasks carry it
+//	rx    receive time of the newest applied update (ms), capped at its
+//	      platform time + the order grace: compared at the claim with the
+//	      receive time of an order by the same email (this service's clock)
+//	old   "1" when the newest update's activity was older than
+//	      rules.max_cart_age when it arrived: tracked, never messaged
+//	pv    when the previous step finished (ms): spacing of the next one
+//	w     fingerprints of the first eight deliveries applied (6 bytes each)
+//	em    normalized email (checked against "ordered:<email>")
+//	c0    first seen (ms); ho "1" in the holdout group; ab abandoned at (ms)
+//	rem   first message accepted (ms); ls last message sent: suffix|ms
+//	clk   clicks; oid/oat/orx/otot/ocur/oby/att the order and its attribution
+//	m:<step>:<channel>  send state "claimed|ms", then "sent|ms|claimed|detail",
+//	                    "failed|ms|claimed|detail" or "skipped|ms|ms|reason"
+//	k:<step>:<channel>  first click on that message's link (ms)
+
+// Options configure a Store.
+type Options struct {
+	Prefix string          // key prefix, e.g. "cartrecovery:"
+	Delays []time.Duration // the sequence's delays, strictly increasing
+	// Steps names the sequence's steps (counters are keyed by name).
+	Steps []string
+	Now   func() time.Time
+	// SeenTTL is how long delivery ids are remembered (default 72h; Shopify
+	// retries for 4h, platforms may redeliver manually within days).
+	SeenTTL time.Duration
+	// Retention is how long a cart and its outcomes are kept after its last
+	// change (default 90 days). Counters are kept.
+	Retention time.Duration
+	// Window is rules.attribution_window (default 168h).
+	Window time.Duration
+	// HoldoutPercent (0-50) of customers get no messages.
+	HoldoutPercent int
+	// Cooldown is rules.cooldown: after a message about one cart, the
+	// customer's other carts send nothing for this long (0 = off).
+	Cooldown time.Duration
+	// NoCounters disables the tracked counter on ingest (the benchmark's
+	// baseline only).
+	NoCounters bool
+	// MaxCartAge is rules.max_cart_age (default 168h): a cart whose update
+	// arrives with its activity already older than this is tracked but
+	// never messaged.
+	MaxCartAge time.Duration
+	// SendTimeout is worker.send_timeout (default 30s): a claim with no
+	// outcome after twice this is swept as failed, reason unknown.
+	SendTimeout time.Duration
+}
+
+// Store keeps carts, the schedule and send claims in Redis.
+type Store struct {
+	rdb       goredis.UniversalClient
+	k         keyspace
+	delays    []any // ms, as script arguments
+	now       func() time.Time
+	seenTTL   int64 // s
+	retention int64 // s
+	steps     []string
+	window    time.Duration
+	cooldown  time.Duration
+	holdout   int
+	counters  bool
+	maxAge    time.Duration
+	sendLease time.Duration
+
+	registered sync.Map // stores known to be in the stores set
+}
+
+// NewStore returns a Store on rdb.
+func NewStore(rdb goredis.UniversalClient, o Options) *Store {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SeenTTL <= 0 {
+		o.SeenTTL = 72 * time.Hour
+	}
+	if o.Retention <= 0 {
+		o.Retention = 90 * 24 * time.Hour
+	}
+	longest := time.Duration(0)
+	d := make([]any, len(o.Delays))
+	for i, x := range o.Delays {
+		d[i] = x.Milliseconds()
+		longest = max(longest, x)
+	}
+	if o.Window <= 0 {
+		o.Window = 168 * time.Hour
+	}
+	if o.MaxCartAge <= 0 {
+		o.MaxCartAge = 168 * time.Hour
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = 30 * time.Second
+	}
+	steps := make([]string, len(o.Delays))
+	for i := range steps {
+		steps[i] = strconv.Itoa(i)
+		if i < len(o.Steps) && o.Steps[i] != "" {
+			steps[i] = o.Steps[i]
+		}
+	}
+	return &Store{
+		rdb: rdb, k: keyspace{o.Prefix}, delays: d, now: o.Now, steps: steps, window: o.Window,
+		holdout: o.HoldoutPercent, counters: !o.NoCounters, cooldown: o.Cooldown,
+		maxAge: o.MaxCartAge, sendLease: 2 * o.SendTimeout,
+		seenTTL:   int64(o.SeenTTL / time.Second),
+		retention: int64(max(o.Retention, longest+24*time.Hour) / time.Second),
+	}
+}
+
+// Steps returns the number of steps in the sequence.
+func (s *Store) Steps() int { return len(s.delays) }
+
+// LinkKeyName is the key holding the links' signing key.
+func (s *Store) LinkKeyName() string { return s.k.linkKey() }
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func msTime(v string) time.Time {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n).UTC()
+}
+
+// day is the UTC date that names a counters hash.
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// stepName names step index i in the counters.
+func (s *Store) stepName(i int) string {
+	if i >= 0 && i < len(s.steps) {
+		return s.steps[i]
+	}
+	return strconv.Itoa(i)
+}
+
+// suffix is a message's counter suffix.
+func (s *Store) suffix(m recovery.MessageKey) string {
+	return recovery.MessageSuffix(s.stepName(m.Step), m.Channel, m.Variant)
+}
+
+func (s *Store) counter(kind recovery.CounterKind, m recovery.MessageKey) string {
+	return recovery.Counter{Kind: kind, Step: s.stepName(m.Step), Channel: m.Channel, Variant: m.Variant}.Field()
+}
+
+func field(kind recovery.CounterKind) string { return recovery.Counter{Kind: kind}.Field() }
+
+// register lists store in the stores set the relay and the sweeper walk.
+// It runs before the store's first event is recorded, so no schedule can
+// exist in a store the relay does not know.
+func (s *Store) register(ctx context.Context, store string) error {
+	if _, ok := s.registered.Load(store); ok {
+		return nil
+	}
+	if err := s.rdb.SAdd(ctx, s.k.stores(), store).Err(); err != nil {
+		return fmt.Errorf("register store %s: %w", store, err)
+	}
+	s.registered.Store(store, true)
+	return nil
+}
+
+// maxResolve bounds how often a delete or an order resolves its carts again
+// when a ref moved between the read and the script.
+const maxResolve = 5
+
+// Ingest records one normalized event atomically and reports what it did.
+// An update is one script, one round trip; a delete or an order first reads
+// the cart ids its refs point to. It returns an error wrapping
+// recovery.ErrInvalid for an event that cannot be keyed.
+func (s *Store) Ingest(ctx context.Context, ev recovery.Event) (recovery.Result, error) {
+	now := s.now()
+	if err := ev.Check(now); err != nil {
+		return recovery.Result{}, err
+	}
+	if err := s.register(ctx, ev.Store); err != nil {
+		return recovery.Result{}, err
+	}
+	var (
+		res []any
+		err error
+	)
+	for range maxResolve {
+		switch ev.Kind {
+		case recovery.CartUpdated:
+			res, err = s.update(ctx, ev, now)
+		case recovery.CartDeleted:
+			res, err = s.delete(ctx, ev, now)
+		case recovery.OrderCreated:
+			res, err = s.order(ctx, ev, now)
+		}
+		if err != nil || len(res) == 0 || res[0] != "retry" {
+			break
+		}
+	}
+	if err != nil {
+		return recovery.Result{}, fmt.Errorf("record %s %s/%s: %w", ev.Kind, ev.Store, ev.Cart.ID, err)
+	}
+	st, _ := res[0].(string)
+	reason, _ := res[1].(string)
+	if st == "retry" {
+		return recovery.Result{}, fmt.Errorf("record %s %s/%s: its refs kept moving", ev.Kind, ev.Store, ev.Cart.ID)
+	}
+	return recovery.Result{Status: recovery.Status(st), Reason: reason}, nil
+}
+
+func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) ([]any, error) {
+	now := nowT.UnixMilli()
+	at := ms(ev.OccurredAt)
+	if at <= 0 {
+		at = now
+	}
+	data, err := encodeRecord(ev.Platform, ev.Cart, ev.Customer)
+	if err != nil {
+		return nil, err
+	}
+	holdout, tracked := "0", recovery.CountTracked
+	if s.holdout > 0 && recovery.InHoldout(ev.Store, recovery.HoldoutWho(ev), s.holdout) {
+		holdout, tracked = "1", recovery.CountTrackedHoldout
+	}
+	trackedField := field(tracked)
+	if !s.counters {
+		trackedField = ""
+	}
+	id := ev.Cart.ID
+	keys := []string{s.k.cart(ev.Store, id), s.k.data(ev.Store, id), s.k.due(ev.Store),
+		s.k.overflow(ev.Store, id), s.k.stats(ev.Store, day(time.UnixMilli(at)))}
+	// Only the first ref is kept: it is the one lookups try first, and
+	// every key costs memory for every pending cart.
+	if len(ev.Refs) > 0 {
+		keys = append(keys, s.k.ref(ev.Store, ev.Refs[0]))
+	}
+	args := make([]any, 0, 13+len(s.delays))
+	args = append(args, id, now, at, data, recovery.NormalizeEmail(ev.Customer.Email), holdout,
+		deliveryFingerprint(ev.Platform, ev.ID), s.retention, s.seenTTL, s.maxAge.Milliseconds(),
+		recovery.OrderGrace.Milliseconds(), trackedField, len(s.delays))
+	args = append(args, s.delays...)
+	return updateScript.Run(ctx, s.rdb, keys, args...).Slice()
+}
+
+// resolve reads the cart ids ev's refs point to and returns the candidate
+// carts: the id first, then each ref's target, without repeats.
+func (s *Store) resolve(ctx context.Context, ev recovery.Event, extra ...string) (refKeys, ids []string, extraVals []string, err error) {
+	for _, r := range ev.Refs {
+		refKeys = append(refKeys, s.k.ref(ev.Store, r))
+	}
+	all := append(append([]string{}, refKeys...), extra...)
+	var vals []any
+	if len(all) > 0 {
+		// One store's keys share a slot: one MGET, on a cluster too.
+		if vals, err = s.rdb.MGet(ctx, all...).Result(); err != nil {
+			return nil, nil, nil, fmt.Errorf("resolve refs: %w", err)
+		}
+	}
+	seen := map[string]bool{}
+	add := func(x string) {
+		if x != "" && !seen[x] {
+			seen[x] = true
+			ids = append(ids, x)
+		}
+	}
+	add(ev.Cart.ID)
+	for i := range refKeys {
+		v, _ := vals[i].(string)
+		add(v)
+	}
+	for i := range extra {
+		v, _ := vals[len(refKeys)+i].(string)
+		extraVals = append(extraVals, v)
+	}
+	return refKeys, ids, extraVals, nil
+}
+
+func (s *Store) delete(ctx context.Context, ev recovery.Event, nowT time.Time) ([]any, error) {
+	refKeys, ids, _, err := s.resolve(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	keys := append([]string{s.k.seen(ev.Store, ev.Platform, ev.ID), s.k.due(ev.Store)}, refKeys...)
+	args := []any{nowT.UnixMilli(), ms(ev.OccurredAt), s.seenTTL, s.retention, len(refKeys), ev.Cart.ID}
+	for _, id := range ids {
+		keys = append(keys, s.k.cart(ev.Store, id))
+		args = append(args, id)
+	}
+	return deleteScript.Run(ctx, s.rdb, keys, args...).Slice()
+}
+
+func (s *Store) order(ctx context.Context, ev recovery.Event, nowT time.Time) ([]any, error) {
+	now := nowT.UnixMilli()
+	at := ms(ev.OccurredAt)
+	if at <= 0 || at > now {
+		at = now
+	}
+	email := recovery.NormalizeEmail(ev.Customer.Email)
+	var extra []string
+	if email != "" {
+		extra = []string{s.k.last(ev.Store, email)}
+	}
+	refKeys, ids, vals, err := s.resolve(ctx, ev, extra...)
+	if err != nil {
+		return nil, err
+	}
+	other := ""
+	if len(vals) > 0 {
+		other = vals[0]
+	}
+	minor := ""
+	if m, ok := money.ToMinor(ev.Order.Total, ev.Order.Currency); ok {
+		minor = strconv.FormatInt(m, 10)
+	}
+	keys := []string{s.k.seen(ev.Store, ev.Platform, ev.ID), s.k.due(ev.Store), s.k.stats(ev.Store, day(time.UnixMilli(at))),
+		s.k.ordered(ev.Store, email), s.k.last(ev.Store, email)}
+	keys = append(keys, refKeys...)
+	args := []any{now, at, s.seenTTL, s.retention, ev.Order.ID, ev.Order.Total, ev.Order.Currency, email, minor,
+		s.window.Milliseconds(), len(refKeys), ev.Cart.ID, "", other}
+	for _, id := range ids {
+		keys = append(keys, s.k.cart(ev.Store, id))
+		args = append(args, id)
+	}
+	if other != "" {
+		keys = append(keys, s.k.cart(ev.Store, other))
+	}
+	return orderScript.Run(ctx, s.rdb, keys, args...).Slice()
+}
+
+// Load reads one cart; ok is false when it does not exist (or expired).
+func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState, bool, error) {
+	var hc *goredis.MapStringStringCmd
+	var dc *goredis.StringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		hc = p.HGetAll(ctx, s.k.cart(store, id))
+		dc = p.Get(ctx, s.k.data(store, id))
+		return nil
+	})
+	if err != nil && err != goredis.Nil {
+		return recovery.CartState{}, false, fmt.Errorf("load cart %s/%s: %w", store, id, err)
+	}
+	h := hc.Val()
+	if len(h) == 0 {
+		return recovery.CartState{}, false, nil
+	}
+	c := recovery.CartState{Store: store, ID: id, State: h["st"], OrderID: h["oid"],
+		Sends: map[recovery.Slot]recovery.Send{}, Clicks: map[recovery.Slot]time.Time{}, Holdout: h["ho"] == "1",
+		Abandoned: msTime(h["ab"]), Reminded: msTime(h["rem"]), Attribution: h["att"],
+		OrderAt: msTime(h["oat"]), OrderReceived: msTime(h["orx"]), OrderTotal: h["otot"], OrderCurrency: h["ocur"], OrderMatch: h["oby"]}
+	if ls := h["ls"]; ls != "" {
+		i := strings.LastIndexByte(ls, '|')
+		c.LastTouch, c.LastTouchAt = ls[:max(i, 0)], msTime(ls[i+1:])
+	}
+	c.Step, _ = strconv.Atoi(h["step"])
+	c.Gen, _ = strconv.Atoi(h["gen"])
+	c.At = msTime(h["at"])
+	c.Activity = msTime(h["act"])
+	c.Created = msTime(h["c0"])
+	c.TooOld = h["old"] == "1"
+	for f, v := range h {
+		switch kind, slot, ok := recovery.ParseSlotField(f); {
+		case !ok:
+		case kind == "m":
+			c.Sends[slot] = parseSend(v)
+		case kind == "k":
+			c.Clicks[slot] = msTime(v)
+		}
+	}
+	c.Cart, c.Customer, err = decodeRecord(id, dc.Val())
+	if c.Customer.Email == "" {
+		c.Customer.Email = h["em"]
+	}
+	return c, true, err
+}
+
+// sendValue is the stored form of an outcome: "outcome|ms|detail" (the
+// finish script inserts when the claim was taken).
+func sendValue(outcome string, at time.Time, detail string) string {
+	detail = strings.ReplaceAll(detail, "|", "/")
+	if len(detail) > 300 {
+		detail = detail[:300]
+	}
+	return outcome + "|" + strconv.FormatInt(at.UnixMilli(), 10) + "|" + detail
+}
+
+// parseSend reads a send field: "claimed|ms" or "outcome|ms|claimed ms|detail".
+func parseSend(raw string) recovery.Send {
+	p := strings.SplitN(raw, "|", 4)
+	out := recovery.Send{Outcome: p[0]}
+	if len(p) > 1 {
+		out.At = msTime(p[1])
+	}
+	out.Started = out.At
+	if len(p) > 2 {
+		out.Started = msTime(p[2])
+	}
+	if len(p) > 3 {
+		out.Detail = p[3]
+	}
+	return out
+}
+
+// Stores lists every store that has sent an event.
+func (s *Store) Stores(ctx context.Context) ([]string, error) {
+	st, err := s.rdb.SMembers(ctx, s.k.stores()).Result()
+	sort.Strings(st)
+	return st, err
+}
+
+// Lease takes up to limit carts due at now, over every store, and hides
+// them from other relays until leaseUntil. Pass them to Release once they
+// are handed to the queue.
+func (s *Store) Lease(ctx context.Context, now, leaseUntil time.Time, limit int) ([]recovery.Due, error) {
+	stores, err := s.Stores(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lease due carts: %w", err)
+	}
+	// Which store has what due: one pipelined read (on a cluster, one per
+	// node), then one script per store that has some.
+	cmds := make([]*goredis.StringSliceCmd, len(stores))
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, st := range stores {
+			cmds[i] = p.ZRangeByScore(ctx, s.k.due(st), &goredis.ZRangeBy{
+				Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limit)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lease due carts: %w", err)
+	}
+	var out []recovery.Due
+	for i, st := range stores {
+		ids := cmds[i].Val()
+		if len(ids) == 0 || len(out) >= limit {
+			continue
+		}
+		ids = ids[:min(len(ids), limit-len(out))]
+		keys := []string{s.k.due(st)}
+		args := []any{now.UnixMilli(), leaseUntil.UnixMilli()}
+		for _, id := range ids {
+			keys = append(keys, s.k.cart(st, id))
+			args = append(args, id)
+		}
+		res, err := leaseScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+		if err != nil {
+			return out, fmt.Errorf("lease due carts of %s: %w", st, err)
+		}
+		for j := 0; j+2 < len(res); j += 3 {
+			step, _ := strconv.Atoi(res[j+1])
+			gen, _ := strconv.Atoi(res[j+2])
+			out = append(out, recovery.Due{Store: st, CartID: res[j], Step: step, Gen: gen})
+		}
+	}
+	return out, nil
+}
+
+// Release drops relayed carts from the due sets, unless an update has
+// re-scheduled them since the lease.
+func (s *Store) Release(ctx context.Context, leaseUntil time.Time, ds []recovery.Due) error {
+	byStore := map[string][]any{}
+	for _, d := range ds {
+		byStore[d.Store] = append(byStore[d.Store], d.CartID)
+	}
+	var errs []error
+	for st, ids := range byStore {
+		args := append([]any{strconv.FormatInt(leaseUntil.UnixMilli(), 10)}, ids...)
+		if err := releaseScript.Run(ctx, s.rdb, []string{s.k.due(st)}, args...).Err(); err != nil {
+			errs = append(errs, fmt.Errorf("release due carts of %s: %w", st, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NextWake returns the earliest due time over every store (leased carts
+// count with their lease deadline); ok is false when nothing is scheduled.
+// The relay sleeps until then.
+func (s *Store) NextWake(ctx context.Context) (time.Time, bool, error) {
+	stores, err := s.Stores(ctx)
+	if err != nil || len(stores) == 0 {
+		return time.Time{}, false, err
+	}
+	cmds := make([]*goredis.ZSliceCmd, len(stores))
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, st := range stores {
+			cmds[i] = p.ZRangeWithScores(ctx, s.k.due(st), 0, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due time: %w", err)
+	}
+	var next float64
+	found := false
+	for _, c := range cmds {
+		if z := c.Val(); len(z) == 1 && (!found || z[0].Score < next) {
+			next, found = z[0].Score, true
+		}
+	}
+	return time.UnixMilli(int64(next)).UTC(), found, nil
+}
+
+// DueCount is how many carts are due at t and not yet handed to the queue
+// (leased carts carry their lease deadline as score until released).
+func (s *Store) DueCount(ctx context.Context, t time.Time) (int64, error) {
+	stores, err := s.Stores(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cmds := make([]*goredis.IntCmd, len(stores))
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, st := range stores {
+			cmds[i] = p.ZCount(ctx, s.k.due(st), "-inf", strconv.FormatInt(t.UnixMilli(), 10))
+		}
+		return nil
+	})
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, err
+}
+
+// NextDue returns the due time of a cart's next step, ok false when none is
+// scheduled (tests and the timeline use it).
+func (s *Store) NextDue(ctx context.Context, store, id string) (time.Time, bool, error) {
+	sc, err := s.rdb.ZScore(ctx, s.k.due(store), id).Result()
+	if err == goredis.Nil {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(int64(sc)).UTC(), true, nil
+}
+
+// Reschedule puts a cart back on its store's due set at t (a task that
+// found its step not due yet, or a channel waiting for quiet hours to end).
+func (s *Store) Reschedule(ctx context.Context, store, id string, t time.Time) error {
+	return s.rdb.ZAdd(ctx, s.k.due(store), goredis.Z{Score: float64(t.UnixMilli()), Member: id}).Err()
+}
+
+// Claim atomically checks, right before the provider call, that the cart is
+// still active on (step, gen), that its customer (email, as the caller read
+// it with the cart) has not ordered since, and that nobody claimed the
+// message yet; then claims it. It returns recovery.ClaimOK or why not.
+func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email string) (string, error) {
+	now := s.now()
+	r, err := claimScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.due(m.Store), s.k.inflight(m.Store),
+		s.k.ordered(m.Store, email), s.k.cool(m.Store, email)},
+		m.Slot().Field("m"), m.Step, gen, now.UnixMilli(), m.Cart, s.cooldown.Milliseconds(),
+		recovery.OrderGrace.Milliseconds(), now.Add(s.sendLease).UnixMilli(), m.String(), email).Text()
+	if err != nil {
+		return "", fmt.Errorf("claim %s: %w", m, err)
+	}
+	return r, nil
+}
+
+// Finish records the outcome of a claimed send and counts it. A failure
+// whose detail starts with "unknown" is also counted as unknown. email is
+// the cart's, as read with it (the cross-device index of a sent message).
+// It returns recovery.ErrNoClaim when the claim is gone (swept meanwhile).
+func (s *Store) Finish(ctx context.Context, m recovery.MessageKey, email, outcome, detail string) error {
+	now := s.now()
+	n, err := finishScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.inflight(m.Store),
+		s.k.stats(m.Store, day(now)), s.k.last(m.Store, email)},
+		m.Slot().Field("m"), sendValue(outcome, now, detail), s.counter(recovery.CounterKind(outcome), m),
+		s.counter(recovery.CountUnknown, m), s.suffix(m), now.UnixMilli(), int64(s.window/time.Second), m.Cart,
+		m.String(), email, field(recovery.CountReminded)).Int()
+	if err == nil && n == 0 {
+		err = recovery.ErrNoClaim
+	}
+	return err
+}
+
+// Unclaim releases a claim after a failure that proved the provider did not
+// accept the message, so a retry may claim it again.
+func (s *Store) Unclaim(ctx context.Context, m recovery.MessageKey) error {
+	return finishScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.inflight(m.Store),
+		s.k.stats(m.Store, day(s.now())), s.k.last(m.Store, "")},
+		m.Slot().Field("m"), "", "", "", "", 0, 0, m.Cart, m.String(), "", "").Err()
+}
+
+// SweepClaims records every claim whose lease ended before now without an
+// outcome as failed, reason unknown (counted as failed and unknown; never
+// resent: a duplicate reminder is worse than a missed one), and returns
+// them. At most limit per store and call.
+func (s *Store) SweepClaims(ctx context.Context, now time.Time, limit int) ([]recovery.MessageKey, error) {
+	stores, err := s.Stores(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read in-flight claims: %w", err)
+	}
+	cmds := make([]*goredis.StringSliceCmd, len(stores))
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, st := range stores {
+			cmds[i] = p.ZRangeByScore(ctx, s.k.inflight(st), &goredis.ZRangeBy{
+				Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limit)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read in-flight claims: %w", err)
+	}
+	var out []recovery.MessageKey
+	for i, st := range stores {
+		for _, raw := range cmds[i].Val() {
+			m, err := recovery.ParseMessageKey(raw)
+			if err != nil || m.Store != st {
+				s.rdb.ZRem(ctx, s.k.inflight(st), raw)
+				continue
+			}
+			switch err := s.Finish(ctx, m, "", recovery.OutcomeFailed, recovery.ReasonUnknown); {
+			case err == nil:
+				out = append(out, m)
+			case errors.Is(err, recovery.ErrNoClaim): // finished meanwhile
+			default:
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// Skip records that a message was not sent and why, unless it already has
+// a state. The holdout group's skips are counted as held.
+func (s *Store) Skip(ctx context.Context, m recovery.MessageKey, reason string) error {
+	now := s.now()
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	kind := recovery.CountSkipped
+	if reason == recovery.ReasonHoldout {
+		kind = recovery.CountHeld
+	}
+	return skipScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.stats(m.Store, day(now))},
+		m.Slot().Field("m"), recovery.OutcomeSkipped+"|"+ts+"|"+ts+"|"+strings.ReplaceAll(reason, "|", "/"),
+		s.counter(kind, m)).Err()
+}
+
+// Advance moves an active cart past step and schedules its next step from
+// the last activity. It is a no-op if the cart moved on or ended.
+func (s *Store) Advance(ctx context.Context, store, id string, step int) error {
+	now := s.now()
+	args := []any{id, step, now.UnixMilli(), field(recovery.CountAbandoned), field(recovery.CountAbandonedHoldout), len(s.delays)}
+	args = append(args, s.delays...)
+	return advanceScript.Run(ctx, s.rdb, []string{s.k.cart(store, id), s.k.due(store), s.k.stats(store, day(now))}, args...).Err()
+}
+
+// deliveryFingerprint is the 48-bit fingerprint of a delivery kept with the
+// cart (6 raw bytes each: a UUID would cost 36 in every pending cart).
+func deliveryFingerprint(platform, id string) string {
+	h := sha256.Sum256([]byte(platform + "\x00" + id))
+	return string(h[:6])
+}
+
+// Suppress records that contactHash must receive nothing more on channel.
+func (s *Store) Suppress(ctx context.Context, store, channel, contactHash, reason string) error {
+	return s.rdb.Set(ctx, s.k.unsub(store, channel, contactHash), sendValue("unsub", s.now(), reason), 0).Err()
+}
+
+// Suppressed reports whether contactHash unsubscribed from channel.
+func (s *Store) Suppressed(ctx context.Context, store, channel, contactHash string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.k.unsub(store, channel, contactHash)).Result()
+	return n == 1, err
+}
+
+// Click records a click on message m's link and returns the cart for the
+// redirect; ok is false when the cart no longer exists.
+func (s *Store) Click(ctx context.Context, m recovery.MessageKey) (c recovery.Cart, platform string, ok bool, err error) {
+	now := s.now()
+	data, err := clickScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.data(m.Store, m.Cart), s.k.stats(m.Store, day(now))},
+		m.Slot().Field("k"), now.UnixMilli(), s.counter(recovery.CountClicked, m), field(recovery.CountClickedCarts)).Text()
+	if err != nil {
+		return recovery.Cart{}, "", false, fmt.Errorf("record click %s: %w", m, err)
+	}
+	if data == "" {
+		return recovery.Cart{}, "", false, nil
+	}
+	c, _, platform, err = decodeRecordPf(m.Cart, data)
+	return c, platform, err == nil, err
+}
+
+// Counters returns the report counters of each store for each day (UTC
+// dates "2006-01-02"), read in one pipelined round trip: the cost depends on
+// stores x days, never on the number of carts. Fields that are not
+// counters (a release's retired ones) are left out.
+func (s *Store) Counters(ctx context.Context, stores, days []string) (map[string]map[string]map[recovery.Counter]int64, error) {
+	cmds := make(map[[2]string]*goredis.MapStringStringCmd, len(stores)*len(days))
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, st := range stores {
+			for _, d := range days {
+				cmds[[2]string{st, d}] = p.HGetAll(ctx, s.k.stats(st, d))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read counters: %w", err)
+	}
+	out := map[string]map[string]map[recovery.Counter]int64{}
+	for k, cmd := range cmds {
+		if len(cmd.Val()) == 0 {
+			continue
+		}
+		if out[k[0]] == nil {
+			out[k[0]] = map[string]map[recovery.Counter]int64{}
+		}
+		m := make(map[recovery.Counter]int64, len(cmd.Val()))
+		for f, v := range cmd.Val() {
+			c, err := recovery.ParseCounter(f)
+			if err != nil {
+				continue
+			}
+			n, _ := strconv.ParseInt(v, 10, 64)
+			m[c] += n
+		}
+		out[k[0]][k[1]] = m
+	}
+	return out, nil
+}
+
+// NewLink records a click-through link to message m under a new random id
+// and returns the id, valid for recovery.LinkTTL.
+func (s *Store) NewLink(ctx context.Context, m recovery.MessageKey) ([8]byte, error) {
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return id, err
+	}
+	return id, s.SaveLink(ctx, id, m)
+}
+
+// SaveLink records the click-through link id to message m, valid for
+// recovery.LinkTTL. The worker saves it once the message is claimed.
+func (s *Store) SaveLink(ctx context.Context, id [8]byte, m recovery.MessageKey) error {
+	return s.rdb.Set(ctx, s.k.link(id), m.String(), recovery.LinkTTL).Err()
+}
+
+// ResolveLink returns the message of link id; ok is false when it expired.
+func (s *Store) ResolveLink(ctx context.Context, id [8]byte) (recovery.MessageKey, bool, error) {
+	v, err := s.rdb.Get(ctx, s.k.link(id)).Result()
+	if err == goredis.Nil {
+		return recovery.MessageKey{}, false, nil
+	}
+	if err != nil {
+		return recovery.MessageKey{}, false, err
+	}
+	if m, err := recovery.ParseMessageKey(v); err == nil {
+		return m, true, nil
+	}
+	// Links written before message keys: store/step/channel/variant/cart
+	// (the cart id last: it may hold "/"). They live for 30 days.
+	p := strings.SplitN(v, "/", 5)
+	if len(p) != 5 {
+		return recovery.MessageKey{}, false, nil
+	}
+	step, err := strconv.Atoi(p[1])
+	if err != nil {
+		return recovery.MessageKey{}, false, nil
+	}
+	return recovery.MessageKey{Store: p[0], Step: step, Channel: p[2], Variant: p[3], Cart: p[4]}, true, nil
+}
