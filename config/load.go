@@ -218,6 +218,7 @@ var toolEnv = []string{
 	EnvPrefix + "_CONFIG",           // config file path (Load)
 	EnvPrefix + "_SEQUENCE",         // sequence as a JSON list (Load)
 	EnvPrefix + "_TEST_REDIS_URL",   // internal/testredis: use this server in tests
+	EnvPrefix + "_TEST_REDIS_MODE",  // internal/testredis: run tests on cluster or sentinel
 	EnvPrefix + "_REQUIRE_CHROMIUM", // server tests: fail instead of skip without Chromium
 	EnvPrefix + "_ARTIFACTS",        // server tests: where screenshots go
 	EnvPrefix + "_UPDATE_GOLDEN",    // report tests: rewrite golden files

@@ -13,7 +13,6 @@ import (
 	"github.com/cartrecovery/cartrecovery/redis"
 )
 
-
 // TestEmbeddedRunsTheScripts checks that every Lua script works on the
 // embedded engine `make run` uses, and that the warning is loud.
 func TestEmbeddedRunsTheScripts(t *testing.T) {

@@ -157,7 +157,7 @@ func TestStepsKeepTheirSpacing(t *testing.T) {
 // and never left bare; a finished claim is not swept.
 func TestSweepClaims(t *testing.T) {
 	clk := &clock{t: t0}
-	rdb := testredis.Client(t)
+	rdb := testredis.Universal(t)
 	s := redis.NewStore(rdb, redis.Options{Prefix: "test:", Delays: []time.Duration{time.Hour}, Now: clk.Now,
 		Steps: []string{"first"}, SendTimeout: 10 * time.Second})
 	ctx := context.Background()

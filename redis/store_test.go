@@ -32,7 +32,7 @@ var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 func newStore(t *testing.T) (*redis.Store, *clock) {
 	t.Helper()
 	clk := &clock{t: t0}
-	s := redis.NewStore(testredis.Client(t), redis.Options{
+	s := redis.NewStore(testredis.Universal(t), redis.Options{
 		Prefix: "test:", Delays: []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}, Now: clk.Now,
 	})
 	return s, clk
@@ -300,7 +300,7 @@ func TestLeaseReleaseAdvance(t *testing.T) {
 func TestClaimCooldown(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: t0}
-	s := redis.NewStore(testredis.Client(t), redis.Options{Prefix: "cool:", Now: clk.Now,
+	s := redis.NewStore(testredis.Universal(t), redis.Options{Prefix: "cool:", Now: clk.Now,
 		Delays: []time.Duration{time.Hour, 24 * time.Hour}, Cooldown: 300 * time.Millisecond})
 	ingest(t, s, update("e1", "a", t0.Add(-2*time.Hour)))
 	ingest(t, s, update("e2", "b", t0.Add(-2*time.Hour))) // same customer (Ana@Example.com)

@@ -43,20 +43,19 @@ local carts = {}
 for i, c in ipairs(want) do
   local how = 'ref'
   if c == id then how = 'id' end
-  carts[#carts + 1] = {c, KEYS[5 + nr + i], how}
+  carts[#carts + 1] = {c, 5 + nr + i, how} -- id, index in KEYS, how found
 end
-local function reminded(k) return redis.call('HEXISTS', k, 'rem') == 1 end
+local function reminded(i) return redis.call('HEXISTS', KEYS[i], 'rem') == 1 end
 local any = false
 for _, c in ipairs(carts) do if reminded(c[2]) then any = true end end
-if not any and other ~= '' and not seen[other] then
-  local k = KEYS[6 + nr + #want]
-  if reminded(k) then carts[#carts + 1] = {other, k, 'email'} end
+if not any and other ~= '' and not seen[other] and reminded(6 + nr + #want) then
+  carts[#carts + 1] = {other, 6 + nr + #want, 'email'}
 end
 local stats = KEYS[3]
 redis.call('HINCRBY', stats, 'orders', 1)
 local outcome = 'unmatched'
 for _, c in ipairs(carts) do
-  local k = c[2]
+  local k = KEYS[c[2]]
   local v = redis.call('HMGET', k, 'st', 'ls', 'ho', 'ab', 'clk')
   local st = v[1]
   if (st or c[3] == 'id') and st ~= 'ordered' then

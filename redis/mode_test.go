@@ -1,0 +1,219 @@
+package redis_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cartrecovery/cartrecovery/internal/testredis"
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
+)
+
+// TestEveryMode runs every storage test of this package again on a real
+// 3-master Redis Cluster and on a real Sentinel with one master.
+func TestEveryMode(t *testing.T) { testredis.EveryMode(t, ".") }
+
+// Open connects in this binary's mode from the URL form redis.url takes.
+func TestOpenMode(t *testing.T) {
+	mode, url := testredis.ModeURL(t)
+	var logs bytes.Buffer
+	c, err := redis.Open(context.Background(), mode, url, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("open %s %s: %v", mode, url, err)
+	}
+	defer c.Close()
+	if c.Embedded || c.Mode != mode {
+		t.Fatalf("embedded %v mode %q", c.Embedded, c.Mode)
+	}
+	s := redis.NewStore(c.Client, redis.Options{Prefix: "open:", Delays: []time.Duration{time.Hour}})
+	if r, err := s.Ingest(context.Background(), update("u1", "c1", time.Now().Add(-time.Minute))); err != nil || r.Status != recovery.StatusAccepted {
+		t.Fatalf("ingest on %s: %+v %v", mode, r, err)
+	}
+}
+
+func TestOpenRefusesBadURLs(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	for _, tc := range []struct{ mode, url, want string }{
+		{"sentinel", "redis://127.0.0.1:26379/0", "redis-sentinel://"},
+		{"sentinel", "redis-sentinel://127.0.0.1:26379/0", "master=NAME"},
+		{"sentinel", "redis-sentinel://127.0.0.1:26379/x?master=m", "not a number"},
+		{"sentinel", "", "required in sentinel mode"},
+		{"cluster", "", "required in cluster mode"},
+		{"cluster", "redis://127.0.0.1:1?addr=127.0.0.1:2", "ping"},
+		{"ring", "redis://127.0.0.1:1", "redis.mode"},
+	} {
+		c, err := redis.Open(ctx, tc.mode, tc.url, log)
+		if err == nil {
+			c.Close()
+			t.Errorf("%s %q accepted", tc.mode, tc.url)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %q: %v, want it to mention %q", tc.mode, tc.url, err, tc.want)
+		}
+	}
+	o, err := redis.ParseSentinelURL("redis-sentinel://:pw@10.0.0.1,10.0.0.2:26380/3?master=shop&sentinel_password=sp")
+	if err != nil || o.MasterName != "shop" || o.DB != 3 || o.Password != "pw" || o.SentinelPassword != "sp" ||
+		strings.Join(o.SentinelAddrs, " ") != "10.0.0.1:26379 10.0.0.2:26380" {
+		t.Fatalf("%+v %v", o, err)
+	}
+}
+
+// A whole flow over two stores (on a cluster: two slots, usually two
+// nodes): a cart reminded on one device, ordered on another (found by
+// email only); a cart of the other store deleted through its ref. Every
+// counter field written parses as a recovery.Counter.
+func TestFlowOverStoresAndCountersParse(t *testing.T) {
+	ctx := context.Background()
+	rdb := testredis.Universal(t)
+	clk := &clock{t: t0}
+	s := redis.NewStore(rdb, redis.Options{Prefix: "flow:", Delays: []time.Duration{time.Hour, 24 * time.Hour},
+		Steps: []string{"first", "second"}, Now: clk.Now})
+	laptop := update("u1", "laptop", t0.Add(-2*time.Hour))
+	other := update("u2", "o1", t0.Add(-2*time.Hour))
+	other.Store, other.Refs = "b.example", []string{"cart_token:zz"}
+	ingest(t, s, laptop)
+	ingest(t, s, other)
+	ds, err := s.Lease(ctx, clk.Now(), clk.Now().Add(time.Minute), 100)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("lease over two stores: %+v %v", ds, err)
+	}
+	if err := s.Release(ctx, clk.Now().Add(time.Minute), ds); err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ := s.Load(ctx, "default", "laptop")
+	m := c.Message(0, "email", "b")
+	if r, err := s.Claim(ctx, m, c.Gen, c.Email()); err != nil || r != recovery.ClaimOK {
+		t.Fatalf("claim %q %v", r, err)
+	}
+	if err := s.Finish(ctx, m, c.Email(), recovery.OutcomeSent, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.Click(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Advance(ctx, "default", "laptop", 0); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute)
+	o := order("o1", "", clk.Now()) // another device: no cart id, the email only
+	if r := ingest(t, s, o); r.Reason != "recovered|first|email|b" {
+		t.Fatalf("cross-device order: %+v", r)
+	}
+	del := recovery.Event{ID: "d1", Platform: "generic", Kind: recovery.CartDeleted, Store: "b.example", Refs: []string{"cart_token:zz"}}
+	if r := ingest(t, s, del); r.Status != recovery.StatusAccepted {
+		t.Fatalf("delete by ref: %+v", r)
+	}
+	if c, _, _ := s.Load(ctx, "b.example", "o1"); c.State != recovery.StateDeleted {
+		t.Fatalf("o1 %q", c.State)
+	}
+	if n, _ := s.DueCount(ctx, clk.Now().Add(1000*time.Hour)); n != 0 {
+		t.Fatalf("%d carts still scheduled", n)
+	}
+	stores, _ := s.Stores(ctx)
+	if strings.Join(stores, ",") != "b.example,default" {
+		t.Fatalf("stores %v", stores)
+	}
+	day := clk.Now().UTC().Format(time.DateOnly)
+	n := 0
+	for _, st := range stores {
+		raw, err := rdb.HGetAll(ctx, "flow:{"+st+"}:stats:"+day).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f := range raw {
+			n++
+			c, err := recovery.ParseCounter(f)
+			if err != nil {
+				t.Errorf("store %s writes %q, which no report reads: %v", st, f, err)
+			} else if c.Field() != f {
+				t.Errorf("%q re-encodes as %q", f, c.Field())
+			}
+		}
+	}
+	cs, _ := s.Counters(ctx, stores, []string{day})
+	d := cs["default"][day]
+	want := map[recovery.Counter]int64{
+		{Kind: recovery.CountTracked}: 1, {Kind: recovery.CountReminded}: 1, {Kind: recovery.CountAbandoned}: 1,
+		{Kind: recovery.CountRecovered}: 1, {Kind: recovery.CountRecoveredClicked}: 1, {Kind: recovery.CountOrders}: 1,
+		{Kind: recovery.CountSent, Step: "first", Channel: "email", Variant: "b"}:                     1,
+		{Kind: recovery.CountClicked, Step: "first", Channel: "email", Variant: "b"}:                  1,
+		{Kind: recovery.CountRecoveredBy, Step: "first", Channel: "email", Variant: "b"}:              1,
+		{Kind: recovery.CountRevenue, Step: "first", Channel: "email", Variant: "b", Currency: "EUR"}: 5990,
+		{Kind: recovery.CountRevenueTotal, Currency: "EUR"}:                                           5990,
+		{Kind: recovery.CountClickedCarts}:                                                            1,
+	}
+	for k, v := range want {
+		if d[k] != v {
+			t.Errorf("%s = %d, want %d", k.Field(), d[k], v)
+		}
+	}
+	if n < len(want) {
+		t.Errorf("only %d fields written", n)
+	}
+}
+
+// A ref that moves between the read of the refs and the script makes the
+// script refuse, and the store resolves again: the order ends the cart the
+// ref points to when the script runs, never the one it pointed to before.
+func TestRefMovedMidOrderIsResolvedAgain(t *testing.T) {
+	ctx := context.Background()
+	rdb := testredis.Universal(t)
+	clk := &clock{t: t0}
+	s := redis.NewStore(rdb, redis.Options{Prefix: "mv:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	a, b := update("u1", "a", t0.Add(-time.Hour)), update("u2", "b", t0.Add(-time.Hour))
+	a.Refs, b.Refs = []string{"cart_token:t"}, []string{"cart_token:other"}
+	a.Customer.Email, b.Customer.Email = "a@example.com", "b@example.com"
+	ingest(t, s, a)
+	ingest(t, s, b)
+	var moved atomic.Bool
+	rdb.AddHook(moveHook{before: func(cmd goredis.Cmder) {
+		name := cmd.Name()
+		if (name == "evalsha" || name == "eval") && moved.CompareAndSwap(false, true) {
+			// another webhook repoints the ref to cart b right now
+			if err := rdb.Set(ctx, "mv:{default}:ref:cart_token:t", "b", time.Hour).Err(); err != nil {
+				t.Error(err)
+			}
+		}
+	}})
+	o := recovery.Event{ID: "o1", Platform: "generic", Kind: recovery.OrderCreated, Store: "default", OccurredAt: t0,
+		Refs: []string{"cart_token:t"}, Order: recovery.Order{ID: "1", Total: "1.00", Currency: "EUR"}}
+	if r := ingest(t, s, o); r.Status != recovery.StatusAccepted {
+		t.Fatalf("order: %+v", r)
+	}
+	if !moved.Load() {
+		t.Fatal("the hook never ran")
+	}
+	ca, _, _ := s.Load(ctx, "default", "a")
+	cb, _, _ := s.Load(ctx, "default", "b")
+	if ca.State != recovery.StateActive || cb.State != recovery.StateOrdered {
+		t.Fatalf("a %q b %q: the order must end the cart the ref points to when it is recorded", ca.State, cb.State)
+	}
+}
+
+// moveHook runs before on every command (pipelines excepted).
+type moveHook struct{ before func(goredis.Cmder) }
+
+func (h moveHook) DialHook(next goredis.DialHook) goredis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
+}
+
+func (h moveHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.before(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h moveHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
