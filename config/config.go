@@ -5,9 +5,10 @@ package config
 
 import (
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"time"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
 // Config is the whole effective configuration.
@@ -88,52 +89,7 @@ type Variant struct {
 }
 
 // BaseVariant names the step's own template and discount.
-const BaseVariant = "a"
-
-// PickVariant returns the variant of the step for a cart: a stable hash of
-// store, cart and step picks it in proportion to the weights, so every run,
-// process and retry agrees without storing the choice.
-func (s Step) PickVariant(store, cart string) Variant {
-	if len(s.Variants) == 0 {
-		return s.VariantNamed(BaseVariant)
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(store + "\x00" + cart + "\x00" + s.Name))
-	bucket := int(h.Sum32() % 100)
-	for _, v := range s.Variants {
-		if bucket < v.Weight {
-			return s.VariantNamed(v.Name)
-		}
-		bucket -= v.Weight
-	}
-	return s.VariantNamed(BaseVariant)
-}
-
-// VariantOf returns the name of the variant a cart's step uses, by step
-// index: what the store counts messages under, agreeing with PickVariant.
-func VariantOf(seq []Step) func(store, cart string, step int) string {
-	return func(store, cart string, step int) string {
-		if step < 0 || step >= len(seq) {
-			return BaseVariant
-		}
-		return seq[step].PickVariant(store, cart).Name
-	}
-}
-
-// VariantNamed returns the step's variant called name, with the step's
-// discount when it has none of its own; the step's own template and
-// discount (variant "a") for any other name.
-func (s Step) VariantNamed(name string) Variant {
-	for _, v := range s.Variants {
-		if v.Name == name {
-			if v.Discount.Code == "" {
-				v.Discount = s.Discount
-			}
-			return v
-		}
-	}
-	return Variant{Name: BaseVariant, Template: s.Template, Discount: s.Discount}
-}
+const BaseVariant = recovery.BaseVariant
 
 // Discount is a static code offered in a step's messages.
 type Discount struct {
@@ -182,6 +138,33 @@ func (q QuietHours) Window() (start, end int, ok bool) {
 func (q QuietHours) Applies(channel string) bool {
 	_, _, on := q.Window()
 	return on && slices.Contains(q.Channels, channel)
+}
+
+// Domain is the window as the worker applies it.
+func (q QuietHours) Domain() recovery.QuietHours {
+	start, end, on := q.Window()
+	return recovery.QuietHours{On: on, Start: start, End: end, Channels: slices.Clone(q.Channels)}
+}
+
+// Steps is the sequence as the domain runs it.
+func (c Config) Steps() []recovery.Step {
+	out := make([]recovery.Step, len(c.Sequence))
+	for i, s := range c.Sequence {
+		st := recovery.Step{Name: s.Name, Delay: s.Delay, Channels: slices.Clone(s.Channels), Template: s.Template,
+			Discount: recovery.Discount(s.Discount)}
+		for _, v := range s.Variants {
+			st.Variants = append(st.Variants, recovery.Variant{Name: v.Name, Template: v.Template, Weight: v.Weight,
+				Discount: recovery.Discount(v.Discount)})
+		}
+		out[i] = st
+	}
+	return out
+}
+
+// Shop is store.* as the domain uses it.
+func (c Config) Shop() recovery.Shop {
+	return recovery.Shop{Name: c.Store.Name, URL: c.Store.URL, Address: c.Store.Address, Timezone: c.Store.Timezone,
+		AllowedHosts: slices.Clone(c.Store.AllowedHosts)}
 }
 
 // clockMinutes parses "HH:MM" (00:00 to 23:59).

@@ -20,8 +20,6 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
-
-	"github.com/cartrecovery/cartrecovery/config"
 )
 
 // Email is an email transport. Close releases its connection, if any.
@@ -30,10 +28,43 @@ type Email interface {
 	io.Closer
 }
 
-// Option adjusts a transport (tests use it for TLS roots).
-type Option func(*emailOptions)
+// EmailOptions configure the email channel.
+type EmailOptions struct {
+	Transport string // "smtp" | "file" | "log"
+	From      string // "Shop <shop@example.com>"
+	Outbox    string // directory of the file transport
+	SMTP      SMTPOptions
+}
 
-type emailOptions struct { // (options of every transport)
+// SMTPOptions configure the SMTP relay.
+type SMTPOptions struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	TLS      string // "starttls" | "tls" | "none"
+	Pool     int    // connections kept open (default 4)
+}
+
+// SMSOptions configure the SMS channel.
+type SMSOptions struct {
+	Transport string // "twilio" | "log"
+	Twilio    TwilioOptions
+}
+
+// TwilioOptions configure the Twilio client.
+type TwilioOptions struct {
+	AccountSID          string
+	AuthToken           string
+	From                string
+	MessagingServiceSID string
+	BaseURL             string // default "https://api.twilio.com"
+}
+
+// Option adjusts a transport (tests use it for TLS roots).
+type Option func(*transportOptions)
+
+type transportOptions struct { // (options of every transport)
 	tls       *tls.Config
 	timeout   time.Duration
 	idleCheck *time.Duration
@@ -41,19 +72,19 @@ type emailOptions struct { // (options of every transport)
 
 // WithIdleCheck sets how long a pooled SMTP connection may sit idle before
 // it is checked with NOOP when handed out (default 1s; 0: always).
-func WithIdleCheck(d time.Duration) Option { return func(o *emailOptions) { o.idleCheck = &d } }
+func WithIdleCheck(d time.Duration) Option { return func(o *transportOptions) { o.idleCheck = &d } }
 
 // WithTLSConfig sets the TLS configuration of the SMTP transport.
-func WithTLSConfig(c *tls.Config) Option { return func(o *emailOptions) { o.tls = c } }
+func WithTLSConfig(c *tls.Config) Option { return func(o *transportOptions) { o.tls = c } }
 
 // WithTimeout bounds one SMTP send, from the first command to the reply to
 // the message (worker.send_timeout; default 30s).
-func WithTimeout(d time.Duration) Option { return func(o *emailOptions) { o.timeout = d } }
+func WithTimeout(d time.Duration) Option { return func(o *transportOptions) { o.timeout = d } }
 
 // NewEmail returns the transport named by cfg.Transport: "smtp", "file" or
 // "log".
-func NewEmail(cfg config.Email, log *slog.Logger, opts ...Option) (Email, error) {
-	var o emailOptions
+func NewEmail(cfg EmailOptions, log *slog.Logger, opts ...Option) (Email, error) {
+	var o transportOptions
 	for _, f := range opts {
 		f(&o)
 	}
@@ -162,7 +193,7 @@ type pooled struct {
 // use skip the round trip.
 const defaultIdleCheck = time.Second
 
-func newSMTP(cfg config.SMTP, b builder, o emailOptions, log *slog.Logger) (*smtpEmail, error) {
+func newSMTP(cfg SMTPOptions, b builder, o transportOptions, log *slog.Logger) (*smtpEmail, error) {
 	timeout := o.timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second

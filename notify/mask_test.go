@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/cartrecovery/cartrecovery/config"
 )
 
 var sevenDigits = regexp.MustCompile(`[0-9]{7}`)
@@ -197,7 +195,7 @@ func TestProviderErrorsAreMasked(t *testing.T) {
 		fmt.Fprintf(w, `{"code": 21999, "message": "cannot deliver to %s (+%s), contact %s", "more_info": "", "status": 400}`, num, num, addr)
 	}))
 	defer tw.Close()
-	sms, err := NewSMS(config.SMS{Transport: "twilio", Twilio: config.Twilio{AccountSID: "AC0123456789abcdef0123456789abcdef",
+	sms, err := NewSMS(SMSOptions{Transport: "twilio", Twilio: TwilioOptions{AccountSID: "AC0123456789abcdef0123456789abcdef",
 		AuthToken: "token", From: "+15005550006", BaseURL: tw.URL}}, log)
 	if err != nil {
 		t.Fatal(err)
@@ -214,8 +212,8 @@ func TestProviderErrorsAreMasked(t *testing.T) {
 	host, port, _ := net.SplitHostPort(l.Addr().String())
 	var p int
 	fmt.Sscan(port, &p)
-	email, err := NewEmail(config.Email{Transport: "smtp", From: "Shop <shop@example.com>",
-		SMTP: config.SMTP{Host: host, Port: p, TLS: "none", Pool: 1}}, log)
+	email, err := NewEmail(EmailOptions{Transport: "smtp", From: "Shop <shop@example.com>",
+		SMTP: SMTPOptions{Host: host, Port: p, TLS: "none", Pool: 1}}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

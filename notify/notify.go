@@ -5,6 +5,7 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Message is one rendered message for one recipient on one channel.
@@ -64,3 +65,42 @@ var ErrPermanent = errors.New("permanent delivery failure")
 // safe to retry. A failure wrapping neither sentinel is ambiguous (the
 // provider may have accepted it) and must not be retried either.
 var ErrTemporary = errors.New("temporary delivery failure, not accepted")
+
+// ErrOptedOut marks a permanent failure because the recipient opted out
+// with the provider (Twilio 21610: they replied STOP): nothing more may be
+// sent to them on that channel. It wraps ErrPermanent.
+var ErrOptedOut = fmt.Errorf("recipient opted out: %w", ErrPermanent)
+
+// Failure is what a provider error means for the message.
+type Failure int
+
+// Failures, as the worker acts on them.
+const (
+	// FailureUnknown: the provider may have taken the message (a timeout
+	// or a lost connection after it was handed over): not retried,
+	// recorded as unknown.
+	FailureUnknown Failure = iota
+	// FailureRetryable: the provider did not take it; retried with backoff.
+	FailureRetryable
+	// FailurePermanent: it will not succeed; recorded as failed.
+	FailurePermanent
+	// FailureOptedOut: permanent, and the contact is suppressed.
+	FailureOptedOut
+)
+
+// FailureOf classifies an error returned by Send or Acquire.
+func FailureOf(err error) Failure {
+	switch {
+	case errors.Is(err, ErrOptedOut):
+		return FailureOptedOut
+	case errors.Is(err, ErrPermanent):
+		return FailurePermanent
+	case errors.Is(err, ErrTemporary):
+		return FailureRetryable
+	}
+	return FailureUnknown
+}
+
+func (f Failure) String() string {
+	return [...]string{"unknown", "retryable", "permanent", "opted out"}[f]
+}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/internal/twiliotest"
 	"github.com/cartrecovery/cartrecovery/notify"
@@ -26,8 +25,8 @@ func msg(id string) notify.Message {
 
 func smtpEmail(t *testing.T, srv *smtptest.Server, log *slog.Logger) notify.Email {
 	t.Helper()
-	e, err := notify.NewEmail(config.Email{Transport: "smtp", From: "My Shop <shop@example.com>",
-		SMTP: config.SMTP{Host: srv.Host(), Port: srv.Port(), TLS: "none"}}, log)
+	e, err := notify.NewEmail(notify.EmailOptions{Transport: "smtp", From: "My Shop <shop@example.com>",
+		SMTP: notify.SMTPOptions{Host: srv.Host(), Port: srv.Port(), TLS: "none"}}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +134,7 @@ func TestSMTPFailureClassification(t *testing.T) {
 		l, _ := net.Listen("tcp", "127.0.0.1:0")
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		e, _ := notify.NewEmail(config.Email{Transport: "smtp", From: "shop@example.com", SMTP: config.SMTP{Host: "127.0.0.1", Port: port, TLS: "none"}}, quiet())
+		e, _ := notify.NewEmail(notify.EmailOptions{Transport: "smtp", From: "shop@example.com", SMTP: notify.SMTPOptions{Host: "127.0.0.1", Port: port, TLS: "none"}}, quiet())
 		if err := e.Send(context.Background(), msg("x")); !errors.Is(err, notify.ErrTemporary) {
 			t.Fatalf("%v: want temporary", err)
 		}
@@ -146,7 +145,7 @@ func TestFileAndLogTransports(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "outbox")
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	f, err := notify.NewEmail(config.Email{Transport: "file", From: "My Shop <shop@example.com>", Outbox: dir}, log)
+	f, err := notify.NewEmail(notify.EmailOptions{Transport: "file", From: "My Shop <shop@example.com>", Outbox: dir}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,9 +161,9 @@ func TestFileAndLogTransports(t *testing.T) {
 	if err != nil || !strings.Contains(text, "your cart") || !strings.Contains(html, "<a href") {
 		t.Fatalf("eml: %v\n%s", err, raw)
 	}
-	l, _ := notify.NewEmail(config.Email{Transport: "log", From: "shop@example.com"}, log)
+	l, _ := notify.NewEmail(notify.EmailOptions{Transport: "log", From: "shop@example.com"}, log)
 	_ = l.Send(context.Background(), msg("x"))
-	s, _ := notify.NewSMS(config.SMS{Transport: "log"}, log)
+	s, _ := notify.NewSMS(notify.SMSOptions{Transport: "log"}, log)
 	_ = s.Send(context.Background(), notify.Message{To: "+34600123456", Text: "Shop: https://shop.example/r/secret", ID: "y"})
 	out := logs.String()
 	for _, leak := range []string{"ana.garcia@example.com", "+34600123456", "r/secret"} {
@@ -178,7 +177,7 @@ func TestFileAndLogTransports(t *testing.T) {
 }
 
 func twilioSMS(t *testing.T, srv *twiliotest.Server, from, mgs string) notify.Sender {
-	s, err := notify.NewSMS(config.SMS{Transport: "twilio", Twilio: config.Twilio{AccountSID: twiliotest.AccountSID,
+	s, err := notify.NewSMS(notify.SMSOptions{Transport: "twilio", Twilio: notify.TwilioOptions{AccountSID: twiliotest.AccountSID,
 		AuthToken: twiliotest.AuthToken, From: from, MessagingServiceSID: mgs, BaseURL: srv.URL()}}, quiet())
 	if err != nil {
 		t.Fatal(err)
@@ -205,22 +204,23 @@ func TestTwilio(t *testing.T) {
 	sms := twilioSMS(t, srv, "+15005550006", "")
 	srv.OptOut("+34600999999")
 	err := sms.Send(context.Background(), notify.Message{To: "+34600999999", Text: "x"})
-	if !errors.Is(err, notify.ErrPermanent) || !strings.Contains(err.Error(), "21610") || strings.Contains(err.Error(), "+34600999999") {
-		t.Fatalf("opted out: %v", err)
+	if notify.FailureOf(err) != notify.FailureOptedOut || !errors.Is(err, notify.ErrPermanent) ||
+		!strings.Contains(err.Error(), "21610") || strings.Contains(err.Error(), "+34600999999") {
+		t.Fatalf("opted out: %v (%s)", err, notify.FailureOf(err))
 	}
 	for _, status := range []int{429, 500, 503} {
 		srv.FailNext(status)
-		if err := sms.Send(context.Background(), sm); !errors.Is(err, notify.ErrTemporary) {
-			t.Fatalf("HTTP %d: %v, want temporary", status, err)
+		if err := sms.Send(context.Background(), sm); notify.FailureOf(err) != notify.FailureRetryable {
+			t.Fatalf("HTTP %d: %v, want retryable", status, err)
 		}
 	}
-	if err := sms.Send(context.Background(), notify.Message{To: "600123456", Text: "x"}); !errors.Is(err, notify.ErrPermanent) {
-		t.Fatalf("invalid number: %v", err)
+	if err := sms.Send(context.Background(), notify.Message{To: "600123456", Text: "x"}); notify.FailureOf(err) != notify.FailurePermanent {
+		t.Fatalf("invalid number: %v, want permanent (not opted out)", err)
 	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := "http://" + l.Addr().String()
 	l.Close()
-	down, _ := notify.NewSMS(config.SMS{Transport: "twilio", Twilio: config.Twilio{AccountSID: twiliotest.AccountSID,
+	down, _ := notify.NewSMS(notify.SMSOptions{Transport: "twilio", Twilio: notify.TwilioOptions{AccountSID: twiliotest.AccountSID,
 		AuthToken: twiliotest.AuthToken, From: "+15005550006", BaseURL: closed}}, quiet())
 	if err := down.Send(context.Background(), sm); !errors.Is(err, notify.ErrTemporary) {
 		t.Fatalf("connection refused: %v, want temporary", err)
@@ -246,8 +246,8 @@ func TestSMTPTLSModes(t *testing.T) {
 	for _, mode := range []string{"starttls", "tls"} {
 		t.Run(mode, func(t *testing.T) {
 			srv := smtptest.StartWith(t, smtptest.Options{TLS: mode, Username: "shop", Password: "s3cret-pass"})
-			cfg := config.Email{Transport: "smtp", From: "My Shop <shop@example.com>",
-				SMTP: config.SMTP{Host: srv.Host(), Port: srv.Port(), TLS: mode, Username: "shop", Password: "s3cret-pass"}}
+			cfg := notify.EmailOptions{Transport: "smtp", From: "My Shop <shop@example.com>",
+				SMTP: notify.SMTPOptions{Host: srv.Host(), Port: srv.Port(), TLS: mode, Username: "shop", Password: "s3cret-pass"}}
 			e, err := notify.NewEmail(cfg, quiet(), notify.WithTLSConfig(&tls.Config{RootCAs: srv.RootCAs(), ServerName: srv.Host(), MinVersion: tls.VersionTLS12}))
 			if err != nil {
 				t.Fatal(err)
@@ -290,8 +290,8 @@ func TestSMTPTLSModes(t *testing.T) {
 	}
 	// starttls against a server that does not offer it: refused, never sent in clear
 	plain := smtptest.Start(t)
-	e, err := notify.NewEmail(config.Email{Transport: "smtp", From: "My Shop <shop@example.com>",
-		SMTP: config.SMTP{Host: plain.Host(), Port: plain.Port(), TLS: "starttls"}}, quiet())
+	e, err := notify.NewEmail(notify.EmailOptions{Transport: "smtp", From: "My Shop <shop@example.com>",
+		SMTP: notify.SMTPOptions{Host: plain.Host(), Port: plain.Port(), TLS: "starttls"}}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

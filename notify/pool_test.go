@@ -8,15 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/notify"
 )
 
 func pooledEmail(t *testing.T, srv *smtptest.Server, pool int, opts ...notify.Option) notify.Email {
 	t.Helper()
-	e, err := notify.NewEmail(config.Email{Transport: "smtp", From: "My Shop <shop@example.com>",
-		SMTP: config.SMTP{Host: srv.Host(), Port: srv.Port(), TLS: "none", Pool: pool}}, quiet(), opts...)
+	e, err := notify.NewEmail(notify.EmailOptions{Transport: "smtp", From: "My Shop <shop@example.com>",
+		SMTP: notify.SMTPOptions{Host: srv.Host(), Port: srv.Port(), TLS: "none", Pool: pool}}, quiet(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

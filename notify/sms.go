@@ -12,13 +12,11 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
-
-	"github.com/cartrecovery/cartrecovery/config"
 )
 
 // NewSMS returns the transport named by cfg.Transport: "twilio" or "log".
-func NewSMS(cfg config.SMS, log *slog.Logger, opts ...Option) (Sender, error) {
-	var o emailOptions
+func NewSMS(cfg SMSOptions, log *slog.Logger, opts ...Option) (Sender, error) {
+	var o transportOptions
 	for _, f := range opts {
 		f(&o)
 	}
@@ -56,7 +54,7 @@ func (r rewriteHost) RoundTrip(req *http.Request) (*http.Response, error) {
 	return r.next.RoundTrip(req)
 }
 
-func newTwilio(cfg config.Twilio, o emailOptions, log *slog.Logger) (*twilioSMS, error) {
+func newTwilio(cfg TwilioOptions, o transportOptions, log *slog.Logger) (*twilioSMS, error) {
 	timeout := o.timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -107,9 +105,12 @@ func (t *twilioSMS) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
+// twilioOptedOut is Twilio's error for a recipient who replied STOP.
+const twilioOptedOut = 21610
+
 // Twilio error codes that will not succeed on retry.
 var twilioPermanent = map[int]string{
-	21610: "recipient opted out (STOP)",
+	twilioOptedOut: "recipient opted out (STOP)",
 	21211: "invalid 'To' number",
 	21614: "'To' is not a mobile number",
 	21408: "region not enabled for this account",
@@ -129,6 +130,8 @@ func classifyTwilio(err error) error {
 		}
 		detail := fmt.Sprintf("twilio %d (code %d): %s", te.Status, te.Code, reason)
 		switch {
+		case te.Code == twilioOptedOut:
+			return fmt.Errorf("%s: %w", detail, ErrOptedOut)
 		case te.Status == http.StatusTooManyRequests || te.Status >= 500:
 			return fmt.Errorf("%s: %w", detail, ErrTemporary)
 		default:

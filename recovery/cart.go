@@ -50,9 +50,6 @@ const MaxFuture = 24 * time.Hour
 // minTime is the earliest plausible event date.
 var minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Variant is the variant of a step without A/B variants.
-const Variant = "a"
-
 var storeRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 
 // ValidStore reports whether name can be used as a store identifier.

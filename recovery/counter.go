@@ -68,7 +68,7 @@ type Counter struct {
 // counter.
 func MessageSuffix(step, channel, variant string) string {
 	if variant == "" {
-		variant = Variant
+		variant = BaseVariant
 	}
 	return step + "|" + channel + "|" + variant
 }

@@ -16,7 +16,7 @@ type MessageKey struct {
 	Cart    string
 	Step    int
 	Channel string
-	Variant string // "" is Variant
+	Variant string // "" is BaseVariant
 }
 
 // Slot is a message within its cart: (step, channel).
@@ -34,7 +34,7 @@ func (m MessageKey) Slot() Slot { return Slot{Step: m.Step, Channel: m.Channel} 
 func (m MessageKey) String() string {
 	v := m.Variant
 	if v == "" {
-		v = Variant
+		v = BaseVariant
 	}
 	return strconv.Itoa(m.Step) + "|" + m.Channel + "|" + v + "|" + m.Store + "|" + m.Cart
 }

@@ -14,6 +14,7 @@ import (
 //	<prefix>stores                      set of stores with carts (the relay walks it)
 //	<prefix>l:<hex id>                  click-through link → message key
 //	<prefix>linkkey                     HMAC key signing links and unsubscribe tokens
+//	<prefix>session:<id>                dashboard sign-in
 //	<prefix>{<store>}:cart:<id>         cart hash (fields: see store.go)
 //	<prefix>{<store>}:d:<id>            cart content for the messages (record.go)
 //	<prefix>{<store>}:ws:<id>           overflow delivery fingerprints of a busy cart
@@ -32,6 +33,9 @@ func (k keyspace) store(store string) string { return k.prefix + "{" + store + "
 
 func (k keyspace) stores() string  { return k.prefix + "stores" }
 func (k keyspace) linkKey() string { return k.prefix + "linkkey" }
+func (k keyspace) session(id string) string {
+	return k.prefix + "session:" + id
+}
 func (k keyspace) link(id [8]byte) string {
 	return k.prefix + "l:" + hex.EncodeToString(id[:])
 }

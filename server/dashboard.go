@@ -140,7 +140,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		d.Charts = append(d.Charts, c)
 	}
 	for _, row := range byVariant.Rows {
-		if !strings.HasSuffix(row.Key, "/"+recovery.Variant) {
+		if !strings.HasSuffix(row.Key, "/"+recovery.BaseVariant) {
 			d.Variants = byVariant.Rows // some message went out as another variant
 			break
 		}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/server"
 	"github.com/cartrecovery/cartrecovery/worker"
@@ -60,13 +59,13 @@ func newSecure(t *testing.T, opts ...func(*server.Server)) *secure {
 	e := newEnv(t)
 	c := &clock{t: time.Now()}
 	logs := &logBuf{}
-	s := &server.Server{Store: e.store, Links: e.links, AdminToken: adminToken, Redis: e.rdb, Prefix: "t:",
+	s := &server.Server{Store: e.store, Links: e.links, AdminToken: adminToken,
 		SessionTTL: 2 * time.Hour, Now: c.Now,
-		Steps:     []config.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}}},
-		Platforms: config.Platforms{Generic: config.Platform{Secret: genericSecret}, Shopify: config.Platform{Secret: shopifySecret}},
-		Shop:      config.Store{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"cdn.test"}},
-		Ready:     func(context.Context) error { return nil },
-		Log:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Steps:   []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}}},
+		Secrets: server.Secrets{Generic: genericSecret, Shopify: shopifySecret},
+		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"cdn.test"}},
+		Ready:   func(context.Context) error { return nil },
+		Log:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range opts {
 		f(s)
 	}

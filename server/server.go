@@ -19,9 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
@@ -31,21 +29,23 @@ import (
 // MaxBody is the largest webhook body accepted (1 MiB).
 const MaxBody = 1 << 20
 
+// Secrets are the webhook signing secrets, one per platform ("" refuses
+// that platform's webhooks).
+type Secrets struct {
+	Shopify, WooCommerce, Generic string
+}
+
 // Server holds what the handlers need.
 type Server struct {
-	Store     *redis.Store
-	Platforms config.Platforms
-	Shop      config.Store
-	Links     *link.Signer
-	Steps     []config.Step // discount codes for click-through redirects
+	Store   *redis.Store
+	Secrets Secrets
+	Shop    recovery.Shop
+	Links   *link.Signer
+	Steps   []recovery.Step // discount codes for click-through redirects
 	// AdminToken guards the admin API and the dashboard; empty disables them.
 	AdminToken string
 	// PublicURL decides whether session cookies are Secure (https).
 	PublicURL string
-	// Redis holds dashboard sessions under Prefix+"session:<id>"; without
-	// it the dashboard cannot sign in (bearer tokens still work).
-	Redis  goredis.UniversalClient
-	Prefix string
 	// SessionTTL is how long a dashboard sign-in lasts (http.session_ttl;
 	// zero means DefaultSessionTTL).
 	SessionTTL time.Duration
@@ -184,7 +184,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 }
 
 func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, error) {
-	if err := webhook.VerifyShopify(body, r.Header.Get("X-Shopify-Hmac-Sha256"), s.Platforms.Shopify.Secret); err != nil {
+	if err := webhook.VerifyShopify(body, r.Header.Get("X-Shopify-Hmac-Sha256"), s.Secrets.Shopify); err != nil {
 		return recovery.Event{}, err
 	}
 	shop := r.Header.Get("X-Shopify-Shop-Domain")
@@ -201,7 +201,7 @@ func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, error) {
 }
 
 func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, error) {
-	if err := webhook.VerifyGeneric(body, r.Header.Get("X-Cartrecovery-Signature"), s.Platforms.Generic.Secret); err != nil {
+	if err := webhook.VerifyGeneric(body, r.Header.Get("X-Cartrecovery-Signature"), s.Secrets.Generic); err != nil {
 		return recovery.Event{}, err
 	}
 	return webhook.ParseGeneric(body)

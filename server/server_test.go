@@ -17,7 +17,6 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/recovery"
@@ -53,10 +52,10 @@ func newEnv(t *testing.T, opts ...func(*redis.Options)) *env {
 	store := redis.NewStore(rdb, o)
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
 	s := &server.Server{Store: store, Links: links,
-		Platforms: config.Platforms{Shopify: config.Platform{Secret: shopifySecret}, Generic: config.Platform{Secret: genericSecret}},
-		Shop:      config.Store{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
-		Ready:     func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Secrets: server.Secrets{Shopify: shopifySecret, Generic: genericSecret},
+		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
+		Ready:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	return &env{t: t, rdb: rdb, store: store, url: ts.URL, links: links}
@@ -385,9 +384,9 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	defer down.Close()
 	store := redis.NewStore(down, redis.Options{Prefix: "t:", Delays: []time.Duration{time.Hour}})
 	s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
-		Platforms: config.Platforms{Generic: config.Platform{Secret: genericSecret}},
-		Ready:     func(ctx context.Context) error { return down.Ping(ctx).Err() },
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Secrets: server.Secrets{Generic: genericSecret},
+		Ready:   func(ctx context.Context) error { return down.Ping(ctx).Err() },
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	resp, err := http.Get(ts.URL + "/readyz")
@@ -416,13 +415,13 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 func adminEnv(t *testing.T, token string, opts ...func(*redis.Options)) (*env, *server.Server) {
 	t.Helper()
 	e := newEnv(t, opts...)
-	st := []config.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}},
-		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []string{"email"}, Discount: config.Discount{Code: "COMEBACK10"}}}
-	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token, Redis: e.rdb, Prefix: "t:",
-		Platforms: config.Platforms{Generic: config.Platform{Secret: genericSecret}, Shopify: config.Platform{Secret: shopifySecret}},
-		Shop:      config.Store{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
-		Ready:     func(ctx context.Context) error { return nil },
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil))}
+	st := []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}},
+		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []string{"email"}, Discount: recovery.Discount{Code: "COMEBACK10"}}}
+	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token,
+		Secrets: server.Secrets{Generic: genericSecret, Shopify: shopifySecret},
+		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
+		Ready:   func(ctx context.Context) error { return nil },
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
@@ -565,7 +564,7 @@ func TestReportAndTimelineAPI(t *testing.T) {
 func TestClickThroughVariant(t *testing.T) {
 	const tok = "0123456789abcdef-token"
 	e, s := adminEnv(t, tok)
-	s.Steps[0].Variants = []config.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: config.Discount{Code: "BTEST"}}}
+	s.Steps[0].Variants = []recovery.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: recovery.Discount{Code: "BTEST"}}}
 	ctx := context.Background()
 	body := fixture(t, "checkouts_create.json")
 	e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body)

@@ -37,8 +37,6 @@ func (s *Server) sessionTTL() time.Duration {
 	return DefaultSessionTTL
 }
 
-func (s *Server) sessionKey(id string) string { return s.Prefix + "session:" + id }
-
 // sessionMAC signs a cookie payload with a key derived from the admin token.
 func (s *Server) sessionMAC(payload string) []byte {
 	key := sha256.Sum256([]byte("cartrecovery-session-key\x00" + s.AdminToken))
@@ -50,9 +48,6 @@ func (s *Server) sessionMAC(payload string) []byte {
 // newSession records a session in Redis and returns the cookie value and
 // its expiry.
 func (s *Server) newSession(ctx context.Context) (string, time.Time, error) {
-	if s.Redis == nil {
-		return "", time.Time{}, fmt.Errorf("dashboard sessions need Redis (Server.Redis is not set)")
-	}
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", time.Time{}, fmt.Errorf("session id: %w", err)
@@ -60,8 +55,8 @@ func (s *Server) newSession(ctx context.Context) (string, time.Time, error) {
 	id := hex.EncodeToString(b[:])
 	ttl := s.sessionTTL()
 	exp := s.Now().Add(ttl).Truncate(time.Second)
-	if err := s.Redis.Set(ctx, s.sessionKey(id), exp.Unix(), ttl).Err(); err != nil {
-		return "", time.Time{}, fmt.Errorf("redis: store session: %w", err)
+	if err := s.Store.SaveSession(ctx, id, exp, ttl); err != nil {
+		return "", time.Time{}, err
 	}
 	payload := id + "." + strconv.FormatInt(exp.Unix(), 10)
 	return payload + "." + base64.RawURLEncoding.EncodeToString(s.sessionMAC(payload)), exp, nil
@@ -90,34 +85,27 @@ func (s *Server) parseSession(v string) (id string, exp time.Time, ok bool) {
 // means Redis could not be asked.
 func (s *Server) validSession(r *http.Request) (bool, error) {
 	c, err := r.Cookie(sessionCookie)
-	if err != nil || s.Redis == nil {
+	if err != nil {
 		return false, nil
 	}
 	id, exp, ok := s.parseSession(c.Value)
 	if !ok || !s.Now().Before(exp) {
 		return false, nil
 	}
-	n, err := s.Redis.Exists(r.Context(), s.sessionKey(id)).Result()
-	if err != nil {
-		return false, fmt.Errorf("redis: check session: %w", err)
-	}
-	return n == 1, nil
+	return s.Store.SessionExists(r.Context(), id)
 }
 
 // endSession deletes the request's session from Redis, if it has one.
 func (s *Server) endSession(r *http.Request) error {
 	c, err := r.Cookie(sessionCookie)
-	if err != nil || s.Redis == nil {
+	if err != nil {
 		return nil
 	}
 	id, _, ok := s.parseSession(c.Value)
 	if !ok {
 		return nil
 	}
-	if err := s.Redis.Del(r.Context(), s.sessionKey(id)).Err(); err != nil {
-		return fmt.Errorf("redis: delete session: %w", err)
-	}
-	return nil
+	return s.Store.DeleteSession(r.Context(), id)
 }
 
 // Failed admin authentication (a wrong bearer token, a wrong token in the

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -25,7 +24,7 @@ type urlPolicy struct {
 }
 
 // newURLPolicy allows store.url's host and store.allowed_hosts.
-func newURLPolicy(shop config.Store) urlPolicy {
+func newURLPolicy(shop recovery.Shop) urlPolicy {
 	var p urlPolicy
 	if u, err := url.Parse(shop.URL); err == nil {
 		p = p.allow(u.Hostname())

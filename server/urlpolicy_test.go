@@ -1,17 +1,16 @@
 package server
 
 import (
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"strings"
 	"testing"
-
-	"github.com/cartrecovery/cartrecovery/config"
 )
 
 func TestURLPolicy(t *testing.T) {
-	shop := config.Store{URL: "https://shop.example", AllowedHosts: []string{"cdn.images.test", "*.wild.test", "https://pay.test/x", "[::1]", "127.0.0.1:8080"}}
+	shop := recovery.Shop{URL: "https://shop.example", AllowedHosts: []string{"cdn.images.test", "*.wild.test", "https://pay.test/x", "[::1]", "127.0.0.1:8080"}}
 	p := newURLPolicy(shop)
 	shopify := p.allow("acme.myshopify.com")
-	local := newURLPolicy(config.Store{URL: "http://localhost:3000"})
+	local := newURLPolicy(recovery.Shop{URL: "http://localhost:3000"})
 	tests := []struct {
 		name   string
 		policy urlPolicy
@@ -103,7 +102,7 @@ func TestURLPolicy(t *testing.T) {
 }
 
 func TestURLPolicyNoStoreURLRefusesAll(t *testing.T) {
-	p := newURLPolicy(config.Store{})
+	p := newURLPolicy(recovery.Shop{})
 	if err := p.check("https://anything.example/"); err == nil {
 		t.Fatal("a policy with no hosts allowed a URL")
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
@@ -21,8 +20,8 @@ import (
 
 func smtpSender(t *testing.T, srv *smtptest.Server, pool int) notify.Email {
 	t.Helper()
-	e, err := notify.NewEmail(config.Email{Transport: "smtp", From: "Test Shop <shop@example.com>",
-		SMTP: config.SMTP{Host: srv.Host(), Port: srv.Port(), TLS: "none", Pool: pool}}, quiet)
+	e, err := notify.NewEmail(notify.EmailOptions{Transport: "smtp", From: "Test Shop <shop@example.com>",
+		SMTP: notify.SMTPOptions{Host: srv.Host(), Port: srv.Port(), TLS: "none", Pool: pool}}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

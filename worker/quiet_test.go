@@ -8,55 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/report"
-	"github.com/cartrecovery/cartrecovery/worker"
 )
-
-func TestQuietUntil(t *testing.T) {
-	zone := func(name string) *time.Location {
-		l, err := time.LoadLocation(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
-	at := func(s string) time.Time {
-		v, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	night, lunch := [2]int{21 * 60, 8 * 60}, [2]int{12 * 60, 13 * 60}
-	cases := []struct {
-		name   string
-		now    string
-		loc    *time.Location
-		window [2]int
-		until  string // "" = not quiet
-	}{
-		{"late evening", "2026-11-25T22:30:00Z", time.UTC, night, "2026-11-26T08:00:00Z"},
-		{"early morning", "2026-11-25T07:59:00Z", time.UTC, night, "2026-11-25T08:00:00Z"},
-		{"window start", "2026-11-25T21:00:00Z", time.UTC, night, "2026-11-26T08:00:00Z"},
-		{"window end is open", "2026-11-25T08:00:00Z", time.UTC, night, ""},
-		{"daytime", "2026-11-25T20:59:59Z", time.UTC, night, ""},
-		{"same-day window", "2026-11-25T12:30:00Z", time.UTC, lunch, "2026-11-25T13:00:00Z"},
-		{"after a same-day window", "2026-11-25T13:00:00Z", time.UTC, lunch, ""},
-		// 13:00 UTC is 22:00 in Tokyo: quiet until 08:00 JST = 23:00 UTC
-		{"customer's zone", "2026-11-25T13:00:00Z", zone("Asia/Tokyo"), night, "2026-11-25T23:00:00Z"},
-		// 23:00 EST on the eve of the switch to daylight time: 08:00 EDT is 12:00 UTC
-		{"across a DST change", "2026-03-08T04:00:00Z", zone("America/New_York"), night, "2026-03-08T12:00:00Z"},
-	}
-	for _, c := range cases {
-		until, quiet := worker.QuietUntil(at(c.now), c.loc, c.window[0], c.window[1])
-		if quiet != (c.until != "") || (quiet && !until.Equal(at(c.until))) {
-			t.Errorf("%s: quiet %v until %s, want %q", c.name, quiet, until.UTC().Format(time.RFC3339), c.until)
-		}
-	}
-}
 
 // TestQuietHoursHoldSMSUntilTheyEnd runs a step with email and SMS while
 // the customer's quiet hours hold SMS back: the email goes, the SMS waits,
@@ -68,7 +23,8 @@ func TestQuietHoursHoldSMSUntilTheyEnd(t *testing.T) {
 	var skew atomic.Int64
 	h.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 	now := time.Now().UTC()
-	h.rules.QuietHours = config.QuietHours{Start: now.Add(-time.Hour).Format("15:04"), End: now.Add(time.Hour).Format("15:04"), Channels: []string{"sms"}}
+	minutes := func(t time.Time) int { return t.Hour()*60 + t.Minute() }
+	h.rules.QuietHours = recovery.QuietHours{On: true, Start: minutes(now.Add(-time.Hour)), End: minutes(now.Add(time.Hour)), Channels: []string{"sms"}}
 	h.startWorker()
 	ctx := context.Background()
 
@@ -143,7 +99,7 @@ func TestCooldownSkipsTheCustomersOtherCart(t *testing.T) {
 // report by variant splits the step.
 func TestABVariants(t *testing.T) {
 	st := steps(100 * time.Millisecond)
-	st[0].Variants = []config.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: config.Discount{Code: "BTEST", Label: "15% off"}}}
+	st[0].Variants = []recovery.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: recovery.Discount{Code: "BTEST", Label: "15% off"}}}
 	h := newHarness(t, st)
 	h.store = redis.NewStore(h.rdb, redis.Options{Prefix: "test:", Delays: []time.Duration{100 * time.Millisecond},
 		Steps: []string{st[0].Name}})
@@ -182,7 +138,7 @@ func TestABVariants(t *testing.T) {
 	}
 }
 
-func reportBy(t *testing.T, st *redis.Store, by string, steps []config.Step) report.Report {
+func reportBy(t *testing.T, st *redis.Store, by string, steps []recovery.Step) report.Report {
 	t.Helper()
 	ctx := context.Background()
 	stores, err := st.Stores(ctx)

@@ -12,7 +12,6 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
@@ -31,7 +30,7 @@ type sim struct {
 	h     *worker.Handler
 	email *transport
 	sms   *transport
-	steps []config.Step
+	steps []recovery.Step
 	rdb   *goredis.Client
 }
 

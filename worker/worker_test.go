@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +15,6 @@ import (
 	"github.com/hibiken/asynq"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
@@ -72,29 +72,29 @@ type harness struct {
 	t      *testing.T
 	rdb    *goredis.Client
 	store  *redis.Store
-	steps  []config.Step
+	steps  []recovery.Step
 	email  *transport
 	sms    *transport
-	rules  config.Rules
+	rules  worker.Rules
 	queue  string
 	now    func() time.Time // the handler's clock (default time.Now)
 	cancel []func()
 }
 
-func steps(delays ...time.Duration) []config.Step {
+func steps(delays ...time.Duration) []recovery.Step {
 	names := []string{"first-reminder", "second-reminder", "last-chance"}
-	out := make([]config.Step, len(delays))
+	out := make([]recovery.Step, len(delays))
 	for i, d := range delays {
-		out[i] = config.Step{Name: names[i], Delay: d, Channels: []string{"email"}, Template: names[i]}
+		out[i] = recovery.Step{Name: names[i], Delay: d, Channels: []string{"email"}, Template: names[i]}
 	}
 	if len(out) > 1 {
 		out[1].Channels = []string{"email", "sms"}
-		out[1].Discount = config.Discount{Code: "COMEBACK10", Label: "10% off"}
+		out[1].Discount = recovery.Discount{Code: "COMEBACK10", Label: "10% off"}
 	}
 	return out
 }
 
-func newHarness(t *testing.T, st []config.Step) *harness {
+func newHarness(t *testing.T, st []recovery.Step) *harness {
 	t.Helper()
 	delays := make([]time.Duration, len(st))
 	for i, s := range st {
@@ -102,7 +102,7 @@ func newHarness(t *testing.T, st []config.Step) *harness {
 	}
 	rdb := testredis.Client(t)
 	h := &harness{t: t, rdb: rdb, steps: st, email: &transport{}, sms: &transport{},
-		rules: config.Rules{EmailConsent: "any", SMSConsent: "required", MinCartValue: "0"},
+		rules: worker.Rules{MinCartValue: "0"},
 		queue: "test:reminders",
 		store: redis.NewStore(rdb, redis.Options{Prefix: "test:", Delays: delays})}
 	t.Cleanup(func() {
@@ -128,7 +128,7 @@ func (h *harness) handler() *worker.Handler {
 		h.t.Fatal(err)
 	}
 	return &worker.Handler{Store: h.store, Steps: h.steps, Rules: h.rules,
-		Shop: config.Store{Name: "Test Shop", URL: "https://shop.example", Address: "1 Main St"}, PublicURL: "http://localhost:8080",
+		Shop: recovery.Shop{Name: "Test Shop", URL: "https://shop.example", Address: "1 Main St"}, PublicURL: "http://localhost:8080",
 		Renderer: r, Senders: map[string]notify.Sender{"email": h.email, "sms": h.sms},
 		Links: link.New([]byte("test-key-test-key-test-key-test!")), Now: h.clock(), Log: quiet}
 }
@@ -370,12 +370,15 @@ func TestFailureClassification(t *testing.T) {
 func TestGuards(t *testing.T) {
 	tests := []struct {
 		name   string
-		mod    func(*recovery.Event, *config.Rules)
+		mod    func(*recovery.Event, *worker.Rules)
 		reason string
 	}{
-		{"no email", func(e *recovery.Event, _ *config.Rules) { e.Customer.Email = "" }, "no email address"},
-		{"consent required", func(e *recovery.Event, r *config.Rules) { e.Customer.EmailConsent = false; r.EmailConsent = "required" }, "no email consent"},
-		{"below minimum", func(_ *recovery.Event, r *config.Rules) { r.MinCartValue = "60.00" }, "cart total below rules.min_cart_value"},
+		{"no email", func(e *recovery.Event, _ *worker.Rules) { e.Customer.Email = "" }, "no email address"},
+		{"consent required", func(e *recovery.Event, r *worker.Rules) {
+			e.Customer.EmailConsent = false
+			r.EmailConsentRequired = true
+		}, "no email consent"},
+		{"below minimum", func(_ *recovery.Event, r *worker.Rules) { r.MinCartValue = "60.00" }, "cart total below rules.min_cart_value"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,6 +409,23 @@ func TestGuards(t *testing.T) {
 		}
 		if h.email.count("default/c1/1/email") != 1 || len(h.sms.all()) != 0 {
 			t.Fatal("wrong sends")
+		}
+	})
+	t.Run("opted out with the provider: failed, and the number suppressed", func(t *testing.T) {
+		h := newHarness(t, steps(50*time.Millisecond, 100*time.Millisecond))
+		h.sms.errs = []error{fmt.Errorf("twilio 400 (code 21610): recipient opted out (STOP): %w", notify.ErrOptedOut)}
+		h.startWorker()
+		ev := cart("c1", time.Now())
+		h.ingest(ev)
+		waitFor(t, "step 2", 5*time.Second, func() bool { return h.load("c1").Step == 2 })
+		if o, _, d := h.load("c1").Sends[recovery.Slot{Step: 1, Channel: "sms"}].Split(); o != recovery.OutcomeFailed || !strings.Contains(d, "21610") {
+			t.Fatalf("sms outcome %q %q", o, d)
+		}
+		if sup, err := h.store.Suppressed(context.Background(), "default", "sms", recovery.ContactHash(ev.Customer.Phone)); err != nil || !sup {
+			t.Fatalf("opted-out number not suppressed: %v %v", sup, err)
+		}
+		if n := h.sms.count("default/c1/1/sms"); n != 1 {
+			t.Fatalf("an opted-out number was tried %d times", n)
 		}
 	})
 	t.Run("unsubscribed", func(t *testing.T) {

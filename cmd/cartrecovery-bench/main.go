@@ -36,7 +36,6 @@ import (
 	"github.com/hibiken/asynq"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
@@ -300,8 +299,8 @@ func benchServer(rdb *goredis.Client) (*httptest.Server, *http.Client) {
 	_ = rdb.FlushAll(context.Background()).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
 	// Shopify's sample checkout links to checkout.local.
-	s := &server.Server{Store: store, Platforms: config.Platforms{Shopify: config.Platform{Secret: secret}, Generic: config.Platform{Secret: secret}},
-		Shop:  config.Store{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
+	s := &server.Server{Store: store, Secrets: server.Secrets{Shopify: secret, Generic: secret},
+		Shop:  recovery.Shop{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return httptest.NewServer(s.Handler()), &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
@@ -429,9 +428,9 @@ func benchLateness(ctx context.Context, rdb *goredis.Client) ([]time.Duration, e
 	}
 	rec := &recorder{start: map[string]time.Time{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	steps := []config.Step{{Name: "first-reminder", Delay: *lateDelay, Channels: []string{"email"}, Template: "first-reminder"}}
-	h := &worker.Handler{Store: store, Steps: steps, Rules: config.Rules{EmailConsent: "any", MinCartValue: "0"},
-		Shop: config.Store{Name: "Bench", URL: "https://shop.example"}, PublicURL: "http://localhost:8080",
+	steps := []recovery.Step{{Name: "first-reminder", Delay: *lateDelay, Channels: []string{"email"}, Template: "first-reminder"}}
+	h := &worker.Handler{Store: store, Steps: steps, Rules: worker.Rules{MinCartValue: "0"},
+		Shop: recovery.Shop{Name: "Bench", URL: "https://shop.example"}, PublicURL: "http://localhost:8080",
 		Renderer: rend, Senders: map[string]notify.Sender{"email": rec}, Links: link.New([]byte("bench-key-bench-key-bench-key-32")),
 		Now: time.Now, Log: log}
 	queue := "bench:reminders"

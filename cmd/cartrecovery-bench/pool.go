@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"io"
 	"log/slog"
 	"strconv"
@@ -12,7 +13,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
@@ -40,8 +40,8 @@ func benchPool(ctx context.Context, rdb *redis.Client, pool, n, conc int, latenc
 	}
 	defer srv.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	email, err := notify.NewEmail(config.Email{Transport: "smtp", From: "Bench <shop@example.com>",
-		SMTP: config.SMTP{Host: srv.Host(), Port: srv.Port(), TLS: "none", Pool: pool}}, log)
+	email, err := notify.NewEmail(notify.EmailOptions{Transport: "smtp", From: "Bench <shop@example.com>",
+		SMTP: notify.SMTPOptions{Host: srv.Host(), Port: srv.Port(), TLS: "none", Pool: pool}}, log)
 	if err != nil {
 		return poolResult{}, err
 	}
@@ -54,8 +54,8 @@ func benchPool(ctx context.Context, rdb *redis.Client, pool, n, conc int, latenc
 	store := newStore(rdb, delay)
 	var mu sync.Mutex
 	claims := map[string]time.Time{} // Message-ID → claim instant
-	h := &worker.Handler{Store: store, Steps: []config.Step{{Name: "first-reminder", Delay: delay, Channels: []string{"email"}, Template: "first-reminder"}},
-		Rules: config.Rules{EmailConsent: "any", MinCartValue: "0"}, Shop: config.Store{Name: "Bench", URL: "https://shop.example"},
+	h := &worker.Handler{Store: store, Steps: []recovery.Step{{Name: "first-reminder", Delay: delay, Channels: []string{"email"}, Template: "first-reminder"}},
+		Rules: worker.Rules{MinCartValue: "0"}, Shop: recovery.Shop{Name: "Bench", URL: "https://shop.example"},
 		PublicURL: "http://localhost:8080", Renderer: rend, Senders: map[string]notify.Sender{"email": email},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Now: time.Now, Log: log,
 		Claimed: func(id string, at time.Time) {

@@ -15,7 +15,6 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/report"
@@ -178,7 +177,7 @@ func benchReport(ctx context.Context, rdb *goredis.Client) (fx reportFixture, ti
 	}
 	const token = "bench-admin-token-0123456789"
 	srv := &server.Server{Store: reader, AdminToken: token,
-		Steps: []config.Step{{Name: steps[0], Delay: delays[0]}, {Name: steps[1], Delay: delays[1]}},
+		Steps: []recovery.Step{{Name: steps[0], Delay: delays[0]}, {Name: steps[1], Delay: delays[1]}},
 		Ready: func(context.Context) error { return nil }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()

@@ -133,7 +133,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	if idx < 0 {
 		return usageError{fmt.Errorf("--step: %q is not a step of the sequence", *stepName)}
 	}
-	step := cfg.Sequence[idx]
+	step := cfg.Steps()[idx]
 	variant := step.VariantNamed(*variantName)
 	if variant.Name != *variantName {
 		return usageError{fmt.Errorf("--variant: %q is not a variant of step %s", *variantName, step.Name)}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/redis"
+	"github.com/cartrecovery/cartrecovery/render"
+	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/worker"
+)
+
+// App is the whole service, built from its configuration in this one place
+// (the only code that reads config besides the commands): Redis, the store,
+// the worker and its relay, the HTTP listeners. serve runs it; tests start
+// it in-process with http.addr "127.0.0.1:0" and learn the bound addresses
+// from Ready.
+type App struct {
+	Config   config.Config
+	Role     string // all | web | worker
+	Renderer *render.Renderer
+	Log      *slog.Logger
+	// Ready, when set, is called once every listener is bound, with the
+	// address of each ("http.addr", "http.ops_addr").
+	Ready func(addrs map[string]string)
+	// Now is the clock of the worker and the HTTP handlers (default
+	// time.Now).
+	Now func() time.Time
+	// Notify adjusts the transports (tests pass TLS roots).
+	Notify []notify.Option
+}
+
+// Conversions from the configuration to each package's own options.
+
+func steps(c config.Config) ([]time.Duration, []string) {
+	delays := make([]time.Duration, len(c.Sequence))
+	names := make([]string, len(c.Sequence))
+	for i, st := range c.Sequence {
+		delays[i], names[i] = st.Delay, st.Name
+	}
+	return delays, names
+}
+
+func storeOptions(c config.Config, now func() time.Time) redis.Options {
+	delays, names := steps(c)
+	return redis.Options{Prefix: c.Redis.Prefix, Delays: delays, Steps: names, Now: now,
+		Window: c.Rules.AttributionWindow, HoldoutPercent: c.Rules.HoldoutPercent, Retention: c.Rules.Retention,
+		Cooldown: c.Rules.Cooldown, MaxCartAge: c.Rules.MaxCartAge, SendTimeout: c.Worker.SendTimeout}
+}
+
+func emailOptions(c config.Email) notify.EmailOptions {
+	return notify.EmailOptions{Transport: c.Transport, From: c.From, Outbox: c.Outbox, SMTP: notify.SMTPOptions(c.SMTP)}
+}
+
+func smsOptions(c config.SMS) notify.SMSOptions {
+	return notify.SMSOptions{Transport: c.Transport, Twilio: notify.TwilioOptions(c.Twilio)}
+}
+
+func workerRules(c config.Rules) worker.Rules {
+	return worker.Rules{EmailConsentRequired: c.EmailConsent == "required", MinCartValue: c.MinCartValue,
+		QuietHours: c.QuietHours.Domain()}
+}
+
+func secrets(c config.Platforms) server.Secrets {
+	return server.Secrets{Shopify: c.Shopify.Secret, WooCommerce: c.WooCommerce.Secret, Generic: c.Generic.Secret}
+}
+
+// runApp builds the app and runs it until ctx is done or a listener fails,
+// then shuts it down in order: webhooks first, then the relay, then the
+// sends in flight.
+func runApp(ctx context.Context, a App) error {
+	cfg, log := a.Config, a.Log
+	if a.Now == nil {
+		a.Now = time.Now
+	}
+	conn, err := redis.Open(ctx, cfg.Redis.Mode, cfg.Redis.URL, log)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if conn.Embedded && a.Role != "all" {
+		return fmt.Errorf("--role %s needs a shared Redis: set redis.url (the embedded engine lives in one process)", a.Role)
+	}
+	store := redis.NewStore(conn.Client, storeOptions(cfg, a.Now))
+	if n, err := store.Migrate(ctx); err != nil {
+		return fmt.Errorf("redis: move the schedule of an earlier release: %w", err)
+	} else if n > 0 {
+		log.Info("moved the schedule of an earlier release to per-store keys", "entries", n)
+	}
+	linkKey, err := link.LoadKey(ctx, conn.Client, store.LinkKeyName())
+	if err != nil {
+		return fmt.Errorf("redis: load link signing key: %w", err)
+	}
+	signer := link.New(linkKey)
+	seq := cfg.Steps()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	queues := worker.Queues(cfg.Redis.Prefix, cfg.QueueCount())
+	var (
+		srv       *asynq.Server
+		client    *asynq.Client
+		relayDone = make(chan struct{})
+	)
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRelay()
+	close(relayDone)
+	if a.Role != "web" {
+		opts := append([]notify.Option{notify.WithTimeout(cfg.Worker.SendTimeout)}, a.Notify...)
+		email, err := notify.NewEmail(emailOptions(cfg.Email), log, opts...)
+		if err != nil {
+			return fmt.Errorf("email: %w", err)
+		}
+		defer email.Close()
+		sms, err := notify.NewSMS(smsOptions(cfg.SMS), log, opts...)
+		if err != nil {
+			return fmt.Errorf("sms: %w", err)
+		}
+		h := &worker.Handler{Store: store, Steps: seq, Rules: workerRules(cfg.Rules), Shop: cfg.Shop(),
+			PublicURL: cfg.HTTP.PublicURL, Renderer: a.Renderer, Links: signer, Now: a.Now,
+			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
+			Metrics: worker.NewMetrics(reg, store, a.Now), SendTimeout: cfg.Worker.SendTimeout}
+		client = asynq.NewClientFromRedisClient(conn.Client)
+		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
+		mux := asynq.NewServeMux()
+		mux.Handle(worker.TaskType, h)
+		if err := srv.Start(mux); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+		relay := &worker.Relay{Store: store, Client: client, Queues: queues, MaxRetry: 8, Now: a.Now,
+			Log: log.With("component", "relay"), Metrics: h.Metrics}
+		relayDone = make(chan struct{})
+		go func() { defer close(relayDone); relay.Run(relayCtx) }()
+		log.Info("worker started", "queues", len(queues), "concurrency", cfg.Worker.Concurrency)
+	}
+
+	// The web role serves everything; the worker role alone serves its
+	// probes and metrics on the same address. With http.ops_addr, /metrics
+	// and the probes are served there, and http.addr no longer serves
+	// /metrics (a worker alone then listens on http.ops_addr only).
+	s := &server.Server{Store: store, Secrets: secrets(cfg.Platforms), Shop: cfg.Shop(), Links: signer, Steps: seq,
+		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
+		SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
+		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: a.Now}
+	type listener struct {
+		key, addr string
+		handler   func() http.Handler
+	}
+	var listeners []listener
+	switch {
+	case a.Role != "worker":
+		listeners = append(listeners, listener{"http.addr", cfg.HTTP.Addr, s.Handler})
+	case cfg.HTTP.OpsAddr == "":
+		listeners = append(listeners, listener{"http.addr", cfg.HTTP.Addr, s.OpsHandler})
+	}
+	if cfg.HTTP.OpsAddr != "" {
+		listeners = append(listeners, listener{"http.ops_addr", cfg.HTTP.OpsAddr, s.OpsHandler})
+	}
+	var httpSrvs []*http.Server
+	httpErr := make(chan error, len(listeners))
+	bound := map[string]string{}
+	for _, l := range listeners {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, hs := range httpSrvs {
+				_ = hs.Close()
+			}
+			return fmt.Errorf("%s: %w", l.key, err)
+		}
+		hs := &http.Server{Handler: l.handler(), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		httpSrvs = append(httpSrvs, hs)
+		bound[l.key] = ln.Addr().String()
+		if l.key == "http.ops_addr" {
+			log.Info("listening", "addr", ln.Addr().String(), "key", l.key, "serves", "/metrics /healthz /readyz")
+		} else {
+			log.Info("listening", "addr", ln.Addr().String(), "role", a.Role, "public_url", cfg.HTTP.PublicURL)
+		}
+		go func() { httpErr <- hs.Serve(ln) }()
+	}
+	if a.Ready != nil {
+		a.Ready(bound)
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-httpErr:
+		log.Error("http server stopped", "err", err)
+	}
+	// 1. stop taking webhooks, let in-flight requests finish
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	for _, hs := range httpSrvs {
+		if err := hs.Shutdown(sctx); err != nil {
+			log.Warn("http shutdown", "err", err)
+		}
+	}
+	cancel()
+	// 2. stop relaying, let in-flight sends finish (unfinished ones go back to the queue)
+	stopRelay()
+	<-relayDone
+	if srv != nil {
+		srv.Shutdown()
+	}
+	if client != nil {
+		_ = client.Close()
+	}
+	log.Info("stopped")
+	return nil
+}

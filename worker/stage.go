@@ -1,0 +1,324 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/recovery"
+)
+
+// A task runs through named stages, each a method of run:
+//
+//	load        read the task and the cart; stop if it moved on, wait if early
+//	guards      skip what may not be sent (too old, holdout, consent, unsubscribed…)
+//	quietHours  hold back channels in the customer's quiet hours
+//	render      render each message, with the id its link will have
+//	then, per channel: acquire the provider connection, claim, save the
+//	link, send, record the outcome (deliver)
+//	nextStep    schedule the next step, or the end of the quiet hours
+//
+// Rendering comes before the claim on purpose: once claimed, nothing may
+// wait before the first byte to the provider (invariant 2); the link is
+// saved only after the claim, so a message that is never sent leaves none.
+type run struct {
+	h    *Handler
+	ctx  context.Context // the task's: cancelled on shutdown
+	rec  context.Context // for records that must survive a shutdown after a send
+	log  *slog.Logger
+	p    Payload
+	c    recovery.CartState
+	step recovery.Step
+	v    recovery.Variant
+
+	retried     int
+	lastAttempt bool
+	firstSend   bool // the first provider call of this step: its lateness is measured
+
+	send      []string  // channels that passed the guards and quiet hours
+	quietEnd  time.Time // a channel waits for the end of quiet hours
+	msgs      map[string]outgoing
+	renderErr error
+	retry     []error // retryable failures: the task is retried
+}
+
+// ProcessTask implements asynq.Handler.
+func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	r, err := h.load(ctx, t)
+	if r == nil || err != nil {
+		return err
+	}
+	if err := r.guards(); err != nil {
+		return err
+	}
+	r.quietHours()
+	if len(r.send) == 0 {
+		return r.nextStep(r.ctx)
+	}
+	if err := r.render(); err != nil {
+		return err
+	}
+	for _, ch := range r.send {
+		stop, err := r.deliver(ch)
+		if err != nil || stop {
+			return err
+		}
+	}
+	if len(r.retry) > 0 {
+		return errors.Join(r.retry...)
+	}
+	return r.nextStep(r.rec)
+}
+
+// load reads the task's payload and its cart. It returns no run when there
+// is nothing to do: the cart moved on (a newer update, another step, an
+// order) or its step is not due yet by this host's clock (then it is put
+// back on the schedule).
+func (h *Handler) load(ctx context.Context, t *asynq.Task) (*run, error) {
+	var p Payload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Store == "" || p.Cart == "" {
+		return nil, fmt.Errorf("bad task payload %q: %w", t.Payload(), asynq.SkipRetry)
+	}
+	if p.Step < 0 || p.Step >= len(h.Steps) {
+		return nil, fmt.Errorf("task %s: step %d outside the configured sequence (%d steps): %w",
+			TaskID(p), p.Step, len(h.Steps), asynq.SkipRetry)
+	}
+	log := h.Log.With("task", TaskID(p), "step", h.Steps[p.Step].Name)
+	c, ok, err := h.Store.Load(ctx, p.Store, p.Cart)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || c.State != recovery.StateActive || c.Step != p.Step || c.Gen != p.Gen {
+		log.Debug("task superseded", "exists", ok, "state", c.State, "cart_step", c.Step, "cart_gen", c.Gen)
+		return nil, nil
+	}
+	step := h.Steps[p.Step]
+	if due := c.Activity.Add(step.Delay); h.Now().Before(due) {
+		// Due set and clock disagree (skew between hosts): put it back.
+		log.Debug("task early; rescheduled", "due", due)
+		return nil, h.Store.Reschedule(ctx, p.Store, p.Cart, due)
+	}
+	r := &run{h: h, ctx: ctx, rec: context.WithoutCancel(ctx), log: log, p: p, c: c, step: step,
+		v: step.PickVariant(c.Store, c.ID)}
+	r.retried, _ = asynq.GetRetryCount(ctx)
+	maxRetry, known := asynq.GetMaxRetry(ctx)
+	r.lastAttempt = known && r.retried >= maxRetry
+	r.firstSend = r.retried == 0 && !c.StepStarted(p.Step)
+	return r, nil
+}
+
+func (r *run) key(ch string) recovery.MessageKey { return r.c.Message(r.p.Step, ch, r.v.Name) }
+
+// skip records that ch is not sent and why.
+func (r *run) skip(ctx context.Context, ch, reason, metric string) error {
+	if err := r.h.Store.Skip(ctx, r.key(ch), reason); err != nil {
+		return err
+	}
+	r.h.Metrics.count(ch, metric)
+	return nil
+}
+
+// guards records a skip for each channel that may not be used: a cart
+// first seen too old, the holdout group, no address, no consent, a cart
+// total below the minimum, an unsubscribed contact. Channels already
+// handled by an earlier run of this step are left out.
+func (r *run) guards() error {
+	for _, ch := range r.step.Channels {
+		switch _, done := r.c.Sends[recovery.Slot{Step: r.p.Step, Channel: ch}]; {
+		case r.c.TooOld:
+			if err := r.skip(r.ctx, ch, ReasonTooOld, recovery.OutcomeSkipped); err != nil {
+				return err
+			}
+		case r.c.Holdout:
+			if err := r.skip(r.ctx, ch, recovery.ReasonHoldout, outcomeHeld); err != nil {
+				return err
+			}
+		case done:
+		default:
+			reason, err := r.h.guard(r.ctx, r.c, ch)
+			if err != nil {
+				return err
+			}
+			if reason == "" {
+				r.send = append(r.send, ch)
+				continue
+			}
+			r.log.Info("reminder skipped", "channel", ch, "reason", reason)
+			if err := r.skip(r.ctx, ch, reason, recovery.OutcomeSkipped); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// quietHours holds back the channels in the customer's quiet hours: the
+// step runs again when they end and sends only what is still unsent.
+func (r *run) quietHours() {
+	send := r.send[:0]
+	for _, ch := range r.send {
+		if until, quiet := r.h.quietUntil(r.c, ch); quiet {
+			r.log.Info("reminder waits for the end of quiet hours", "channel", ch, "until", until.UTC())
+			r.h.Metrics.count(ch, outcomeDeferred)
+			r.quietEnd = until
+			continue
+		}
+		send = append(send, ch)
+	}
+	r.send = send
+}
+
+// render renders every message of the step. A template error is kept and
+// recorded as each message's failure once claimed; a Redis error retries
+// the task.
+func (r *run) render() error {
+	r.msgs, r.renderErr = r.h.messages(r.c, r.p.Step, r.v, r.send)
+	if r.renderErr != nil && !errors.Is(r.renderErr, errRender) {
+		return r.renderErr
+	}
+	return nil
+}
+
+// deliver sends the message of one channel: it holds the provider
+// connection first, so that the claim is the last step before the provider
+// call, then claims, saves the link, sends and records the outcome. stop is
+// true when the cart must send nothing more (ordered, deleted, superseded).
+func (r *run) deliver(ch string) (stop bool, err error) {
+	conn, err := notify.Acquire(r.ctx, r.h.Senders[ch])
+	if err != nil {
+		if notify.FailureOf(err) == notify.FailureRetryable && !r.lastAttempt {
+			r.log.Warn("channel not available; will retry", "channel", ch, "err", err)
+			r.retry = append(r.retry, fmt.Errorf("%s: %w", ch, err))
+			r.h.Metrics.count(ch, outcomeRetry)
+			return false, nil
+		}
+		conn = unavailable{err} // last attempt: claimed and recorded as failed
+	}
+	defer conn.Release() // even if the send panics: the pool keeps its slot
+	key := r.key(ch)
+	if ok, stop, err := r.claim(key); !ok || err != nil {
+		return stop, err
+	}
+	m := r.msgs[ch]
+	if r.renderErr != nil {
+		r.log.Error("render failed", "channel", ch, "err", r.renderErr)
+		r.h.Metrics.count(ch, recovery.OutcomeFailed)
+		return false, r.record(key, recovery.OutcomeFailed, "render: "+r.renderErr.Error())
+	}
+	if err := r.h.Store.SaveLink(r.rec, m.link, key); err != nil {
+		r.log.Error("save the message's link", "channel", ch, "err", err)
+		r.h.Metrics.count(ch, recovery.OutcomeFailed)
+		return false, r.record(key, recovery.OutcomeFailed, "link: "+err.Error())
+	}
+	return false, r.sendAndRecord(conn, key, m)
+}
+
+// claim takes the message's claim in Redis. ok is false when it must not
+// be sent: taken already, the customer's cooldown (recorded as a skip), or
+// the cart ended or moved on (stop).
+func (r *run) claim(key recovery.MessageKey) (ok, stop bool, err error) {
+	// A claim taken must be followed by its send: never claim on a task
+	// that is being cancelled, and never let a cancellation land between
+	// the script's success and this process learning of it (that claim
+	// would be swept as unknown though nothing was sent).
+	if err := r.ctx.Err(); err != nil {
+		return false, false, err
+	}
+	res, err := r.h.Store.Claim(r.rec, key, r.c.Gen, r.c.Email())
+	if err != nil {
+		return false, false, err
+	}
+	switch res {
+	case recovery.ClaimOK:
+		return true, false, nil
+	case recovery.ClaimTaken:
+		return false, false, nil
+	case recovery.ClaimCooldown:
+		r.log.Info("reminder skipped", "channel", key.Channel, "reason", recovery.ReasonCooldown)
+		return false, false, r.skip(r.rec, key.Channel, recovery.ReasonCooldown, recovery.OutcomeSkipped)
+	}
+	// ordered, deleted, gone, superseded: this task must send nothing more
+	r.log.Info("reminder stopped before sending", "channel", key.Channel, "reason", res)
+	return false, true, nil
+}
+
+// sendAndRecord calls the provider and records what it answered; the
+// worker acts on the failure's type.
+func (r *run) sendAndRecord(conn notify.Conn, key recovery.MessageKey, m outgoing) error {
+	ch := key.Channel
+	if r.h.Claimed != nil {
+		r.h.Claimed(m.Message.ID, time.Now())
+	}
+	sendCtx, cancel := context.WithTimeout(r.ctx, r.h.sendTimeout())
+	err := conn.Send(sendCtx, m.Message)
+	cancel()
+	if r.firstSend {
+		r.h.Metrics.sendDelay(r.h.Now().Sub(r.c.Activity.Add(r.step.Delay)))
+		r.firstSend = false
+	}
+	to := notify.MaskAddress(m.Message.To)
+	if err == nil {
+		r.log.Info("reminder sent", "channel", ch, "to", to)
+		r.h.Metrics.count(ch, recovery.OutcomeSent)
+		return r.record(key, recovery.OutcomeSent, "")
+	}
+	failure := notify.FailureOf(err)
+	if failure == notify.FailureRetryable && !r.lastAttempt {
+		r.log.Warn("reminder not accepted; will retry", "channel", ch, "to", to, "attempt", r.retried+1, "err", err)
+		r.retry = append(r.retry, fmt.Errorf("%s: %w", ch, err))
+		r.h.Metrics.count(ch, outcomeRetry)
+		return r.h.Store.Unclaim(r.rec, key)
+	}
+	detail, metric := err.Error(), recovery.OutcomeFailed
+	switch failure {
+	case notify.FailureRetryable:
+		detail = "retries exhausted: " + detail
+	case notify.FailureUnknown:
+		// The provider may have taken it: recorded as unknown, not resent.
+		detail, metric = "unknown outcome, not retried: "+detail, outcomeUnknown
+	case notify.FailureOptedOut:
+		if e := r.h.Store.Suppress(r.rec, r.c.Store, ch, recovery.ContactHash(contactOf(ch, m.Message.To)), "opted out with the provider"); e != nil {
+			r.log.Error("record the provider's opt-out", "channel", ch, "err", e)
+		}
+	}
+	r.log.Warn("reminder failed", "channel", ch, "to", to, "failure", failure.String(), "err", err)
+	r.h.Metrics.count(ch, metric)
+	return r.record(key, recovery.OutcomeFailed, detail)
+}
+
+// contactOf is the form a channel's contact is suppressed under.
+func contactOf(channel, to string) string {
+	if channel == "email" {
+		return recovery.NormalizeEmail(to)
+	}
+	return to
+}
+
+// record replaces the claim with the outcome. When the claim was swept as
+// unknown meanwhile (this process stalled past the lease), the sweep's
+// record stands and the late outcome is logged.
+func (r *run) record(key recovery.MessageKey, outcome, detail string) error {
+	err := r.h.Store.Finish(r.rec, key, r.c.Email(), outcome, detail)
+	if errors.Is(err, recovery.ErrNoClaim) {
+		r.log.Warn("outcome arrived after the claim was swept as unknown", "channel", key.Channel, "outcome", outcome)
+		return nil
+	}
+	return err
+}
+
+// nextStep moves the cart to its next step, or, when a channel of this step
+// waits for the end of quiet hours, puts the cart back on the schedule for
+// then: the run at that time sends only what is still unsent.
+func (r *run) nextStep(ctx context.Context) error {
+	if r.quietEnd.IsZero() {
+		return r.h.Store.Advance(ctx, r.c.Store, r.c.ID, r.p.Step)
+	}
+	// A margin keeps the next run clear of this task's own id.
+	return r.h.Store.Reschedule(ctx, r.c.Store, r.c.ID, later(r.quietEnd, r.h.Now().Add(10*time.Second)))
+}
