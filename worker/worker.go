@@ -23,6 +23,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/cartrecovery/cartrecovery/clock"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 )
@@ -91,7 +92,9 @@ type Relay struct {
 	Interval time.Duration
 	Batch    int           // carts leased per round (default 500)
 	Lease    time.Duration // how long a leased cart is hidden from other relays (default 30s)
-	Now      func() time.Time
+	// Clock tells the time and wakes the relay (default the system's;
+	// tests pass a clock.Sim).
+	Clock clock.Clock
 	Log      *slog.Logger
 	Metrics  *Metrics // optional
 	// SweepEvery is how often claims left without an outcome past their
@@ -112,8 +115,8 @@ func (r *Relay) defaults() {
 	if r.Lease <= 0 {
 		r.Lease = 30 * time.Second
 	}
-	if r.Now == nil {
-		r.Now = time.Now
+	if r.Clock == nil {
+		r.Clock = clock.Real{}
 	}
 	if len(r.Queues) == 0 {
 		r.Queues = []string{r.Queue}
@@ -128,11 +131,9 @@ func (r *Relay) defaults() {
 // rather than within a polling period.
 func (r *Relay) Run(ctx context.Context) {
 	r.defaults()
-	t := time.NewTimer(r.Interval)
-	defer t.Stop()
 	var swept time.Time
 	for {
-		if now := time.Now(); now.Sub(swept) >= r.SweepEvery {
+		if now := r.Clock.Now(); now.Sub(swept) >= r.SweepEvery {
 			swept = now
 			if _, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
 				r.Log.Error("relay: sweep of unfinished claims failed", "err", err)
@@ -145,11 +146,10 @@ func (r *Relay) Run(ctx context.Context) {
 		if n == r.Batch && err == nil {
 			continue // backlog: go on at once
 		}
-		t.Reset(r.sleep(ctx))
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-r.Clock.After(r.sleep(ctx)):
 		}
 	}
 }
@@ -162,13 +162,13 @@ func (r *Relay) sleep(ctx context.Context) time.Duration {
 	if err != nil || !ok {
 		return wait
 	}
-	return min(max(next.Sub(r.Now()), time.Millisecond), wait)
+	return min(max(next.Sub(r.Clock.Now()), time.Millisecond), wait)
 }
 
 // Tick relays one batch of due carts and returns how many were leased.
 func (r *Relay) Tick(ctx context.Context) (int, error) {
 	r.defaults()
-	now := r.Now()
+	now := r.Clock.Now()
 	until := now.Add(r.Lease)
 	ds, err := r.Store.Lease(ctx, now, until, r.Batch)
 	if err != nil || len(ds) == 0 {
@@ -209,7 +209,7 @@ func (r *Relay) Tick(ctx context.Context) (int, error) {
 // resent.
 func (r *Relay) Sweep(ctx context.Context) (int, error) {
 	r.defaults()
-	cs, err := r.Store.SweepClaims(ctx, r.Now(), 500)
+	cs, err := r.Store.SweepClaims(ctx, r.Clock.Now(), 500)
 	for _, c := range cs {
 		r.Log.Warn("send outcome unknown: its worker stopped during the send; recorded as failed, not resent",
 			"store", c.Store, "cart", c.Cart, "step", c.Step, "channel", c.Channel)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/cartrecovery/cartrecovery/clock"
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
@@ -34,9 +35,9 @@ type App struct {
 	// Ready, when set, is called once every listener is bound, with the
 	// address of each ("http.addr", "http.ops_addr").
 	Ready func(addrs map[string]string)
-	// Now is the clock of the worker and the HTTP handlers (default
-	// time.Now).
-	Now func() time.Time
+	// Clock is the clock of the store, the relay, the worker and the HTTP
+	// handlers (default the system's; tests pass a clock.Sim).
+	Clock clock.Clock
 	// Notify adjusts the transports (tests pass TLS roots).
 	Notify []notify.Option
 }
@@ -81,9 +82,10 @@ func secrets(c config.Platforms) server.Secrets {
 // sends in flight.
 func runApp(ctx context.Context, a App) error {
 	cfg, log := a.Config, a.Log
-	if a.Now == nil {
-		a.Now = time.Now
+	if a.Clock == nil {
+		a.Clock = clock.Real{}
 	}
+	now := a.Clock.Now
 	conn, err := redis.Open(ctx, cfg.Redis.Mode, cfg.Redis.URL, log)
 	if err != nil {
 		return err
@@ -92,7 +94,7 @@ func runApp(ctx context.Context, a App) error {
 	if conn.Embedded && a.Role != "all" {
 		return fmt.Errorf("--role %s needs a shared Redis: set redis.url (the embedded engine lives in one process)", a.Role)
 	}
-	store := redis.NewStore(conn.Client, storeOptions(cfg, a.Now))
+	store := redis.NewStore(conn.Client, storeOptions(cfg, now))
 	if n, err := store.Migrate(ctx); err != nil {
 		return fmt.Errorf("redis: move the schedule of an earlier release: %w", err)
 	} else if n > 0 {
@@ -128,9 +130,9 @@ func runApp(ctx context.Context, a App) error {
 			return fmt.Errorf("sms: %w", err)
 		}
 		h := &worker.Handler{Store: store, Steps: seq, Rules: workerRules(cfg.Rules), Shop: cfg.Shop(),
-			PublicURL: cfg.HTTP.PublicURL, Renderer: a.Renderer, Links: signer, Now: a.Now,
+			PublicURL: cfg.HTTP.PublicURL, Renderer: a.Renderer, Links: signer, Now: now,
 			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
-			Metrics: worker.NewMetrics(reg, store, a.Now), SendTimeout: cfg.Worker.SendTimeout}
+			Metrics: worker.NewMetrics(reg, store, now), SendTimeout: cfg.Worker.SendTimeout}
 		client = asynq.NewClientFromRedisClient(conn.Client)
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()
@@ -138,7 +140,7 @@ func runApp(ctx context.Context, a App) error {
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
-		relay := &worker.Relay{Store: store, Client: client, Queues: queues, MaxRetry: 8, Now: a.Now,
+		relay := &worker.Relay{Store: store, Client: client, Queues: queues, MaxRetry: 8, Clock: a.Clock,
 			Log: log.With("component", "relay"), Metrics: h.Metrics}
 		relayDone = make(chan struct{})
 		go func() { defer close(relayDone); relay.Run(relayCtx) }()
@@ -152,7 +154,7 @@ func runApp(ctx context.Context, a App) error {
 	s := &server.Server{Store: store, Secrets: secrets(cfg.Platforms), Shop: cfg.Shop(), Links: signer, Steps: seq,
 		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
 		SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
-		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: a.Now}
+		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: now}
 	type listener struct {
 		key, addr string
 		handler   func() http.Handler

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cartrecovery/cartrecovery/clock"
+	"github.com/cartrecovery/cartrecovery/internal/smtptest"
+	"github.com/cartrecovery/cartrecovery/internal/testredis"
+	"github.com/cartrecovery/cartrecovery/webhook"
+)
+
+// TestAppOnEveryMode runs TestAppFlow again on a real 3-master Redis
+// Cluster and on a real Sentinel.
+func TestAppOnEveryMode(t *testing.T) { testredis.EveryMode(t, "^TestAppFlow$") }
+
+// appBundle is a running in-process app and what it talks to.
+type appBundle struct {
+	base  string
+	clock *clock.Sim
+	smtp  *smtptest.Server
+	logs  *syncBuffer
+}
+
+// startApp builds the whole service from a config file, as serve does, and
+// runs it in this process on a free port, on this binary's Redis mode, with
+// a simulated clock. It stops when the test ends.
+func startApp(t *testing.T, sequence string) *appBundle {
+	t.Helper()
+	mode, url := testredis.ModeURL(t)
+	smtp := smtptest.Start(t)
+	templates, _ := filepath.Abs("../../templates")
+	cfgPath := filepath.Join(t.TempDir(), "cartrecovery.yaml")
+	cfg := fmt.Sprintf(`
+http: {addr: "127.0.0.1:0", public_url: "http://127.0.0.1", admin_token: "app-admin-token-0123456789"}
+redis: {url: %q, mode: %s, prefix: "app:"}
+store: {name: "App Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC"}
+platforms: {generic: {secret: "generic_app"}}
+sequence:
+%s
+rules: {quiet_hours: {start: "", end: ""}}
+email: {transport: smtp, from: "App Shop <shop@example.com>", smtp: {host: %q, port: %d, tls: none}}
+templates: {dir: %q}
+`, url, mode, sequence, smtp.Host(), smtp.Port(), templates)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, renderer, err := load(cfgPath)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	b := &appBundle{clock: clock.NewSim(time.Now().UTC().Truncate(time.Second)), smtp: smtp, logs: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runApp(ctx, App{Config: c, Role: "all", Renderer: renderer, Clock: b.clock,
+			Log:   slog.New(slog.NewTextHandler(b.logs, nil)),
+			Ready: func(addrs map[string]string) { ready <- addrs["http.addr"] }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("app stopped with %v", err)
+		}
+		if t.Failed() {
+			t.Logf("app log:\n%s", b.logs.String())
+		}
+	})
+	select {
+	case addr := <-ready:
+		b.base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("app did not start: %v\n%s", err, b.logs.String())
+	}
+	return b
+}
+
+// post sends a signed generic event dated now on the simulated clock.
+func (b *appBundle) post(t *testing.T, typ, id, cart, email, total string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"id":%q,"type":%q,"occurred_at":%q,"cart":{"id":%q,"currency":"EUR","total":%q,`+
+		`"items":[{"title":"Mug","quantity":1,"price":%q}]},"customer":{"email":%q},"order":{"id":"o-%s","total":%q,"currency":"EUR"}}`,
+		id, typ, b.clock.Now().Format(time.RFC3339), cart, total, total, email, id, total)
+	req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/generic", strings.NewReader(body))
+	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(body), "generic_app"))
+	do(t, req, http.StatusAccepted)
+}
+
+// report reads /api/report as the dashboard does.
+func (b *appBundle) report(t *testing.T) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.base+"/api/report?since=2d", nil)
+	req.Header.Set("Authorization", "Bearer app-admin-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var rep struct {
+		Totals map[string]any `json:"totals"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(raw, &rep) != nil {
+		t.Fatalf("report: %d %s", resp.StatusCode, raw)
+	}
+	return rep.Totals
+}
+
+// advance moves the simulated clock once the relay sleeps on it.
+func (b *appBundle) advance(t *testing.T, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.clock.BlockUntilWaiting(ctx); err != nil {
+		t.Fatal("the relay never waited on the clock")
+	}
+	b.clock.Advance(d)
+}
+
+// TestAppFlow is the whole flow in one process, with hours of delays on a
+// simulated clock: two carts; one is ordered before its reminder and gets
+// none; the other gets both reminders, is then ordered and is credited to
+// the last one; the report says so.
+func TestAppFlow(t *testing.T) {
+	b := startApp(t, `
+  - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}
+  - {name: second-reminder, delay: 24h, channels: [email], template: second-reminder}`)
+	b.post(t, "cart.updated", "e1", "kept", "kept@example.com", "20.00")
+	b.post(t, "cart.updated", "e2", "bought", "bought@example.com", "35.00")
+	b.advance(t, 10 * time.Minute)
+	b.post(t, "order.created", "e3", "bought", "bought@example.com", "35.00")
+
+	b.advance(t, 50 * time.Minute) // the first reminder of "kept" is due
+	msgs := b.smtp.WaitMessages(t, 1, 10*time.Second)
+	if len(msgs) != 1 || msgs[0].To[0] != "kept@example.com" {
+		t.Fatalf("first reminder: %+v", msgs)
+	}
+	b.advance(t, 23 * time.Hour) // the second one
+	msgs = b.smtp.WaitMessages(t, 2, 10*time.Second)
+	if len(msgs) != 2 || msgs[1].To[0] != "kept@example.com" {
+		t.Fatalf("second reminder: %+v", msgs)
+	}
+	b.advance(t, 30 * time.Minute)
+	b.post(t, "order.created", "e4", "kept", "kept@example.com", "20.00")
+	tot := b.report(t)
+	for k, want := range map[string]float64{"carts": 2, "abandoned": 1, "reminded": 1, "recovered": 1, "orders": 2,
+		"converted_before_reminder": 1} {
+		if got, _ := tot[k].(float64); got != want {
+			t.Errorf("report %s = %v, want %v (totals %v)", k, tot[k], want, tot)
+		}
+	}
+	if rev, _ := tot["recovered_revenue"].(map[string]any); rev["EUR"] != "20.00" {
+		t.Errorf("recovered revenue %v", tot["recovered_revenue"])
+	}
+	if n := b.smtp.Count(); n != 2 {
+		t.Errorf("%d messages sent, want 2: none to the customer who had ordered", n)
+	}
+	if strings.Contains(b.logs.String(), "bought@example.com") {
+		t.Error("an address in the log")
+	}
+}
+
