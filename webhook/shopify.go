@@ -1,9 +1,13 @@
 package webhook
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
@@ -103,18 +107,24 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 		return recovery.Event{}, c.err
 	}
 	var p shopifyPayload
-	if err := decode(body, &p); err != nil {
-		return recovery.Event{}, err
+	if !scanShopify(body, &p) {
+		// Anything the one-pass reader does not take exactly as
+		// encoding/json would: encoding/json decides, and names the field.
+		p = shopifyPayload{}
+		if err := decode(body, &p); err != nil {
+			return recovery.Event{}, err
+		}
 	}
 	if shop == "" {
 		shop = "default"
 	}
 	ev := recovery.Event{ID: webhookID, Platform: "shopify", Kind: kind, Store: shop}
 
-	for f, v := range map[string]string{"token": p.Token, "cart_token": p.CartToken, "checkout_token": p.CheckoutToken,
-		"id": string(p.ID), "checkout_id": string(p.CheckoutID)} {
-		c.id(f, v)
-	}
+	c.id("token", p.Token)
+	c.id("cart_token", p.CartToken)
+	c.id("checkout_token", p.CheckoutToken)
+	c.id("id", string(p.ID))
+	c.id("checkout_id", string(p.CheckoutID))
 	if p.CartToken != "" {
 		ev.Refs = append(ev.Refs, "cart_token:"+p.CartToken)
 	}
@@ -235,4 +245,613 @@ func firstOf(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// scanShopify is the fast path of decode(body, p) for Shopify payloads: one
+// pass over the body that fills p with the fields shopifyPayload has and
+// checks, without building anything, that everything else is well-formed
+// JSON. encoding/json reads the body twice (a syntax scan, then the
+// decoding, by reflection, of every value it meets) and the 8 KB checkout
+// is mostly fields cartrecovery never reads.
+//
+// It only ever succeeds where decode would, with the same p: it returns
+// false at anything it does not handle exactly like encoding/json, and the
+// caller then decodes with encoding/json, whose result or error (naming the
+// field) stands. That is: malformed JSON or data after the value, a value
+// of a type its field does not take, null in place of a line item, a key
+// given twice or matched only case-insensitively (encoding/json's folding,
+// e.g. "Email" or "tOKEN"), a key with escapes, nesting deeper than
+// maxScanDepth. Strings with escapes or invalid UTF-8 are unquoted by
+// encoding/json itself; ids and amounts follow flexID and amount.
+func scanShopify(body []byte, p *shopifyPayload) bool {
+	s := shopifyScan{b: body}
+	if s.peek() != '{' || !s.payload(p) {
+		return false
+	}
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// maxScanDepth bounds the nesting scanShopify walks; deeper payloads go to
+// encoding/json (which allows 10000).
+const maxScanDepth = 64
+
+type shopifyScan struct {
+	b []byte
+	i int
+}
+
+var jsonSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
+// strStop marks the bytes that end the plain run of a JSON string: the
+// closing quote, an escape, and control characters (not allowed raw).
+var strStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+func (s *shopifyScan) ws() {
+	b, i := s.b, s.i
+	if i < len(b) && b[i] > ' ' { // most often: no space at all
+		return
+	}
+	for i < len(b) && jsonSpace[b[i]] {
+		i++
+		// indentation: eight spaces at a time
+		for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == 0x2020202020202020 {
+			i += 8
+		}
+	}
+	s.i = i
+}
+
+// peek skips white space and returns the next byte (0 at the end).
+func (s *shopifyScan) peek() byte {
+	s.ws()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// str reads the string starting at s.i (a '"'): b[start:end] is its
+// content, esc whether it has escapes.
+func (s *shopifyScan) str() (start, end int, esc, ok bool) {
+	b := s.b
+	start = s.i + 1
+	for i := start; i < len(b); i++ {
+		c := b[i]
+		if !strStop[c] {
+			continue
+		}
+		switch c {
+		case '"':
+			s.i = i + 1
+			return start, i, esc, true
+		case '\\':
+			esc = true
+			i++
+			if i >= len(b) {
+				return 0, 0, false, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(b) || !isHex(b[i+1]) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) {
+					return 0, 0, false, false
+				}
+				i += 4
+			default:
+				return 0, 0, false, false
+			}
+		default: // a raw control character
+			return 0, 0, false, false
+		}
+	}
+	return 0, 0, false, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// strValue reads a string value as encoding/json unquotes it.
+func (s *shopifyScan) strValue() (string, bool) {
+	start, end, esc, ok := s.str()
+	if !ok {
+		return "", false
+	}
+	raw := s.b[start:end]
+	if !esc && utf8.Valid(raw) {
+		return string(raw), true
+	}
+	// Escapes or invalid UTF-8 (which encoding/json replaces with U+FFFD):
+	// rare enough to hand to encoding/json.
+	var v string
+	if json.Unmarshal(s.b[start-1:end+1], &v) != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// num reads a number (JSON's grammar) and returns its text.
+func (s *shopifyScan) num() ([]byte, bool) {
+	b, i := s.b, s.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return nil, false
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	default:
+		return nil, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		d := i
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+		if i == d {
+			return nil, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+		if i == d {
+			return nil, false
+		}
+	}
+	n := b[s.i:i]
+	s.i = i
+	return n, true
+}
+
+// lit reads the literal w (true, false, null).
+func (s *shopifyScan) lit(w string) bool {
+	if len(s.b)-s.i >= len(w) && string(s.b[s.i:s.i+len(w)]) == w {
+		s.i += len(w)
+		return true
+	}
+	return false
+}
+
+// skip reads any value, checking its syntax, at nesting depth.
+func (s *shopifyScan) skip(depth int) bool {
+	switch s.peek() {
+	case '"':
+		_, _, _, ok := s.str()
+		return ok
+	case '{':
+		if depth >= maxScanDepth {
+			return false
+		}
+		s.i++
+		if s.peek() == '}' {
+			s.i++
+			return true
+		}
+		for {
+			if s.peek() != '"' {
+				return false
+			}
+			if _, _, _, ok := s.str(); !ok || s.peek() != ':' {
+				return false
+			}
+			s.i++
+			if !s.skip(depth + 1) {
+				return false
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case '}':
+				s.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case '[':
+		if depth >= maxScanDepth {
+			return false
+		}
+		s.i++
+		if s.peek() == ']' {
+			s.i++
+			return true
+		}
+		for {
+			if !s.skip(depth + 1) {
+				return false
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return true
+			default:
+				return false
+			}
+		}
+	case 't':
+		return s.lit("true")
+	case 'f':
+		return s.lit("false")
+	case 'n':
+		return s.lit("null")
+	}
+	_, ok := s.num()
+	return ok
+}
+
+// object reads the object at s.i, calling member with each key and s.i at
+// its value; member reads the value, or returns false.
+func (s *shopifyScan) object(member func(key []byte) bool) bool {
+	if s.peek() != '{' {
+		return false
+	}
+	s.i++
+	if s.peek() == '}' {
+		s.i++
+		return true
+	}
+	for {
+		if s.peek() != '"' {
+			return false
+		}
+		start, end, esc, ok := s.str()
+		if !ok || esc || s.peek() != ':' {
+			return false
+		}
+		s.i++
+		if !member(s.b[start:end]) {
+			return false
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// other reads the value of a key that is none of the struct's (names, its
+// JSON names): skipped, unless encoding/json would match it to one of them
+// case-insensitively.
+func (s *shopifyScan) other(key []byte, names []string, depth int) bool {
+	for _, c := range key {
+		if 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
+			for _, n := range names {
+				if foldEqual(key, n) {
+					return false
+				}
+			}
+			break
+		}
+	}
+	return s.skip(depth)
+}
+
+// foldEqual reports whether encoding/json matches key to the field name
+// (lower-case ASCII) case-insensitively: ASCII letters in either case, and
+// the two non-ASCII runes whose fold sets hold an ASCII letter, U+017F (s)
+// and U+212A (k).
+func foldEqual(key []byte, name string) bool {
+	j := 0
+	for i := 0; i < len(key); {
+		c := key[i]
+		if c < utf8.RuneSelf {
+			i++
+		} else {
+			r, n := utf8.DecodeRune(key[i:])
+			i += n
+			switch r {
+			case 0x17F:
+				c = 's'
+			case 0x212A:
+				c = 'k'
+			default:
+				return false
+			}
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if j >= len(name) || name[j] != c {
+			return false
+		}
+		j++
+	}
+	return j == len(name)
+}
+
+// text reads a string field (null leaves it empty).
+func (s *shopifyScan) text(dst *string) bool {
+	switch s.peek() {
+	case 'n':
+		return s.lit("null")
+	case '"':
+		v, ok := s.strValue()
+		*dst = v
+		return ok
+	}
+	return false
+}
+
+// id reads a flexID: a string, or an integer that fits a uint64, kept as
+// its digits (never through float64).
+func (s *shopifyScan) id(dst *flexID) bool {
+	switch c := s.peek(); {
+	case c == 'n':
+		return s.lit("null")
+	case c == '"':
+		v, ok := s.strValue()
+		*dst = flexID(v)
+		return ok
+	case c == '-' || isDigit(c):
+		n, ok := s.num()
+		if !ok {
+			return false
+		}
+		v := string(n)
+		if _, err := strconv.ParseUint(v, 10, 64); err != nil {
+			return false
+		}
+		*dst = flexID(v)
+		return true
+	}
+	return false
+}
+
+// amount reads an amount: a string (a number is refused, see amount).
+func (s *shopifyScan) amount(dst *amount) bool {
+	var v string
+	ok := s.text(&v)
+	*dst = amount(v)
+	return ok
+}
+
+func (s *shopifyScan) flag(dst *bool) bool {
+	switch s.peek() {
+	case 't':
+		*dst = true
+		return s.lit("true")
+	case 'f':
+		return s.lit("false")
+	case 'n':
+		return s.lit("null")
+	}
+	return false
+}
+
+func (s *shopifyScan) int(dst *int64) bool {
+	switch c := s.peek(); {
+	case c == 'n':
+		return s.lit("null")
+	case c == '-' || isDigit(c):
+		n, ok := s.num()
+		if !ok {
+			return false
+		}
+		v, err := strconv.ParseInt(string(n), 10, 64)
+		*dst = v
+		return err == nil
+	}
+	return false
+}
+
+// JSON names of each struct's fields, for the case-insensitive check.
+var (
+	payloadNames  = jsonNames[shopifyPayload]()
+	customerNames = jsonNames[shopifyCustomer]()
+	addressNames  = jsonNames[shopifyAddress]()
+	lineNames     = jsonNames[shopifyLine]()
+)
+
+func jsonNames[T any]() []string {
+	t := reflectTypeOf[T]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return names
+}
+
+// seen notes field bit; false if it was already set (a key given twice:
+// encoding/json's merging of the two values is left to it).
+func seen(set *uint32, bit uint) bool {
+	if *set&(1<<bit) != 0 {
+		return false
+	}
+	*set |= 1 << bit
+	return true
+}
+
+func (s *shopifyScan) payload(p *shopifyPayload) bool {
+	var set uint32
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "id":
+			return seen(&set, 0) && s.id(&p.ID)
+		case "token":
+			return seen(&set, 1) && s.text(&p.Token)
+		case "cart_token":
+			return seen(&set, 2) && s.text(&p.CartToken)
+		case "checkout_token":
+			return seen(&set, 3) && s.text(&p.CheckoutToken)
+		case "checkout_id":
+			return seen(&set, 4) && s.id(&p.CheckoutID)
+		case "email":
+			return seen(&set, 5) && s.text(&p.Email)
+		case "contact_email":
+			return seen(&set, 6) && s.text(&p.ContactEmail)
+		case "phone":
+			return seen(&set, 7) && s.text(&p.Phone)
+		case "sms_marketing_phone":
+			return seen(&set, 8) && s.text(&p.SMSMarketingPhone)
+		case "buyer_accepts_marketing":
+			return seen(&set, 9) && s.flag(&p.BuyerAcceptsMarketing)
+		case "buyer_accepts_sms_marketing":
+			return seen(&set, 10) && s.flag(&p.BuyerAcceptsSMSMarketing)
+		case "customer_locale":
+			return seen(&set, 11) && s.text(&p.CustomerLocale)
+		case "currency":
+			return seen(&set, 12) && s.text(&p.Currency)
+		case "presentment_currency":
+			return seen(&set, 13) && s.text(&p.PresentmentCurrency)
+		case "total_price":
+			return seen(&set, 14) && s.amount(&p.TotalPrice)
+		case "abandoned_checkout_url":
+			return seen(&set, 15) && s.text(&p.AbandonedCheckoutURL)
+		case "created_at":
+			return seen(&set, 16) && s.text(&p.CreatedAt)
+		case "updated_at":
+			return seen(&set, 17) && s.text(&p.UpdatedAt)
+		case "processed_at":
+			return seen(&set, 18) && s.text(&p.ProcessedAt)
+		case "customer":
+			return seen(&set, 19) && s.customer(&p.Customer)
+		case "billing_address":
+			return seen(&set, 20) && s.address(&p.BillingAddress, 2)
+		case "shipping_address":
+			return seen(&set, 21) && s.address(&p.ShippingAddress, 2)
+		case "line_items":
+			return seen(&set, 22) && s.lines(&p.LineItems)
+		}
+		return s.other(key, payloadNames, 1)
+	})
+}
+
+func (s *shopifyScan) customer(dst **shopifyCustomer) bool {
+	switch s.peek() {
+	case 'n':
+		return s.lit("null")
+	case '{':
+	default:
+		return false
+	}
+	cu := new(shopifyCustomer)
+	*dst = cu
+	var set uint32
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "id":
+			return seen(&set, 0) && s.id(&cu.ID)
+		case "email":
+			return seen(&set, 1) && s.text(&cu.Email)
+		case "phone":
+			return seen(&set, 2) && s.text(&cu.Phone)
+		case "first_name":
+			return seen(&set, 3) && s.text(&cu.FirstName)
+		case "default_address":
+			return seen(&set, 4) && s.address(&cu.DefaultAddress, 3)
+		}
+		return s.other(key, customerNames, 2)
+	})
+}
+
+// address reads an address object at nesting depth (of its members).
+func (s *shopifyScan) address(dst **shopifyAddress, depth int) bool {
+	switch s.peek() {
+	case 'n':
+		return s.lit("null")
+	case '{':
+	default:
+		return false
+	}
+	a := new(shopifyAddress)
+	*dst = a
+	var set uint32
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "first_name":
+			return seen(&set, 0) && s.text(&a.FirstName)
+		case "phone":
+			return seen(&set, 1) && s.text(&a.Phone)
+		}
+		return s.other(key, addressNames, depth)
+	})
+}
+
+func (s *shopifyScan) lines(dst *[]shopifyLine) bool {
+	switch s.peek() {
+	case 'n':
+		return s.lit("null")
+	case '[':
+	default:
+		return false
+	}
+	s.i++
+	lines := []shopifyLine{} // encoding/json's [] is an empty slice, not nil
+	if s.peek() == ']' {
+		s.i++
+		*dst = lines
+		return true
+	}
+	for {
+		if s.peek() != '{' { // null would be a zero line: encoding/json's
+			return false
+		}
+		lines = append(lines, shopifyLine{})
+		if !s.line(&lines[len(lines)-1]) {
+			return false
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			*dst = lines
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (s *shopifyScan) line(li *shopifyLine) bool {
+	var set uint32
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "title":
+			return seen(&set, 0) && s.text(&li.Title)
+		case "presentment_title":
+			return seen(&set, 1) && s.text(&li.PresentmentTitle)
+		case "quantity":
+			return seen(&set, 2) && s.int(&li.Quantity)
+		case "price":
+			return seen(&set, 3) && s.amount(&li.Price)
+		case "sku":
+			return seen(&set, 4) && s.text(&li.SKU)
+		case "variant_title":
+			return seen(&set, 5) && s.text(&li.VariantTitle)
+		case "presentment_variant_title":
+			return seen(&set, 6) && s.text(&li.PresentmentVarTit)
+		}
+		return s.other(key, lineNames, 3)
+	})
 }

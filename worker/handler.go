@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"

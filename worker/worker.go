@@ -94,9 +94,9 @@ type Relay struct {
 	Lease    time.Duration // how long a leased cart is hidden from other relays (default 30s)
 	// Clock tells the time and wakes the relay (default the system's;
 	// tests pass a clock.Sim).
-	Clock clock.Clock
-	Log      *slog.Logger
-	Metrics  *Metrics // optional
+	Clock   clock.Clock
+	Log     *slog.Logger
+	Metrics *Metrics // optional
 	// SweepEvery is how often claims left without an outcome past their
 	// lease (a worker died mid-send) are recorded as unknown (default 1s).
 	SweepEvery time.Duration

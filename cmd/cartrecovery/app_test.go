@@ -137,20 +137,20 @@ func TestAppFlow(t *testing.T) {
   - {name: second-reminder, delay: 24h, channels: [email], template: second-reminder}`)
 	b.post(t, "cart.updated", "e1", "kept", "kept@example.com", "20.00")
 	b.post(t, "cart.updated", "e2", "bought", "bought@example.com", "35.00")
-	b.advance(t, 10 * time.Minute)
+	b.advance(t, 10*time.Minute)
 	b.post(t, "order.created", "e3", "bought", "bought@example.com", "35.00")
 
-	b.advance(t, 50 * time.Minute) // the first reminder of "kept" is due
+	b.advance(t, 50*time.Minute) // the first reminder of "kept" is due
 	msgs := b.smtp.WaitMessages(t, 1, 10*time.Second)
 	if len(msgs) != 1 || msgs[0].To[0] != "kept@example.com" {
 		t.Fatalf("first reminder: %+v", msgs)
 	}
-	b.advance(t, 23 * time.Hour) // the second one
+	b.advance(t, 23*time.Hour) // the second one
 	msgs = b.smtp.WaitMessages(t, 2, 10*time.Second)
 	if len(msgs) != 2 || msgs[1].To[0] != "kept@example.com" {
 		t.Fatalf("second reminder: %+v", msgs)
 	}
-	b.advance(t, 30 * time.Minute)
+	b.advance(t, 30*time.Minute)
 	b.post(t, "order.created", "e4", "kept", "kept@example.com", "20.00")
 	tot := b.report(t)
 	for k, want := range map[string]float64{"carts": 2, "abandoned": 1, "reminded": 1, "recovered": 1, "orders": 2,
@@ -169,4 +169,3 @@ func TestAppFlow(t *testing.T) {
 		t.Error("an address in the log")
 	}
 }
-
