@@ -97,8 +97,13 @@ type Store struct {
 	maxAge    time.Duration
 	sendLease time.Duration
 
-	registered sync.Map // stores known to be in the stores set
+	registered sync.Map // store → when this process last added it to the stores set
 }
+
+// registerEvery is how often a process adds a store it writes to the stores
+// set again: a set lost with its server (a failover to a replica that had
+// not received it, a restart without persistence) is rebuilt within this.
+const registerEvery = time.Minute
 
 // NewStore returns a Store on rdb.
 func NewStore(rdb goredis.UniversalClient, o Options) *Store {
@@ -187,15 +192,17 @@ func field(kind recovery.CounterKind) string { return recovery.Counter{Kind: kin
 
 // register lists store in the stores set the relay and the sweeper walk.
 // It runs before the store's first event is recorded, so no schedule can
-// exist in a store the relay does not know.
+// exist in a store the relay does not know (and again every registerEvery,
+// in case the set was lost).
 func (s *Store) register(ctx context.Context, store string) error {
-	if _, ok := s.registered.Load(store); ok {
+	now := time.Now()
+	if at, ok := s.registered.Load(store); ok && now.Sub(at.(time.Time)) < registerEvery {
 		return nil
 	}
 	if err := s.rdb.SAdd(ctx, s.k.stores(), store).Err(); err != nil {
 		return fmt.Errorf("register store %s: %w", store, err)
 	}
-	s.registered.Store(store, true)
+	s.registered.Store(store, now)
 	return nil
 }
 
