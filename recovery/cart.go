@@ -166,6 +166,7 @@ type CartState struct {
 	Attribution   string    // set by the order: recovered|..., converted_before, ...
 	OrderAt       time.Time // platform time of the order
 	OrderReceived time.Time
+	Deleted       time.Time // when a cart.deleted ended it
 	OrderTotal    string
 	OrderCurrency string
 	OrderMatch    string // how the order found the cart: id, ref, email

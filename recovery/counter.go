@@ -36,7 +36,6 @@ const (
 	CountFailed      CounterKind = "failed"
 	CountUnknown     CounterKind = "unknown"
 	CountSkipped     CounterKind = "skipped"
-	CountHeld        CounterKind = "held"
 	CountClicked     CounterKind = "clicked"
 	CountRecoveredBy CounterKind = "recovered" // with a suffix: credited message
 	// Revenue in minor units: by message and currency, and by currency.
@@ -51,7 +50,7 @@ var cartKinds = map[CounterKind]bool{
 }
 
 var messageKinds = map[CounterKind]bool{
-	CountSent: true, CountFailed: true, CountUnknown: true, CountSkipped: true, CountHeld: true,
+	CountSent: true, CountFailed: true, CountUnknown: true, CountSkipped: true,
 	CountClicked: true, CountRecoveredBy: true, CountRevenue: true,
 }
 

@@ -388,7 +388,7 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 	c := recovery.CartState{Store: store, ID: id, State: h["st"], OrderID: h["oid"],
 		Sends: map[recovery.Slot]recovery.Send{}, Clicks: map[recovery.Slot]time.Time{}, Holdout: h["ho"] == "1",
 		Abandoned: msTime(h["ab"]), Reminded: msTime(h["rem"]), Attribution: h["att"],
-		OrderAt: msTime(h["oat"]), OrderReceived: msTime(h["orx"]), OrderTotal: h["otot"], OrderCurrency: h["ocur"], OrderMatch: h["oby"]}
+		OrderAt: msTime(h["oat"]), OrderReceived: msTime(h["orx"]), Deleted: msTime(h["del"]), OrderTotal: h["otot"], OrderCurrency: h["ocur"], OrderMatch: h["oby"]}
 	if ls := h["ls"]; ls != "" {
 		i := strings.LastIndexByte(ls, '|')
 		c.LastTouch, c.LastTouchAt = ls[:max(i, 0)], msTime(ls[i+1:])
@@ -663,17 +663,17 @@ func (s *Store) SweepClaims(ctx context.Context, now time.Time, limit int) ([]re
 }
 
 // Skip records that a message was not sent and why, unless it already has
-// a state. The holdout group's skips are counted as held.
+// a state, and counts it as skipped. The holdout group's skips are not
+// counted: the report compares that group by its carts, not its messages.
 func (s *Store) Skip(ctx context.Context, m recovery.MessageKey, reason string) error {
 	now := s.now()
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
-	kind := recovery.CountSkipped
+	counter := s.counter(recovery.CountSkipped, m)
 	if reason == recovery.ReasonHoldout {
-		kind = recovery.CountHeld
+		counter = ""
 	}
 	return skipScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.stats(m.Store, day(now))},
-		m.Slot().Field("m"), recovery.OutcomeSkipped+"|"+ts+"|"+ts+"|"+strings.ReplaceAll(reason, "|", "/"),
-		s.counter(kind, m)).Err()
+		m.Slot().Field("m"), recovery.OutcomeSkipped+"|"+ts+"|"+ts+"|"+strings.ReplaceAll(reason, "|", "/"), counter).Err()
 }
 
 // Advance moves an active cart past step and schedules its next step from

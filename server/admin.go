@@ -183,6 +183,7 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 		add(c.OrderReceived, "order.created", fmt.Sprintf("order %s %s %s placed %s, matched by %s",
 			c.OrderID, c.OrderTotal, c.OrderCurrency, c.OrderAt.Format(time.RFC3339), c.OrderMatch))
 	}
+	add(c.Deleted, "cart.deleted", "the platform deleted the cart")
 	if c.State == recovery.StateDeleted {
 		tl.Outcome = "deleted"
 	}
