@@ -33,39 +33,84 @@ func task(c recovery.CartState) *worker.Payload {
 	return &worker.Payload{Store: c.Store, Cart: c.ID, Step: c.Step, Gen: c.Gen}
 }
 
+// holdFirst passes sends to an SMTP sender, and keeps the pooled
+// connection of the first one, once its message is accepted, until
+// released: the next send waits for the connection meanwhile.
+type holdFirst struct {
+	notify.Email
+	accepted chan struct{} // closed once the first message is accepted
+	release  chan struct{} // close to give the connection back
+	once     sync.Once
+}
+
+func (h *holdFirst) Acquire(ctx context.Context) (notify.Conn, error) {
+	c, err := notify.Acquire(ctx, h.Email)
+	if err != nil {
+		return nil, err
+	}
+	return holdConn{c, h}, nil
+}
+
+type holdConn struct {
+	notify.Conn
+	h *holdFirst
+}
+
+func (c holdConn) Send(ctx context.Context, m notify.Message) error {
+	err := c.Conn.Send(ctx, m)
+	first := false
+	c.h.once.Do(func() { first = true; close(c.h.accepted) })
+	if first {
+		select {
+		case <-c.h.release:
+		case <-ctx.Done():
+		}
+	}
+	return err
+}
+
 // Finding 1: a reminder waiting for the SMTP connection has not claimed its
 // send. An order that arrives meanwhile stops it: the claim is taken only
 // once the connection is in hand, right before MAIL FROM.
 func TestOrderWhileWaitingForTheConnectionStopsTheReminder(t *testing.T) {
-	h := newHarness(t, steps(time.Hour))
-	srv := smtptest.StartWith(t, smtptest.Options{Latency: 3 * time.Second}) // x holds the connection this long
+	parallel(t)
+	b := setup(t, steps(time.Hour))
+	srv := smtptest.Start(t)
 	email := smtpSender(t, srv, 1)
-	hd := h.handler()
-	hd.Senders["email"] = email
-	past := time.Now().Add(-2 * time.Hour)
+	held := &holdFirst{Email: email, accepted: make(chan struct{}), release: make(chan struct{})}
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(held.release) }) })
+	hd := b.handler()
+	hd.Senders["email"] = held
+	past := b.clock.Now().Add(-2 * time.Hour)
 	x, y := cart("x", past), cart("y", past)
 	y.Customer.Email = "yara@example.com"
-	h.ingest(x)
-	h.ingest(y)
+	b.ingest(x)
+	b.ingest(y)
 	run := func(id string, done *sync.WaitGroup) {
 		defer done.Done()
-		p := task(h.load(id))
-		if err := hd.ProcessTask(context.Background(), worker.NewTask(*p, h.queue, 3)); err != nil {
+		p := task(b.load(id))
+		if err := hd.ProcessTask(context.Background(), worker.NewTask(*p, b.queue, 3)); err != nil {
 			t.Errorf("task %s: %v", id, err)
 		}
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go run("x", &wg)
-	waitFor(t, "x's transaction at the relay", 10*time.Second, func() bool { return srv.Transactions() == 1 })
+	select { // x holds the only connection from here on
+	case <-held.accepted:
+	case <-time.After(patience):
+		t.Fatal("x's message never reached the relay")
+	}
 	go run("y", &wg)
-	waitFor(t, "y waiting for the connection", 10*time.Second, func() bool { return email.(notify.PoolStats).Waiting() == 1 })
-	if _, ok := h.load("y").Sends[recovery.Slot{Step: 0, Channel: "email"}]; ok {
+	poll(t, "y waiting for the connection", func() bool { return email.(notify.PoolStats).Waiting() == 1 })
+	if _, ok := b.load("y").Sends[recovery.Slot{Step: 0, Channel: "email"}]; ok {
 		t.Fatal("y claimed its send while waiting for the connection")
 	}
-	h.ingest(recovery.Event{ID: "o-y", Platform: "generic", Kind: recovery.OrderCreated, Store: "default", OccurredAt: time.Now(),
+	b.ingest(recovery.Event{ID: "o-y", Platform: "generic", Kind: recovery.OrderCreated, Store: "default", OccurredAt: b.clock.Now(),
 		Cart: recovery.Cart{ID: "y"}, Customer: recovery.Customer{Email: "yara@example.com"},
 		Order: recovery.Order{ID: "o-y", Total: "59.90", Currency: "EUR"}}) // answered 2xx from here on
+	release.Do(func() { close(held.release) }) // x is done: y gets the connection
 	wg.Wait()
 	got := srv.Messages()
 	if len(got) != 1 || got[0].To[0] != "x@example.com" {
@@ -75,7 +120,7 @@ func TestOrderWhileWaitingForTheConnectionStopsTheReminder(t *testing.T) {
 		}
 		t.Fatalf("delivered to %v, want only x's customer (y ordered while its reminder waited)", to)
 	}
-	if c := h.load("y"); c.State != recovery.StateOrdered || len(c.Sends) != 0 {
+	if c := b.load("y"); c.State != recovery.StateOrdered || len(c.Sends) != 0 {
 		t.Fatalf("y after its order: state %q sends %v", c.State, c.Sends)
 	}
 }
@@ -83,22 +128,23 @@ func TestOrderWhileWaitingForTheConnectionStopsTheReminder(t *testing.T) {
 // Invariant 9: a cart first seen idle longer than rules.max_cart_age is
 // tracked, every step is skipped as too old, and nothing is sent.
 func TestTooOldCartIsSkipped(t *testing.T) {
-	h := newHarness(t, steps(time.Hour, 2*time.Hour))
-	hd := h.handler()
-	h.ingest(cart("old", time.Now().Add(-30*24*time.Hour)))
+	parallel(t)
+	b := setup(t, steps(time.Hour, 2*time.Hour))
+	hd := b.handler()
+	b.ingest(cart("old", b.clock.Now().Add(-30*24*time.Hour)))
 	for range 2 {
-		c := h.load("old")
+		c := b.load("old")
 		if c.Step >= 2 {
 			break
 		}
 		// run each step at its due time, as the relay would
-		if err := hd.ProcessTask(context.Background(), worker.NewTask(*task(c), h.queue, 3)); err != nil {
+		if err := hd.ProcessTask(context.Background(), worker.NewTask(*task(c), b.queue, 3)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c := h.load("old")
-	if len(h.email.all())+len(h.sms.all()) != 0 {
-		t.Fatalf("sent %v to a too-old cart", h.email.all())
+	c := b.load("old")
+	if len(b.email.all())+len(b.sms.all()) != 0 {
+		t.Fatalf("sent %v to a too-old cart", b.email.all())
 	}
 	for _, k := range []recovery.Slot{{Step: 0, Channel: "email"}, {Step: 1, Channel: "email"}, {Step: 1, Channel: "sms"}} {
 		o, _, detail := c.Sends[k].Split()
@@ -111,7 +157,8 @@ func TestTooOldCartIsSkipped(t *testing.T) {
 // Finding 8 (worker side): a provider error that echoes the recipient does
 // not put the address in the logs.
 func TestProviderErrorEchoIsMaskedInLogs(t *testing.T) {
-	h := newHarness(t, steps(time.Hour))
+	parallel(t)
+	b := setup(t, steps(time.Hour))
 	srv := smtptest.StartWith(t, smtptest.Options{SMTPUTF8: true, EchoReject: func(string) bool { return true }})
 	var logs bytes.Buffer
 	var mu sync.Mutex
@@ -120,14 +167,14 @@ func TestProviderErrorEchoIsMaskedInLogs(t *testing.T) {
 		defer mu.Unlock()
 		return logs.Write(p)
 	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hd := h.handler()
+	hd := b.handler()
 	hd.Log = log
 	hd.Senders["email"] = smtpSender(t, srv, 1)
 	for i, addr := range []string{"ñandú.garcía@ejemplo.es", "ivan.petrov@пример.рф", "ana.lopez@example.com"} {
-		c := cart("m"+string(rune('a'+i)), time.Now().Add(-2*time.Hour))
+		c := cart("m"+string(rune('a'+i)), b.clock.Now().Add(-2*time.Hour))
 		c.Customer.Email = addr
-		h.ingest(c)
-		if err := hd.ProcessTask(context.Background(), worker.NewTask(*task(h.load(c.Cart.ID)), h.queue, 3)); err != nil {
+		b.ingest(c)
+		if err := hd.ProcessTask(context.Background(), worker.NewTask(*task(b.load(c.Cart.ID)), b.queue, 3)); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()
@@ -137,7 +184,7 @@ func TestProviderErrorEchoIsMaskedInLogs(t *testing.T) {
 		if strings.Contains(out, local) || strings.Contains(out, addr) {
 			t.Fatalf("address %q in the logs:\n%s", addr, out)
 		}
-		o, _, _ := h.load(c.Cart.ID).Sends[recovery.Slot{Step: 0, Channel: "email"}].Split()
+		o, _, _ := b.load(c.Cart.ID).Sends[recovery.Slot{Step: 0, Channel: "email"}].Split()
 		if o != recovery.OutcomeFailed {
 			t.Fatalf("%s: outcome %q, want failed (550)", addr, o)
 		}
@@ -150,6 +197,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // A task whose worker died is resumed at once; a temporary failure backs off.
 func TestRetryDelay(t *testing.T) {
+	parallel(t)
 	for _, tc := range []struct {
 		n    int
 		err  error

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,45 +18,53 @@ import (
 // sent and the sequence moves on. A customer in a zone where it is daytime
 // gets both at once.
 func TestQuietHoursHoldSMSUntilTheyEnd(t *testing.T) {
-	h := newHarness(t, steps(100*time.Millisecond, 300*time.Millisecond))
-	var skew atomic.Int64
-	h.now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-	now := time.Now().UTC()
+	parallel(t)
+	b := setup(t, steps(time.Hour, 24*time.Hour))
+	// the second step is due a day from now: quiet hours from an hour
+	// before to an hour after, in the customer's zone
+	due := b.clock.Now().Add(24 * time.Hour).UTC()
 	minutes := func(t time.Time) int { return t.Hour()*60 + t.Minute() }
-	h.rules.QuietHours = recovery.QuietHours{On: true, Start: minutes(now.Add(-time.Hour)), End: minutes(now.Add(time.Hour)), Channels: []string{"sms"}}
-	h.startWorker()
+	end := due.Add(time.Hour)
+	b.rules.QuietHours = recovery.QuietHours{On: true, Start: minutes(due.Add(-time.Hour)), End: minutes(end), Channels: []string{"sms"}}
+	b.startWorker()
 	ctx := context.Background()
 
-	h.ingest(cart("night", time.Now())) // no time zone: the store's (UTC), inside the window
-	day := cart("day", time.Now())
-	day.Customer.Timezone = "Asia/Tokyo" // UTC+9: outside a two-hour window around now
-	h.ingest(day)
+	b.ingest(cart("night", b.clock.Now())) // no time zone: the store's (UTC), inside the window
+	day := cart("day", b.clock.Now())
+	day.Customer.Timezone = "Asia/Tokyo" // UTC+9: outside a two-hour window around the due time
+	b.ingest(day)
 
-	waitFor(t, "step 2 email of both carts", 10*time.Second, func() bool {
-		return h.email.count("default/night/1/email") == 1 && h.email.count("default/day/1/email") == 1
-	})
-	waitFor(t, "the daytime customer's sms", 5*time.Second, func() bool { return h.sms.count("default/day/1/sms") == 1 })
-	time.Sleep(300 * time.Millisecond)
-	if n := h.sms.count("default/night/1/sms"); n != 0 {
+	b.advance(24 * time.Hour)
+	if b.email.count("default/night/1/email") != 1 || b.email.count("default/day/1/email") != 1 {
+		t.Fatalf("step 2 email sent %d and %d times, want once to each cart",
+			b.email.count("default/night/1/email"), b.email.count("default/day/1/email"))
+	}
+	if n := b.sms.count("default/day/1/sms"); n != 1 {
+		t.Fatalf("the daytime customer's sms sent %d times, want 1", n)
+	}
+	if n := b.sms.count("default/night/1/sms"); n != 0 {
 		t.Fatalf("sms sent %d times inside quiet hours", n)
 	}
-	c := h.load("night")
-	if c.Step != 1 {
+	if c := b.load("night"); c.Step != 1 {
 		t.Fatalf("cart moved to step %d while its sms waits", c.Step)
 	}
-	due, ok, err := h.store.NextDue(ctx, "default", "night")
-	if err != nil || !ok || due.Before(now.Add(55*time.Minute)) || due.After(now.Add(62*time.Minute)) {
-		t.Fatalf("next run at %v (ok %v, err %v), want the end of quiet hours near %v", due, ok, err, now.Add(time.Hour))
+	next, ok, err := b.store.NextDue(ctx, "default", "night")
+	if err != nil || !ok || !next.Equal(end) {
+		t.Fatalf("next run at %v (ok %v, err %v), want the end of quiet hours, %v", next, ok, err, end)
 	}
 
-	// Two hours later (the handler's clock; the due set is moved for the relay).
-	skew.Store(int64(2 * time.Hour))
-	if err := h.store.Reschedule(ctx, "default", "night", time.Now()); err != nil {
-		t.Fatal(err)
+	b.advance(time.Hour - time.Minute)
+	if n := b.sms.count("default/night/1/sms"); n != 0 {
+		t.Fatalf("sms sent %d times a minute before quiet hours end", n)
 	}
-	waitFor(t, "sms after quiet hours", 10*time.Second, func() bool { return h.sms.count("default/night/1/sms") == 1 })
-	waitFor(t, "sequence done", 5*time.Second, func() bool { return h.load("night").Step == 2 })
-	if n := h.email.count("default/night/1/email"); n != 1 {
+	b.advance(time.Minute) // the end of quiet hours
+	if n := b.sms.count("default/night/1/sms"); n != 1 {
+		t.Fatalf("sms sent %d times after quiet hours, want 1", n)
+	}
+	if c := b.load("night"); c.Step != 2 {
+		t.Fatalf("cart on step %d after its sms, want the sequence done (2)", c.Step)
+	}
+	if n := b.email.count("default/night/1/email"); n != 1 {
 		t.Errorf("step 2 email sent %d times", n)
 	}
 }
@@ -67,19 +74,22 @@ func TestQuietHoursHoldSMSUntilTheyEnd(t *testing.T) {
 // for the cooldown and its sequence moves on. Which one goes first is the
 // workers' race; that only one goes is the claim's guarantee.
 func TestCooldownSkipsTheCustomersOtherCart(t *testing.T) {
-	h := newHarness(t, steps(100*time.Millisecond))
-	h.store = redis.NewStore(h.rdb, redis.Options{Prefix: "test:", Delays: []time.Duration{100 * time.Millisecond}, Cooldown: time.Hour})
-	h.startWorker()
-	a, b := cart("a", time.Now()), cart("b", time.Now())
-	b.Customer.Email = a.Customer.Email
-	h.ingest(a)
-	h.ingest(b)
-	waitFor(t, "both carts through their step", 10*time.Second, func() bool { return h.load("a").Step == 1 && h.load("b").Step == 1 })
+	parallel(t)
+	b := setup(t, steps(time.Hour), func(o *redis.Options) { o.Cooldown = time.Hour })
+	b.startWorker()
+	ca, cb := cart("a", b.clock.Now()), cart("b", b.clock.Now())
+	cb.Customer.Email = ca.Customer.Email
+	b.ingest(ca)
+	b.ingest(cb)
+	b.advance(time.Hour)
 	sent, skipped := 0, 0
 	for _, id := range []string{"a", "b"} {
-		n := h.email.count("default/" + id + "/0/email")
-		o, _, d := h.load(id).Sends[recovery.Slot{Step: 0, Channel: "email"}].Split()
+		n := b.email.count("default/" + id + "/0/email")
+		cs := b.load(id)
+		o, _, d := cs.Sends[recovery.Slot{Step: 0, Channel: "email"}].Split()
 		switch {
+		case cs.Step != 1:
+			t.Errorf("cart %s on step %d, want 1", id, cs.Step)
 		case n == 1 && o == recovery.OutcomeSent:
 			sent++
 		case n == 0 && o == recovery.OutcomeSkipped && d == recovery.ReasonCooldown:
@@ -98,24 +108,26 @@ func TestCooldownSkipsTheCustomersOtherCart(t *testing.T) {
 // chose, its counters and clicks are kept under that variant, and the
 // report by variant splits the step.
 func TestABVariants(t *testing.T) {
-	st := steps(100 * time.Millisecond)
+	parallel(t)
+	st := steps(time.Hour)
 	st[0].Variants = []recovery.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: recovery.Discount{Code: "BTEST", Label: "15% off"}}}
-	h := newHarness(t, st)
-	h.store = redis.NewStore(h.rdb, redis.Options{Prefix: "test:", Delays: []time.Duration{100 * time.Millisecond},
-		Steps: []string{st[0].Name}})
-	h.startWorker()
+	b := setup(t, st)
+	b.startWorker()
 	const n = 40
 	for i := range n {
-		h.ingest(cart(fmt.Sprintf("v%02d", i), time.Now()))
+		b.ingest(cart(fmt.Sprintf("v%02d", i), b.clock.Now()))
 	}
-	waitFor(t, "every cart through its step", 15*time.Second, func() bool { return len(h.email.all()) == n })
+	b.advance(time.Hour)
+	if got := len(b.email.all()); got != n {
+		t.Fatalf("%d reminders, want one to each of %d carts", got, n)
+	}
 	want := map[string]int64{}
 	for i := range n {
 		id := fmt.Sprintf("v%02d", i)
 		v := st[0].PickVariant("default", id)
 		want[v.Name]++
 		var got sent
-		for _, s := range h.email.all() {
+		for _, s := range b.email.all() {
 			if s.ID == "default/"+id+"/0/email" {
 				got = s
 			}
@@ -128,7 +140,7 @@ func TestABVariants(t *testing.T) {
 	if want["a"] == 0 || want["b"] == 0 {
 		t.Fatalf("assignment %v: the test needs both variants", want)
 	}
-	r := reportBy(t, h.store, "variant", st)
+	r := reportBy(t, b.store, "variant", st, b.clock.Now())
 	rows := map[string]int64{}
 	for _, row := range r.Rows {
 		rows[row.Key] = row.Sent
@@ -138,14 +150,15 @@ func TestABVariants(t *testing.T) {
 	}
 }
 
-func reportBy(t *testing.T, st *redis.Store, by string, steps []recovery.Step) report.Report {
+// reportBy builds the report of the days around now (the store's clock).
+func reportBy(t *testing.T, st *redis.Store, by string, steps []recovery.Step, now time.Time) report.Report {
 	t.Helper()
 	ctx := context.Background()
 	stores, err := st.Stores(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UTC()
+	now = now.UTC()
 	from, to := now.AddDate(0, 0, -1), now.AddDate(0, 0, 1)
 	c, err := st.Counters(ctx, stores, report.Days(from, to))
 	if err != nil {

@@ -6,13 +6,10 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/cartrecovery/cartrecovery/internal/testredis"
+	"github.com/cartrecovery/cartrecovery/clock"
 	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
@@ -24,34 +21,21 @@ import (
 // leased and their tasks run synchronously, as the relay and asynq would.
 type sim struct {
 	t     *testing.T
-	mu    sync.Mutex
-	now   time.Time
+	clock *clock.Sim
 	store *redis.Store
 	h     *worker.Handler
 	email *transport
 	sms   *transport
 	steps []recovery.Step
-	rdb   *goredis.Client
 }
-
-var day0 = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 
 func newSim(t *testing.T, holdout int) *sim {
-	s := &sim{t: t, now: day0, email: &transport{}, sms: &transport{},
-		steps: steps(time.Hour, 24*time.Hour, 72*time.Hour)}
-	names := []string{s.steps[0].Name, s.steps[1].Name, s.steps[2].Name}
-	s.rdb = testredis.Client(t)
-	s.store = redis.NewStore(s.rdb, redis.Options{Prefix: "sim:", Now: s.clock,
-		Delays: []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}, Steps: names,
-		Window: 168 * time.Hour, HoldoutPercent: holdout})
-	hr := newHarness(t, s.steps)
-	s.h = hr.handler()
-	s.h.Store, s.h.Now = s.store, s.clock
-	s.h.Senders["email"], s.h.Senders["sms"] = s.email, s.sms
-	return s
+	st := steps(time.Hour, 24*time.Hour, 72*time.Hour)
+	b := setup(t, st, func(o *redis.Options) {
+		o.Prefix, o.Window, o.HoldoutPercent = "sim:", 168*time.Hour, holdout
+	})
+	return &sim{t: t, clock: b.clock, store: b.store, h: b.handler(), email: b.email, sms: b.sms, steps: st}
 }
-
-func (s *sim) clock() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.now }
 
 // advance moves the clock to t and runs every task that became due, each
 // at its due time (as a running worker would).
@@ -68,25 +52,16 @@ func (s *sim) advance(t time.Time) {
 				at = next
 			}
 		}
-		s.mu.Lock()
-		s.now = later(s.now, at)
-		s.mu.Unlock()
+		s.clock.Set(at) // never backwards
 		if n := s.step(ctx); n == 0 && !at.Before(t) {
 			return
 		}
 	}
 }
 
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
 // step runs the tasks due at the clock's time; it returns how many.
 func (s *sim) step(ctx context.Context) int {
-	t := s.clock()
+	t := s.clock.Now()
 	n := 0
 	for {
 		ds, err := s.store.Lease(ctx, t, t.Add(time.Minute), 1000)
@@ -133,7 +108,7 @@ func (s *sim) report(by string) report.Report {
 	s.t.Helper()
 	ctx := context.Background()
 	stores, _ := s.store.Stores(ctx)
-	from, to := day0.AddDate(0, 0, -1), s.clock().AddDate(0, 0, 1)
+	from, to := day0.AddDate(0, 0, -1), s.clock.Now().AddDate(0, 0, 1)
 	c, err := s.store.Counters(ctx, stores, report.Days(from, to))
 	if err != nil {
 		s.t.Fatal(err)
@@ -146,6 +121,7 @@ func (s *sim) report(by string) report.Report {
 }
 
 func TestAttributionDefinitions(t *testing.T) {
+	parallel(t)
 	s := newSim(t, 0)
 	at := day0
 	// a: reminded (step 1 at +1h), then ordered on another device by email
@@ -158,14 +134,14 @@ func TestAttributionDefinitions(t *testing.T) {
 	s.ingest(simCart("s", "d", "dee@example.com", "JPY", "3000", at))
 	s.ingest(simCart("s", "e", "dee@example.com", "JPY", "5000", at.Add(10*time.Minute)))
 	s.advance(at.Add(30 * time.Minute))
-	s.ingest(simOrder("s", "b", "bob@example.com", "EUR", "20.00", s.clock()))
-	s.advance(at.Add(2 * time.Hour))                                          // first reminders for a, c, d, e
-	s.ingest(simOrder("s", "", "ana@example.com", "EUR", "50.00", s.clock())) // cross-device: no cart id
-	s.ingest(simOrder("s", "e", "dee@example.com", "JPY", "5000", s.clock())) // names e
+	s.ingest(simOrder("s", "b", "bob@example.com", "EUR", "20.00", s.clock.Now()))
+	s.advance(at.Add(2 * time.Hour))                                              // first reminders for a, c, d, e
+	s.ingest(simOrder("s", "", "ana@example.com", "EUR", "50.00", s.clock.Now())) // cross-device: no cart id
+	s.ingest(simOrder("s", "e", "dee@example.com", "JPY", "5000", s.clock.Now())) // names e
 	// c's last reminder goes at +72h; its order comes 8 days after that
 	s.advance(at.Add(73 * time.Hour))
 	s.advance(at.Add(73*time.Hour + 169*time.Hour))
-	s.ingest(simOrder("s", "c", "cy@example.com", "USD", "70.00", s.clock()))
+	s.ingest(simOrder("s", "c", "cy@example.com", "USD", "70.00", s.clock.Now()))
 
 	for id, want := range map[string]string{
 		"a": "recovered|first-reminder|email|a", "b": "converted_before", "c": "converted_late",
@@ -203,6 +179,7 @@ func TestAttributionDefinitions(t *testing.T) {
 }
 
 func TestHoldoutIsNeverMessaged(t *testing.T) {
+	parallel(t)
 	s := newSim(t, 50)
 	var hold, treated []string
 	for i := 0; i < 200; i++ {
@@ -219,7 +196,7 @@ func TestHoldoutIsNeverMessaged(t *testing.T) {
 	}
 	s.advance(day0.Add(2 * time.Hour))
 	for _, id := range hold[:10] { // some holdout customers come back on their own
-		s.ingest(simOrder("s", id, "", "EUR", "10.00", s.clock()))
+		s.ingest(simOrder("s", id, "", "EUR", "10.00", s.clock.Now()))
 	}
 	s.advance(day0.Add(100 * time.Hour))
 	for _, m := range append(s.email.all(), s.sms.all()...) {
@@ -242,6 +219,7 @@ func TestHoldoutIsNeverMessaged(t *testing.T) {
 // pipeline and checks that the report's counters equal a recount from each
 // cart's recorded outcomes.
 func TestCountersEqualRecount(t *testing.T) {
+	parallel(t)
 	const n = 2000
 	s := newSim(t, 10)
 	rng := rand.New(rand.NewPCG(7, 11))
