@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -50,10 +49,21 @@ const MaxFuture = 24 * time.Hour
 // minTime is the earliest plausible event date.
 var minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-var storeRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-
-// ValidStore reports whether name can be used as a store identifier.
-func ValidStore(name string) bool { return storeRE.MatchString(name) }
+// ValidStore reports whether name can be used as a store identifier: 1-100
+// characters of A-Z a-z 0-9 . _ - (it is in every key of the store, and
+// checked on every webhook, so it is a loop rather than a regexp).
+func ValidStore(name string) bool {
+	if len(name) < 1 || len(name) > 100 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // NormalizeEmail is the form emails are indexed under.
 func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }

@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"strings"
 )
@@ -21,7 +23,7 @@ import (
 //	<prefix>{<store>}:due               zset cart id → due time of its next step (ms)
 //	<prefix>{<store>}:inflight          zset message key → sweep deadline of its claim
 //	<prefix>{<store>}:seen:<platform>:<id>  deliveries of deletes and orders
-//	<prefix>{<store>}:ref:<ref>         another id of a cart → cart id
+//	<prefix>{<store>}:ref:<hash of ref> another id of a cart → cart id
 //	<prefix>{<store>}:ordered:<email>   receive time of the customer's last order
 //	<prefix>{<store>}:last:<email>      cart last reminded, for cross-device orders
 //	<prefix>{<store>}:cool:<email>      cart holding the customer's cooldown
@@ -48,7 +50,19 @@ func (k keyspace) inflight(store string) string     { return k.store(store) + "i
 func (k keyspace) seen(store, platform, id string) string {
 	return k.store(store) + "seen:" + platform + ":" + id
 }
-func (k keyspace) ref(store, ref string) string       { return k.store(store) + "ref:" + ref }
+
+// ref names another id of a cart ("cart_token:<t>") by a 96-bit hash of
+// it: a platform's string is never part of a key name, and every pending
+// cart pays for the name's length.
+func (k keyspace) ref(store, ref string) string {
+	h := sha256.Sum256([]byte(ref))
+	return k.store(store) + "ref:" + base64.RawURLEncoding.EncodeToString(h[:12])
+}
+
+// legacyRef is the name refs had before they were hashed; deletes and
+// orders still look there until such refs have expired (rules.retention).
+func (k keyspace) legacyRef(store, ref string) string { return k.store(store) + "ref:" + ref }
+
 func (k keyspace) ordered(store, email string) string { return k.store(store) + "ordered:" + email }
 func (k keyspace) last(store, email string) string    { return k.store(store) + "last:" + email }
 func (k keyspace) cool(store, email string) string    { return k.store(store) + "cool:" + email }

@@ -180,7 +180,9 @@ func TestRefMovedMidOrderIsResolvedAgain(t *testing.T) {
 		name := cmd.Name()
 		if (name == "evalsha" || name == "eval") && moved.CompareAndSwap(false, true) {
 			// another webhook repoints the ref to cart b right now
-			if err := rdb.Set(ctx, "mv:{default}:ref:cart_token:t", "b", time.Hour).Err(); err != nil {
+			b2 := update("u3", "b", t0.Add(-time.Minute))
+			b2.Refs, b2.Customer.Email = []string{"cart_token:t"}, "b@example.com"
+			if _, err := s.Ingest(ctx, b2); err != nil {
 				t.Error(err)
 			}
 		}

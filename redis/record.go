@@ -3,7 +3,9 @@ package redis
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
@@ -16,15 +18,19 @@ import (
 //	 [[title, quantity, price, image_url, url], ...],
 //	 [email, phone, first_name, locale, timezone, consent bits (1 email, 2 sms)]]
 //
-// with trailing empty values left out. The leading 1 is the format version.
-// The cart id inside the recovery URL (Shopify's checkout token is in its
-// path) is stored as a NUL byte, which no accepted URL contains.
+// with trailing empty values left out. The leading number is the format
+// version. The cart id inside the recovery URL (Shopify's checkout token is
+// in its path) is stored as one byte that no accepted URL contains (a URL
+// with a control character does not parse): DEL (0x7f) since version 2,
+// which JSON keeps as one byte; NUL, which JSON writes as six, in version 1,
+// still read.
 // SKUs and platform customer ids are not kept. The email is left out when it
 // is already in its normalized form, which the cart hash keeps as "em" (Load
 // puts it back).
 const (
-	recordVersion = 1
-	idMark        = "\x00"
+	recordVersion = 2
+	idMark        = "\x7f"
+	idMarkV1      = "\x00"
 )
 
 func encodeRecord(platform string, c recovery.Cart, cu recovery.Customer) (string, error) {
@@ -43,16 +49,86 @@ func encodeRecord(platform string, c recovery.Cart, cu recovery.Customer) (strin
 	if cu.SMSConsent {
 		consent |= 2
 	}
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // "&" in URLs stays one byte, not "\u0026"
 	u := c.RecoveryURL
 	if c.ID != "" && !strings.Contains(u, idMark) {
 		u = strings.ReplaceAll(u, c.ID, idMark)
 	}
-	err := enc.Encode(trim([]any{recordVersion, platform, c.Currency, c.Total, u, items,
+	b := appendValue(make([]byte, 0, 256), trim([]any{recordVersion, platform, c.Currency, c.Total, u, items,
 		trim([]any{email, cu.Phone, cu.FirstName, cu.Locale, cu.Timezone, consent})}))
-	return strings.TrimSuffix(b.String(), "\n"), err
+	return string(b), nil
+}
+
+func appendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return appendString(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendValue(b, e)
+		}
+		return append(b, ']')
+	}
+	panic(fmt.Sprintf("record: %T", v))
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString is encoding/json's string encoding without HTML escaping.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // trim drops trailing empty strings, zeros and empty lists.
@@ -113,7 +189,12 @@ func decodeRecordPf(id, data string) (recovery.Cart, recovery.Customer, string, 
 		errDecode   error
 	)
 	errDecode = fields(json.RawMessage(data), &version, &platform, &c.Currency, &c.Total, &c.RecoveryURL, &items, &cust)
-	if errDecode == nil && version != recordVersion {
+	mark := idMark
+	switch {
+	case errDecode != nil:
+	case version == 1:
+		mark = idMarkV1
+	case version != recordVersion:
 		errDecode = fmt.Errorf("format version %d, want %d", version, recordVersion)
 	}
 	if errDecode == nil && len(items) > 0 {
@@ -133,6 +214,6 @@ func decodeRecordPf(id, data string) (recovery.Cart, recovery.Customer, string, 
 		return recovery.Cart{ID: id}, recovery.Customer{}, "", fmt.Errorf("decode cart %q: %w", id, errDecode)
 	}
 	cu.EmailConsent, cu.SMSConsent = consent&1 != 0, consent&2 != 0
-	c.RecoveryURL = strings.ReplaceAll(c.RecoveryURL, idMark, id)
+	c.RecoveryURL = strings.ReplaceAll(c.RecoveryURL, mark, id)
 	return c, cu, platform, nil
 }

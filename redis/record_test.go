@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"encoding/json"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"reflect"
 	"strings"
@@ -55,9 +56,31 @@ func TestRecordRoundTrip(t *testing.T) {
 			t.Errorf("%s: round trip of %s:\n got %q %+v %+v\nwant %q %+v %+v", c.name, data, pf, cart, cust, c.platform, wantCart, want)
 		}
 	}
-	for _, bad := range []string{"{}", "[2]", "[1,\"s\",3]", "[1,\"\",\"\",\"\",\"\",[[1]]]", "not json"} {
+	// a record of format 1 (the cart id in the URL as NUL) still reads
+	v1 := `[1,"shopify","EUR","5.00","https://s/c/\u0000/recover",[["Tee",1,"5.00"]],["",""]]`
+	if c, _, _, err := decodeRecordPf("tok9", v1); err != nil || c.RecoveryURL != "https://s/c/tok9/recover" || c.Items[0].Title != "Tee" {
+		t.Errorf("format 1: %+v %v", c, err)
+	}
+	for _, bad := range []string{"{}", "[3]", "[1,\"s\",3]", "[1,\"\",\"\",\"\",\"\",[[1]]]", "not json"} {
 		if _, _, _, err := decodeRecordPf("x", bad); err == nil {
 			t.Errorf("decoded %s", bad)
+		}
+	}
+}
+
+// The record's hand-written JSON is what encoding/json writes (without HTML
+// escaping) for every string, hostile ones included.
+func TestRecordStringsAreJSON(t *testing.T) {
+	for _, v := range []string{"", "plain", "quote \" backslash \\", "ctl \x00\x01\x1f\x7f", "\b\f\n\r\t",
+		"<script>&amp;</script>", "naïve 日本 🎉", "\u2028\u2029", "bad \xff\xfe utf8", "\xed\xa0\x80"} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(appendString(nil, v)), strings.TrimSuffix(b.String(), "\n"); got != want {
+			t.Errorf("%q: %s, encoding/json writes %s", v, got, want)
 		}
 	}
 }

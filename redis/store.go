@@ -31,7 +31,8 @@ import (
 //
 //	st    state: active | ordered | deleted
 //	at    platform time of the newest applied event (ms), for staleness
-//	act   last activity (ms) = min(at, receive time); delays count from it
+//	act   last activity (ms) = min(at, receive time); delays count from it;
+//	      left out when equal to at
 //	step  index of the next step to run
 //	gen   bumped on every activity and step change; tasks carry it
 //	rx    receive time of the newest applied update (ms), capped at its
@@ -42,7 +43,8 @@ import (
 //	pv    when the previous step finished (ms): spacing of the next one
 //	w     fingerprints of the first eight deliveries applied (6 bytes each)
 //	em    normalized email (checked against "ordered:<email>")
-//	c0    first seen (ms); ho "1" in the holdout group; ab abandoned at (ms)
+//	c0    first seen (ms); ho "1" in the holdout group (else absent); ab
+//	      abandoned at (ms)
 //	rem   first message accepted (ms); ls last message sent: suffix|ms
 //	clk   clicks; oid/oat/orx/otot/ocur/oby/att the order and its attribution
 //	m:<step>:<channel>  send state "claimed|ms", then "sent|ms|claimed|detail",
@@ -288,7 +290,7 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 // carts: the id first, then each ref's target, without repeats.
 func (s *Store) resolve(ctx context.Context, ev recovery.Event, extra ...string) (refKeys, ids []string, extraVals []string, err error) {
 	for _, r := range ev.Refs {
-		refKeys = append(refKeys, s.k.ref(ev.Store, r))
+		refKeys = append(refKeys, s.k.ref(ev.Store, r), s.k.legacyRef(ev.Store, r))
 	}
 	all := append(append([]string{}, refKeys...), extra...)
 	var vals []any
@@ -397,6 +399,9 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 	c.Gen, _ = strconv.Atoi(h["gen"])
 	c.At = msTime(h["at"])
 	c.Activity = msTime(h["act"])
+	if c.Activity.IsZero() {
+		c.Activity = c.At // "act" is kept only when it differs from "at"
+	}
 	c.Created = msTime(h["c0"])
 	c.TooOld = h["old"] == "1"
 	for f, v := range h {

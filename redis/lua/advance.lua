@@ -11,9 +11,10 @@
 --       5 abandoned (holdout) counter field, 6 number of delays n,
 --       7..6+n delays ms
 -- Returns: 1 when advanced, 0 when the cart moved on or ended
-local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'act', 'ho', 'old')
+local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'act', 'ho', 'old', 'at')
 if v[1] ~= 'active' or v[2] ~= ARGV[2] then return 0 end
 local now = tonumber(ARGV[3])
+v[3] = v[3] or v[6] -- "act" is kept only when it differs from "at"
 if ARGV[2] == '0' and v[5] ~= '1' then
   redis.call('HSET', KEYS[1], 'ab', tonumber(v[3]) + tonumber(ARGV[7]))
   redis.call('HINCRBY', KEYS[3], v[4] == '1' and ARGV[5] or ARGV[4], 1)

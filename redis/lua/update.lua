@@ -20,7 +20,7 @@
 local id = ARGV[1]
 local now, at = tonumber(ARGV[2]), tonumber(ARGV[3])
 local fp = ARGV[7]
-local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'gen', 'pv', 'w')
+local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'gen', 'pv', 'w', 'old', 'act')
 local w = cur[6] or ''
 for i = 1, #w, 6 do
   if string.sub(w, i, i + 5) == fp then return {'duplicate', ''} end
@@ -28,13 +28,17 @@ end
 if #w >= 48 and redis.call('SISMEMBER', KEYS[4], fp) == 1 then return {'duplicate', ''} end
 local st, prevAt, step = cur[1], tonumber(cur[2]), tonumber(cur[3]) or 0
 if st and st ~= 'active' then return {'ignored', 'cart is ' .. st} end
+local nw = w
 if #w < 48 then
-  redis.call('HSET', KEYS[1], 'w', w .. fp)
+  nw = w .. fp
 else
   redis.call('SADD', KEYS[4], fp)
   redis.call('EXPIRE', KEYS[4], ARGV[9])
 end
-if prevAt and at < prevAt then return {'stale', 'an update with a newer updated_at was already applied'} end
+if prevAt and at < prevAt then
+  if nw ~= w then redis.call('HSET', KEYS[1], 'w', nw) end
+  return {'stale', 'an update with a newer updated_at was already applied'}
+end
 -- The update's time on this service's clock, for comparisons with orders
 -- of the same email: when it arrived, but no later than its own time plus
 -- the grace, so that a platform's late retry of an old update cannot
@@ -46,15 +50,23 @@ if act > now or act <= 0 then act = now end
 local ttl = ARGV[8]
 local gen = (tonumber(cur[4]) or 0) + 1
 local nd = tonumber(ARGV[13])
+-- Every pending cart pays for each field: "act" is kept only when it
+-- differs from "at", "ho" only for the holdout group.
 if st then
-  redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'act', act, 'rx', rx, 'em', ARGV[5], 'gen', gen)
+  redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'rx', rx, 'em', ARGV[5], 'gen', gen, 'w', nw)
 else
-  redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'act', act, 'rx', rx, 'step', 0, 'em', ARGV[5], 'gen', gen, 'c0', now, 'ho', ARGV[6])
+  redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'rx', rx, 'step', 0, 'em', ARGV[5], 'gen', gen, 'c0', now, 'w', nw)
+  if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'ho', 1) end
   if ARGV[12] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[12], 1) end
+end
+if act ~= at then
+  redis.call('HSET', KEYS[1], 'act', act)
+elseif cur[8] then
+  redis.call('HDEL', KEYS[1], 'act')
 end
 if now - at > tonumber(ARGV[10]) then
   redis.call('HSET', KEYS[1], 'old', 1)
-elseif st then
+elseif cur[7] then
   redis.call('HDEL', KEYS[1], 'old')
 end
 redis.call('EXPIRE', KEYS[1], ttl)
