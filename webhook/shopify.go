@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -295,15 +296,24 @@ var strStop = func() (t [256]bool) {
 
 func (s *shopifyScan) ws() {
 	b, i := s.b, s.i
-	if i < len(b) && b[i] > ' ' { // most often: no space at all
-		return
-	}
-	for i < len(b) && jsonSpace[b[i]] {
-		i++
-		// indentation: eight spaces at a time
-		for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:]) == 0x2020202020202020 {
-			i += 8
+	for i < len(b) {
+		c := b[i]
+		if c > ' ' { // most often: no space at all
+			break
 		}
+		if c == ' ' && i+8 <= len(b) {
+			// indentation: up to eight spaces at a time
+			if x := binary.LittleEndian.Uint64(b[i:]) ^ 0x2020202020202020; x != 0 {
+				i += bits.TrailingZeros64(x) / 8
+			} else {
+				i += 8
+			}
+			continue
+		}
+		if !jsonSpace[c] {
+			break
+		}
+		i++
 	}
 	s.i = i
 }
@@ -323,6 +333,18 @@ func (s *shopifyScan) str() (start, end int, esc, ok bool) {
 	b := s.b
 	start = s.i + 1
 	for i := start; i < len(b); i++ {
+		// Eight bytes at a time up to the first quote, backslash or
+		// control character.
+		for i+8 <= len(b) {
+			if m := strStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if !strStop[c] {
 			continue
@@ -352,6 +374,14 @@ func (s *shopifyScan) str() (start, end int, esc, ok bool) {
 		}
 	}
 	return 0, 0, false, false
+}
+
+// strStops has the high bit set in the bytes of v that strStop marks
+// (the lowest one exactly; those above it may be false alarms).
+func strStops(v uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	return zero(v^(ones*'"')) | zero(v^(ones*'\\')) | (v-ones*0x20)&^v&highs
 }
 
 func isHex(c byte) bool {

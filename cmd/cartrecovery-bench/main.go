@@ -3,19 +3,24 @@
 //
 //   - ingest: signed Shopify-sized webhooks per second through the real HTTP
 //     handler, and p50/p99 latency, beside bare asynq Enqueue+ProcessIn;
+//   - the Shopify webhook beside a naive handler written with the same
+//     libraries (HMAC, encoding/json, one asynq Enqueue per step), over
+//     HTTP with the same client and bodies;
 //   - memory: Redis bytes per pending two-item cart (INFO used_memory delta),
 //     beside the alternative of one delayed asynq task per cart;
 //   - counters: Store.Ingest with the report counters on vs off;
 //   - report: latency of a 90-day report over 1,000,000 tracked carts;
 //   - lateness: how long after its due time each reminder starts sending;
+//   - cluster: ingest and lateness on a real 3-master Redis Cluster beside
+//     the single server;
 //   - SMTP pool: the gap from each claim to its MAIL FROM at a 200 ms relay,
 //     and emails per second through the pool beside one connection.
 //
-// It prints ratios; it asserts nothing.
+// It prints ratios; it asserts nothing. -cpu adds the CPU each operation
+// cost this process and Redis.
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -78,6 +83,7 @@ func run() error {
 	defer srv.Close()
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr, PoolSize: 4 * *conc})
 	defer rdb.Close()
+	defer meter.against(rdb)()
 	ctx := context.Background()
 	ver, _ := rdb.Info(ctx, "server").Result()
 	fmt.Printf("cartrecovery bench — %s, GOMAXPROCS=%d, redis %s at %s, n=%d, c=%d\n\n",
@@ -96,6 +102,11 @@ func run() error {
 	fmt.Println()
 
 	// 2. Throughput and latency.
+	first, second, err := shopifyBodies()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("webhook body: %d bytes (Shopify checkouts/update sample)\n", len(first[0].body))
 	base, err := benchAsynq(ctx, rdb)
 	if err != nil {
 		return err
@@ -107,7 +118,7 @@ func run() error {
 		}
 		_ = pprof.StartCPUProfile(f)
 	}
-	creates, updates, err := benchIngest(ctx, rdb)
+	creates, updates, err := benchIngest(rdb, first, second)
 	if *cpuProf != "" {
 		pprof.StopCPUProfile()
 	}
@@ -118,12 +129,27 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	stopProfile, err := profile(*storeProf)
+	if err != nil {
+		return err
+	}
 	store, err := benchStore(ctx, rdb)
+	stopProfile()
 	if err != nil {
 		return err
 	}
 	printRates("ingest (HTTP, HMAC verify, JSON parse, one Lua script) vs bare asynq Enqueue+ProcessIn, same Redis",
 		"ingest >= 1.0x the bare asynq rate", base, creates, updates, small, store)
+
+	// 2b. The Shopify webhook beside the handler a Go developer would
+	// write with the same libraries.
+	naive, nCreates, nUpdates, err := benchNaive(ctx, rdb, first, second)
+	if err != nil {
+		return err
+	}
+	first, second = nil, nil // 2 x n signed 8 KB bodies
+	printRates(fmt.Sprintf("Shopify webhook over HTTP vs a naive handler (HMAC + encoding/json + one asynq Enqueue per step), median of %d alternating rounds", *rounds),
+		"webhook >= 1.5x the naive handler", naive, nCreates, nUpdates)
 
 	// 3. Report counters: their cost on the ingest path.
 	on, off, err := benchCounters(ctx, rdb)
@@ -153,7 +179,7 @@ func run() error {
 	}
 
 	// 5. Lateness.
-	late, err := benchLateness(ctx, rdb)
+	late, err := benchLateness(ctx, rdb, []string{"shop.myshopify.com"}, []string{"bench:reminders"})
 	if err != nil {
 		return err
 	}
@@ -161,6 +187,11 @@ func run() error {
 	fmt.Printf("carts=%d delay=%s: p50 %s  p99 %s  max %s\n", len(late), *lateDelay, pct(late, 50), pct(late, 99), slices.Max(late))
 	fmt.Println("target: p99 <= 1.5s")
 	fmt.Println()
+
+	// 5b. The same on a real Redis Cluster, beside the single server.
+	if err := benchCluster(ctx, rdb); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
 
 	// 6. The SMTP pool: claim-to-provider gap and throughput against a
 	// slow relay, beside one connection.
@@ -179,9 +210,9 @@ func run() error {
 // printRates prints results as rates with their ratio to the first.
 func printRates(title, target string, base result, rest ...result) {
 	fmt.Printf("== %s ==\n", title)
-	fmt.Printf("%-34s %10s %10s %10s %8s\n", "", "ops/s", "p50", "p99", "ratio")
+	fmt.Printf("%-34s %10s %10s %10s %8s%s\n", "", "ops/s", "p50", "p99", "ratio", cpuHeader())
 	for _, r := range append([]result{base}, rest...) {
-		fmt.Printf("%-34s %10.0f %10s %10s %7.2fx\n", r.name, r.rate, r.p50, r.p99, r.rate/base.rate)
+		fmt.Printf("%-34s %10.0f %10s %10s %7.2fx%s\n", r.name, r.rate, r.p50, r.p99, r.rate/base.rate, cpuCols(r))
 	}
 	fmt.Println("target: " + target)
 	fmt.Println()
@@ -191,6 +222,8 @@ type result struct {
 	name     string
 	rate     float64
 	p50, p99 time.Duration
+	// CPU per operation of this process and of Redis (-cpu).
+	goCPU, redisCPU time.Duration
 }
 
 // measure runs op n times over c goroutines.
@@ -199,6 +232,7 @@ func measure(name string, n, c int, op func(i int) error) (result, error) {
 	var next atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	self0, redis0 := meter.sample()
 	start := time.Now()
 	for g := 0; g < c; g++ {
 		wg.Add(1)
@@ -220,10 +254,12 @@ func measure(name string, n, c int, op func(i int) error) (result, error) {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	self1, redis1 := meter.sample()
 	if e, ok := firstErr.Load().(error); ok {
 		return result{}, fmt.Errorf("%s: %w", name, e)
 	}
-	return result{name: name, rate: float64(n) / el.Seconds(), p50: pct(lat, 50), p99: pct(lat, 99)}, nil
+	return result{name: name, rate: float64(n) / el.Seconds(), p50: pct(lat, 50), p99: pct(lat, 99),
+		goCPU: (self1 - self0) / time.Duration(max(n, 1)), redisCPU: (redis1 - redis0) / time.Duration(max(n, 1))}, nil
 }
 
 func pct(d []time.Duration, p int) time.Duration {
@@ -236,59 +272,28 @@ func pct(d []time.Duration, p int) time.Duration {
 }
 
 func benchAsynq(ctx context.Context, rdb *goredis.Client) (result, error) {
-	_ = rdb.FlushAll(ctx).Err()
-	cl := asynq.NewClientFromRedisClient(rdb)
-	return measure("bare asynq Enqueue+ProcessIn", *nOps, *conc, func(i int) error {
-		p := []byte(`{"s":"shop.myshopify.com","c":"` + strconv.Itoa(i) + `abcdefabcdefabcdefabcdef","n":0,"g":1}`)
-		_, err := cl.EnqueueContext(ctx, asynq.NewTask(worker.TaskType, p), asynq.ProcessIn(time.Hour), asynq.Queue("bench"))
-		return err
-	})
+	return measureEnqueue(ctx, rdb, "bare asynq Enqueue+ProcessIn", []string{"bench"})
 }
 
-func newStore(rdb *goredis.Client, delays ...time.Duration) *redis.Store {
+func newStore(rdb goredis.UniversalClient, delays ...time.Duration) *redis.Store {
 	return redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", Delays: delays})
 }
 
-func benchIngest(ctx context.Context, rdb *goredis.Client) (result, result, error) {
-	_ = rdb.FlushAll(ctx).Err()
-	raw, err := os.ReadFile(*fixture)
-	if err != nil {
-		return result{}, result{}, err
-	}
+// benchIngest posts the signed checkouts to the real HTTP handler on a
+// fresh store: first as new carts, then second as their updates.
+func benchIngest(rdb *goredis.Client, first, second []signed) (result, result, error) {
 	ts, hc := benchServer(rdb)
 	defer ts.Close()
-	// Bodies are built and signed before the clock starts: the client's work
-	// is not what is measured.
-	mk := func(i int, updatedAt string) ([]byte, string) {
-		b := strings.Replace(string(raw), `"token": "123123123"`, `"token": "tok`+strconv.Itoa(i)+`"`, 1)
-		b = strings.Replace(b, `"updated_at": "2021-12-31T19:00:00-05:00"`, `"updated_at": "`+updatedAt+`"`, 1)
-		return []byte(b), webhook.SignShopify([]byte(b), secret)
-	}
-	post := func(body []byte, sig, id string) error {
-		return postWebhook(hc, ts.URL+"/webhooks/shopify", body, map[string]string{"X-Shopify-Topic": "checkouts/update",
-			"X-Shopify-Hmac-Sha256": sig, "X-Shopify-Webhook-Id": id, "X-Shopify-Shop-Domain": "bench.myshopify.com"})
-	}
-	type signed struct {
-		body []byte
-		sig  string
-	}
-	now := time.Now().UTC()
-	first, second := make([]signed, *nOps), make([]signed, *nOps)
-	for i := range first {
-		b, s := mk(i, now.Add(-time.Minute).Format(time.RFC3339))
-		first[i] = signed{b, s}
-		b, s = mk(i, now.Format(time.RFC3339))
-		second[i] = signed{b, s}
-	}
-	fmt.Printf("webhook body: %d bytes (Shopify checkouts/update sample)\n", len(first[0].body))
+	defer hc.CloseIdleConnections()
+	url := ts.URL + "/webhooks/shopify"
 	cr, err := measure("webhook, new carts", *nOps, *conc, func(i int) error {
-		return post(first[i].body, first[i].sig, "c"+strconv.Itoa(i))
+		return postShopify(hc, url, first[i], "c"+strconv.Itoa(i), http.StatusAccepted)
 	})
 	if err != nil {
 		return cr, cr, err
 	}
 	up, err := measure("webhook, updates of existing carts", *nOps, *conc, func(i int) error {
-		return post(second[i].body, second[i].sig, "u"+strconv.Itoa(i))
+		return postShopify(hc, url, second[i], "u"+strconv.Itoa(i), http.StatusAccepted)
 	})
 	return cr, up, err
 }
@@ -303,25 +308,17 @@ func benchServer(rdb *goredis.Client) (*httptest.Server, *http.Client) {
 		Shop:  recovery.Shop{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	return httptest.NewServer(s.Handler()), &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
+	return httptest.NewServer(s.Handler()), benchClient()
+}
+
+// benchClient is the HTTP client of every webhook measurement: it keeps
+// *conc connections.
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
 }
 
 func postWebhook(hc *http.Client, url string, body []byte, headers map[string]string) error {
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return nil
+	return postWebhookStatus(hc, url, body, headers, http.StatusAccepted)
 }
 
 // benchGeneric measures the same path with a small generic event (a
@@ -341,15 +338,10 @@ func benchGeneric(rdb *goredis.Client) (result, error) {
 }
 
 // benchStore measures the Redis side of ingestion alone: already parsed
-// events recorded by Store.Ingest (one Lua script each).
+// events recorded by Store.Ingest (one Lua script each). The events are
+// built before the clock starts, as the webhook bodies are.
 func benchStore(ctx context.Context, rdb *goredis.Client) (result, error) {
-	_ = rdb.FlushAll(ctx).Err()
-	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
-	now := time.Now()
-	return measure("Store.Ingest only (no HTTP/JSON)", *nOps, *conc, func(i int) error {
-		_, err := store.Ingest(ctx, twoItemCart(i, now))
-		return err
-	})
+	return measureIngest(ctx, rdb, "Store.Ingest only (no HTTP/JSON)", []string{"shop.myshopify.com"})
 }
 
 func usedMemory(ctx context.Context, rdb *goredis.Client) (int64, error) {
@@ -419,8 +411,13 @@ func (r *recorder) Send(_ context.Context, m notify.Message) error {
 	return nil
 }
 
-func benchLateness(ctx context.Context, rdb *goredis.Client) ([]time.Duration, error) {
-	_ = rdb.FlushAll(ctx).Err()
+// benchLateness relays *nLate carts, spread over stores, through the real
+// relay and worker on queues, and returns how long after its due time each
+// reminder started sending.
+func benchLateness(ctx context.Context, rdb goredis.UniversalClient, stores, queues []string) ([]time.Duration, error) {
+	if err := flushAll(ctx, rdb); err != nil {
+		return nil, err
+	}
 	store := newStore(rdb, *lateDelay)
 	rend, err := render.Load(*tmplDir)
 	if err != nil {
@@ -433,8 +430,7 @@ func benchLateness(ctx context.Context, rdb *goredis.Client) ([]time.Duration, e
 		Shop: recovery.Shop{Name: "Bench", URL: "https://shop.example"}, PublicURL: "http://localhost:8080",
 		Renderer: rend, Senders: map[string]notify.Sender{"email": rec}, Links: link.New([]byte("bench-key-bench-key-bench-key-32")),
 		Now: time.Now, Log: log}
-	queue := "bench:reminders"
-	asrv := asynq.NewServerFromRedisClient(rdb, worker.ServerConfig([]string{queue}, 20, log))
+	asrv := asynq.NewServerFromRedisClient(rdb, worker.ServerConfig(queues, 20, log))
 	mux := asynq.NewServeMux()
 	mux.Handle(worker.TaskType, h)
 	if err := asrv.Start(mux); err != nil {
@@ -444,7 +440,7 @@ func benchLateness(ctx context.Context, rdb *goredis.Client) ([]time.Duration, e
 	cl := asynq.NewClientFromRedisClient(rdb)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	relay := &worker.Relay{Store: store, Client: cl, Queue: queue, MaxRetry: 8, Log: log}
+	relay := &worker.Relay{Store: store, Client: cl, Queues: queues, MaxRetry: 8, Log: log}
 	go relay.Run(rctx)
 
 	due := map[string]time.Time{}
@@ -452,6 +448,7 @@ func benchLateness(ctx context.Context, rdb *goredis.Client) ([]time.Duration, e
 	for i := 0; i < *nLate; i++ {
 		at := time.Now().UTC()
 		ev := twoItemCart(i, at)
+		ev.Store = stores[i%len(stores)]
 		if _, err := store.Ingest(ctx, ev); err != nil {
 			return nil, err
 		}

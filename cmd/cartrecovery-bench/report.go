@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -57,19 +56,7 @@ func benchCounters(ctx context.Context, rdb *goredis.Client) (on, off result, er
 			}
 		}
 	}
-	med := func(rs []result) result {
-		slices.SortFunc(rs, func(a, b result) int {
-			switch {
-			case a.rate < b.rate:
-				return -1
-			case a.rate > b.rate:
-				return 1
-			}
-			return 0
-		})
-		return rs[len(rs)/2]
-	}
-	return med(ons), med(offs), nil
+	return median(ons), median(offs), nil
 }
 
 // reportFixture is what benchReport built: the population and what the
