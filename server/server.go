@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,7 +147,16 @@ func (s *Server) webhook(platform string, parse parseFunc) http.HandlerFunc {
 }
 
 func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform string, parse parseFunc) string {
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), MaxBody)+bytes.MinRead))
+	// Nothing keeps the body past this handler (the event's strings are
+	// copies), so its buffer is reused.
+	buf := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bodies.Put(buf)
+		}
+	}()
+	buf.Grow(int(min(max(r.ContentLength, 0), MaxBody)) + bytes.MinRead)
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody))
 	body := buf.Bytes()
 	if err != nil {
@@ -173,9 +183,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 				"cart", ev.Cart.ID, "status", res.Status, "reason", res.Reason)
 			switch res.Status {
 			case recovery.StatusDuplicate:
-				writeJSON(w, http.StatusOK, map[string]string{"status": "duplicate"})
+				writeRaw(w, http.StatusOK, statusDuplicate)
 			case recovery.StatusAccepted:
-				writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+				writeRaw(w, http.StatusAccepted, statusAccepted)
 			default:
 				writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": res.Reason})
 			}
@@ -238,6 +248,22 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) string {
 	}
 	writeJSON(w, status, map[string]string{"error": err.Error()})
 	return label
+}
+
+// bodies are the reused buffers webhook bodies are read into.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// The answers of most webhooks, encoded once.
+var (
+	statusAccepted  = []byte(`{"status":"accepted"}` + "\n")
+	statusDuplicate = []byte(`{"status":"duplicate"}` + "\n")
+)
+
+// writeRaw answers with a JSON body encoded beforehand.
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
