@@ -177,7 +177,7 @@ func benchCluster(ctx context.Context, rdb *goredis.Client) error {
 		}
 	}
 	fmt.Printf("%-34s %10s %10s %10s %10s %10s %10s\n", fmt.Sprintf("reminder lateness (%d carts)", len(s.late)), "", pct(s.late, 50), pct(s.late, 99), "", pct(c.late, 50), pct(c.late, 99))
-	fmt.Println("target: Store.Ingest >= 1.0x bare asynq and lateness p99 <= 1.5s, on each")
+	fmt.Println("target: Store.Ingest >= 1.0x bare asynq and lateness p99 <= 250ms, on each")
 	fmt.Println()
 	return nil
 }
