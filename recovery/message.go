@@ -19,6 +19,14 @@ type MessageKey struct {
 	Variant string // "" is BaseVariant
 }
 
+// ExternalID is the message's id outside this service,
+// "<store>/<cart>/<step>/<channel>": the same for every variant and every
+// retry, so the email's Message-ID (derived from it) marks a resend as the
+// same message.
+func (m MessageKey) ExternalID() string {
+	return m.Store + "/" + m.Cart + "/" + strconv.Itoa(m.Step) + "/" + m.Channel
+}
+
 // Slot is a message within its cart: (step, channel).
 type Slot struct {
 	Step    int

@@ -192,9 +192,9 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, variant recovery.V
 	for _, it := range c.Cart.Items {
 		d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
 	}
-	id := fmt.Sprintf("%s/%s/%d", c.Store, c.ID, stepIdx)
 	out := map[string]outgoing{}
 	for _, ch := range channels {
+		id := c.Message(stepIdx, ch, variant.Name).ExternalID()
 		lid := link.NewID()
 		d.RecoveryURL = base + "/r/" + h.Links.ShortToken(lid, h.Now().Add(recovery.LinkTTL))
 		r, err := h.Renderer.Render(variant.Template, []string{ch}, d)
@@ -204,13 +204,13 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, variant recovery.V
 		switch ch {
 		case "email":
 			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: ch, To: c.Customer.Email, ToName: c.Customer.FirstName,
-				Subject: r.Subject, Text: r.Text, HTML: r.HTML, ID: id + "/email",
+				Subject: r.Subject, Text: r.Text, HTML: r.HTML, ID: id,
 				Headers: map[string]string{
 					"List-Unsubscribe":      "<" + unsub + ">",
 					"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 				}}}
 		case "sms":
-			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id + "/sms"}}
+			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id}}
 		}
 	}
 	return out, nil
