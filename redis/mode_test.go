@@ -219,3 +219,31 @@ func (h moveHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 func (h moveHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return next
 }
+
+// LeaseNext tells the relay when to wake: the earliest cart not due yet,
+// over every store.
+func TestLeaseNextSaysWhenToWake(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	s := redis.NewStore(testredis.Universal(t), redis.Options{Prefix: "wake:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	a, b := update("u1", "a", t0), update("u2", "b", t0.Add(30*time.Minute))
+	b.Store = "other.example"
+	ingest(t, s, a)
+	clk.Add(30 * time.Minute)
+	ingest(t, s, b)
+	ds, next, err := s.LeaseNext(ctx, clk.Now(), clk.Now().Add(time.Minute), 10)
+	if err != nil || len(ds) != 0 || !next.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("nothing due: %+v next %v %v", ds, next, err)
+	}
+	ds, next, _ = s.LeaseNext(ctx, t0.Add(time.Hour), t0.Add(61*time.Minute), 10)
+	if len(ds) != 1 || ds[0].CartID != "a" || !next.Equal(t0.Add(90*time.Minute)) {
+		t.Fatalf("a due: %+v next %v", ds, next)
+	}
+	if err := s.Release(ctx, t0.Add(61*time.Minute), ds); err != nil {
+		t.Fatal(err)
+	}
+	ds, next, _ = s.LeaseNext(ctx, t0.Add(2*time.Hour), t0.Add(121*time.Minute), 1)
+	if len(ds) != 1 || ds[0].CartID != "b" || !next.IsZero() {
+		t.Fatalf("b due: %+v next %v", ds, next)
+	}
+}

@@ -458,27 +458,48 @@ func (s *Store) Stores(ctx context.Context) ([]string, error) {
 // them from other relays until leaseUntil. Pass them to Release once they
 // are handed to the queue.
 func (s *Store) Lease(ctx context.Context, now, leaseUntil time.Time, limit int) ([]recovery.Due, error) {
+	ds, _, err := s.LeaseNext(ctx, now, leaseUntil, limit)
+	return ds, err
+}
+
+// LeaseNext is Lease that also returns when the next cart not leased now
+// falls due (zero when none is scheduled): the relay sleeps until then. One
+// pipelined read covers every store (on a cluster, one per node); then one
+// script per store that has carts due.
+func (s *Store) LeaseNext(ctx context.Context, now, leaseUntil time.Time, limit int) ([]recovery.Due, time.Time, error) {
 	stores, err := s.Stores(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("lease due carts: %w", err)
+		return nil, time.Time{}, fmt.Errorf("lease due carts: %w", err)
 	}
-	// Which store has what due: one pipelined read (on a cluster, one per
-	// node), then one script per store that has some.
-	cmds := make([]*goredis.StringSliceCmd, len(stores))
+	nowMs := strconv.FormatInt(now.UnixMilli(), 10)
+	due := make([]*goredis.StringSliceCmd, len(stores))
+	later := make([]*goredis.ZSliceCmd, len(stores))
 	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, st := range stores {
-			cmds[i] = p.ZRangeByScore(ctx, s.k.due(st), &goredis.ZRangeBy{
-				Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limit)})
+			due[i] = p.ZRangeByScore(ctx, s.k.due(st), &goredis.ZRangeBy{Min: "-inf", Max: nowMs, Count: int64(limit)})
+			later[i] = p.ZRangeByScoreWithScores(ctx, s.k.due(st), &goredis.ZRangeBy{Min: "(" + nowMs, Max: "+inf", Count: 1})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("lease due carts: %w", err)
+		return nil, time.Time{}, fmt.Errorf("lease due carts: %w", err)
 	}
-	var out []recovery.Due
+	var (
+		out  []recovery.Due
+		next time.Time
+	)
 	for i, st := range stores {
-		ids := cmds[i].Val()
-		if len(ids) == 0 || len(out) >= limit {
+		if z := later[i].Val(); len(z) == 1 {
+			if t := time.UnixMilli(int64(z[0].Score)).UTC(); next.IsZero() || t.Before(next) {
+				next = t
+			}
+		}
+		ids := due[i].Val()
+		if len(ids) == 0 {
+			continue
+		}
+		if len(out) >= limit { // more is due than one batch: come back at once
+			next = now
 			continue
 		}
 		ids = ids[:min(len(ids), limit-len(out))]
@@ -490,7 +511,7 @@ func (s *Store) Lease(ctx context.Context, now, leaseUntil time.Time, limit int)
 		}
 		res, err := leaseScript.Run(ctx, s.rdb, keys, args...).StringSlice()
 		if err != nil {
-			return out, fmt.Errorf("lease due carts of %s: %w", st, err)
+			return out, next, fmt.Errorf("lease due carts of %s: %w", st, err)
 		}
 		for j := 0; j+2 < len(res); j += 3 {
 			step, _ := strconv.Atoi(res[j+1])
@@ -498,7 +519,7 @@ func (s *Store) Lease(ctx context.Context, now, leaseUntil time.Time, limit int)
 			out = append(out, recovery.Due{Store: st, CartID: res[j], Step: step, Gen: gen})
 		}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // Release drops relayed carts from the due sets, unless an update has

@@ -96,7 +96,9 @@ type Relay struct {
 	// tests pass a clock.Sim).
 	Clock   clock.Clock
 	Log     *slog.Logger
-	Metrics *Metrics // optional
+	Metrics *Metrics  // optional
+	next    time.Time // when the next cart falls due, as the last Tick saw it
+
 	// SweepEvery is how often claims left without an outcome past their
 	// lease (a worker died mid-send) are recorded as unknown (default 1s).
 	SweepEvery time.Duration
@@ -149,20 +151,18 @@ func (r *Relay) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-r.Clock.After(r.sleep(ctx)):
+		case <-r.Clock.After(r.sleep()):
 		}
 	}
 }
 
-// sleep is how long to wait for the next due cart: until it is due, at
-// most Interval, at least a millisecond.
-func (r *Relay) sleep(ctx context.Context) time.Duration {
-	wait := r.Interval
-	next, ok, err := r.Store.NextWake(ctx)
-	if err != nil || !ok {
-		return wait
+// sleep is how long to wait for the next due cart (as the last Tick saw
+// it): until it is due, at most Interval, at least a millisecond.
+func (r *Relay) sleep() time.Duration {
+	if r.next.IsZero() {
+		return r.Interval
 	}
-	return min(max(next.Sub(r.Clock.Now()), time.Millisecond), wait)
+	return min(max(r.next.Sub(r.Clock.Now()), time.Millisecond), r.Interval)
 }
 
 // Tick relays one batch of due carts and returns how many were leased.
@@ -170,7 +170,8 @@ func (r *Relay) Tick(ctx context.Context) (int, error) {
 	r.defaults()
 	now := r.Clock.Now()
 	until := now.Add(r.Lease)
-	ds, err := r.Store.Lease(ctx, now, until, r.Batch)
+	ds, next, err := r.Store.LeaseNext(ctx, now, until, r.Batch)
+	r.next = next
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
