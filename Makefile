@@ -71,10 +71,10 @@ check: ## validate the demo config and templates
 # redis-server is needed by the tests and the benchmark; install it if missing.
 .PHONY: redis-server
 redis-server:
-	@command -v redis-server >/dev/null || { \
-	  echo "redis-server not found: installing it with apt-get"; \
+	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { \
+	  echo "redis-server or redis-cli not found: installing them with apt-get"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server redis-tools >/dev/null; }
 
 # chromium drives the dashboard test; install Debian's package if missing.
 .PHONY: chromium
