@@ -111,13 +111,13 @@ const twilioOptedOut = 21610
 // Twilio error codes that will not succeed on retry.
 var twilioPermanent = map[int]string{
 	twilioOptedOut: "recipient opted out (STOP)",
-	21211: "invalid 'To' number",
-	21614: "'To' is not a mobile number",
-	21408: "region not enabled for this account",
-	21612: "'To' cannot be reached from this sender",
-	21606: "'From' cannot send SMS",
-	21660: "'From' does not belong to the account",
-	30007: "blocked as spam by the carrier",
+	21211:          "invalid 'To' number",
+	21614:          "'To' is not a mobile number",
+	21408:          "region not enabled for this account",
+	21612:          "'To' cannot be reached from this sender",
+	21606:          "'From' cannot send SMS",
+	21660:          "'From' does not belong to the account",
+	30007:          "blocked as spam by the carrier",
 }
 
 // classifyTwilio maps twilio-go errors onto the retry rules.
