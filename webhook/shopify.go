@@ -776,13 +776,21 @@ func (s *shopifyScan) payload(p *shopifyPayload) bool {
 	})
 }
 
-func (s *shopifyScan) customer(dst **shopifyCustomer) bool {
+// nullOr reports whether the next value opens with open (present); a null
+// is read and ok, anything else is not ok.
+func (s *shopifyScan) nullOr(open byte) (present, ok bool) {
 	switch s.peek() {
+	case open:
+		return true, true
 	case 'n':
-		return s.lit("null")
-	case '{':
-	default:
-		return false
+		return false, s.lit("null")
+	}
+	return false, false
+}
+
+func (s *shopifyScan) customer(dst **shopifyCustomer) bool {
+	if present, ok := s.nullOr('{'); !present {
+		return ok
 	}
 	cu := new(shopifyCustomer)
 	*dst = cu
@@ -806,12 +814,8 @@ func (s *shopifyScan) customer(dst **shopifyCustomer) bool {
 
 // address reads an address object at nesting depth (of its members).
 func (s *shopifyScan) address(dst **shopifyAddress, depth int) bool {
-	switch s.peek() {
-	case 'n':
-		return s.lit("null")
-	case '{':
-	default:
-		return false
+	if present, ok := s.nullOr('{'); !present {
+		return ok
 	}
 	a := new(shopifyAddress)
 	*dst = a
@@ -828,12 +832,8 @@ func (s *shopifyScan) address(dst **shopifyAddress, depth int) bool {
 }
 
 func (s *shopifyScan) lines(dst *[]shopifyLine) bool {
-	switch s.peek() {
-	case 'n':
-		return s.lit("null")
-	case '[':
-	default:
-		return false
+	if present, ok := s.nullOr('['); !present {
+		return ok
 	}
 	s.i++
 	lines := []shopifyLine{} // encoding/json's [] is an empty slice, not nil
