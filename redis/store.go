@@ -541,7 +541,8 @@ func (s *Store) Release(ctx context.Context, leaseUntil time.Time, ds []recovery
 
 // NextWake returns the earliest due time over every store (leased carts
 // count with their lease deadline); ok is false when nothing is scheduled.
-// The relay sleeps until then.
+// It leases nothing: tests that drive a simulated clock ask it where to
+// move the clock next (the relay learns it from LeaseNext).
 func (s *Store) NextWake(ctx context.Context) (time.Time, bool, error) {
 	stores, err := s.Stores(ctx)
 	if err != nil || len(stores) == 0 {

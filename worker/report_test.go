@@ -42,36 +42,29 @@ func newSim(t *testing.T, holdout int) *sim {
 func (s *sim) advance(t time.Time) {
 	ctx := context.Background()
 	for {
-		next, ok, err := s.store.NextWake(ctx)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		at := t
-		if ok {
-			if next.Before(t) {
-				at = next
+		next := s.step(ctx)
+		if next.IsZero() || next.After(t) {
+			if !s.clock.Now().Before(t) {
+				return
 			}
+			next = t
 		}
-		s.clock.Set(at) // never backwards
-		if n := s.step(ctx); n == 0 && !at.Before(t) {
-			return
-		}
+		s.clock.Set(next) // never backwards
 	}
 }
 
-// step runs the tasks due at the clock's time; it returns how many.
-func (s *sim) step(ctx context.Context) int {
+// step runs the tasks due at the clock's time and returns when the next
+// cart falls due (zero: none scheduled).
+func (s *sim) step(ctx context.Context) time.Time {
 	t := s.clock.Now()
-	n := 0
 	for {
-		ds, err := s.store.Lease(ctx, t, t.Add(time.Minute), 1000)
+		ds, next, err := s.store.LeaseNext(ctx, t, t.Add(time.Minute), 1000)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		if len(ds) == 0 {
-			return n
+			return next
 		}
-		n += len(ds)
 		for _, d := range ds {
 			p := worker.Payload{Store: d.Store, Cart: d.CartID, Step: d.Step, Gen: d.Gen}
 			if err := s.h.ProcessTask(ctx, worker.NewTask(p, "q", 3)); err != nil {
