@@ -796,9 +796,15 @@ func (s *Store) NewLink(ctx context.Context, m recovery.MessageKey) ([8]byte, er
 }
 
 // SaveLink records the click-through link id to message m, valid for
-// recovery.LinkTTL. The worker saves it once the message is claimed.
+// recovery.LinkTTL. The worker saves it right before the claim, and deletes
+// it (DeleteLink) when the claim is refused.
 func (s *Store) SaveLink(ctx context.Context, id [8]byte, m recovery.MessageKey) error {
 	return s.rdb.Set(ctx, s.k.link(id), m.String(), recovery.LinkTTL).Err()
+}
+
+// DeleteLink removes link id.
+func (s *Store) DeleteLink(ctx context.Context, id [8]byte) error {
+	return s.rdb.Del(ctx, s.k.link(id)).Err()
 }
 
 // ResolveLink returns the message of link id; ok is false when it expired.

@@ -123,6 +123,11 @@ func TestOrderWhileWaitingForTheConnectionStopsTheReminder(t *testing.T) {
 	if c := b.load("y"); c.State != recovery.StateOrdered || len(c.Sends) != 0 {
 		t.Fatalf("y after its order: state %q sends %v", c.State, c.Sends)
 	}
+	// x's link stays (its message went out); y's was taken back with its claim
+	links, err := b.rdb.Keys(context.Background(), strings.TrimSuffix(b.queue, "reminders")+"l:*").Result()
+	if err != nil || len(links) != 1 {
+		t.Fatalf("links left: %v %v, want x's only", links, err)
+	}
 }
 
 // Invariant 9: a cart first seen idle longer than rules.max_cart_age is

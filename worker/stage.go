@@ -20,13 +20,14 @@ import (
 //	guards      skip what may not be sent (too old, holdout, consent, unsubscribed…)
 //	quietHours  hold back channels in the customer's quiet hours
 //	render      render each message, with the id its link will have
-//	then, per channel: acquire the provider connection, claim, save the
-//	link, send, record the outcome (deliver)
+//	then, per channel: acquire the provider connection, save the link,
+//	claim, send, record the outcome (deliver)
 //	nextStep    schedule the next step, or the end of the quiet hours
 //
-// Rendering comes before the claim on purpose: once claimed, nothing may
-// wait before the first byte to the provider (invariant 2); the link is
-// saved only after the claim, so a message that is never sent leaves none.
+// Rendering and the link come before the claim on purpose: once claimed,
+// nothing may wait before the first byte to the provider (invariant 2), not
+// even a Redis write. A message the claim refuses deletes its link, so a
+// skipped or superseded message leaves no 30-day key behind.
 type run struct {
 	h    *Handler
 	ctx  context.Context // the task's: cancelled on shutdown
@@ -186,9 +187,10 @@ func (r *run) render() error {
 }
 
 // deliver sends the message of one channel: it holds the provider
-// connection first, so that the claim is the last step before the provider
-// call, then claims, saves the link, sends and records the outcome. stop is
-// true when the cart must send nothing more (ordered, deleted, superseded).
+// connection and saves the message's link first, so that the claim is the
+// last step before the provider call, then claims, sends and records the
+// outcome. stop is true when the cart must send nothing more (ordered,
+// deleted, superseded).
 func (r *run) deliver(ch string) (stop bool, err error) {
 	conn, err := notify.Acquire(r.ctx, r.h.Senders[ch])
 	if err != nil {
@@ -202,19 +204,28 @@ func (r *run) deliver(ch string) (stop bool, err error) {
 	}
 	defer conn.Release() // even if the send panics: the pool keeps its slot
 	key := r.key(ch)
-	if ok, stop, err := r.claim(key); !ok || err != nil {
+	m := r.msgs[ch]
+	if r.renderErr == nil {
+		// The link is saved before the claim: once claimed, nothing may
+		// wait before the first byte to the provider (invariant 2). A
+		// message the claim refuses takes its link back.
+		if err := r.h.Store.SaveLink(r.ctx, m.link, key); err != nil {
+			return false, fmt.Errorf("save the link of %s: %w", ch, err) // nothing claimed: the task is retried
+		}
+	}
+	ok, stop, err := r.claim(key)
+	if !ok || err != nil {
+		if r.renderErr == nil {
+			if e := r.h.Store.DeleteLink(r.rec, m.link); e != nil {
+				r.log.Warn("delete the link of a message not sent", "channel", ch, "err", e)
+			}
+		}
 		return stop, err
 	}
-	m := r.msgs[ch]
 	if r.renderErr != nil {
 		r.log.Error("render failed", "channel", ch, "err", r.renderErr)
 		r.h.Metrics.count(ch, recovery.OutcomeFailed)
 		return false, r.record(key, recovery.OutcomeFailed, "render: "+r.renderErr.Error())
-	}
-	if err := r.h.Store.SaveLink(r.rec, m.link, key); err != nil {
-		r.log.Error("save the message's link", "channel", ch, "err", err)
-		r.h.Metrics.count(ch, recovery.OutcomeFailed)
-		return false, r.record(key, recovery.OutcomeFailed, "link: "+err.Error())
 	}
 	return false, r.sendAndRecord(conn, key, m)
 }
