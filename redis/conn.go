@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,7 +93,7 @@ func Open(ctx context.Context, mode, rawURL string, log *slog.Logger) (*Conn, er
 	return c, nil
 }
 
-// ParseSentinelURL reads redis-sentinel://[[user]:password@]host:port[,host:port...]/db?master=NAME
+// ParseSentinelURL reads redis-sentinel:// (rediss-sentinel:// for TLS)[[user]:password@]host:port[,host:port...]/db?master=NAME
 // (also sentinel_password=...). The password is the master's (and the
 // sentinels' unless sentinel_password is given).
 func ParseSentinelURL(raw string) (*goredis.FailoverOptions, error) {
@@ -104,6 +105,9 @@ func ParseSentinelURL(raw string) (*goredis.FailoverOptions, error) {
 		return nil, fmt.Errorf("redis.url: sentinel mode needs redis-sentinel://host:port[,host:port]/db?master=NAME, not %s://", u.Scheme)
 	}
 	opt := &goredis.FailoverOptions{MasterName: u.Query().Get("master")}
+	if u.Scheme == "rediss-sentinel" { // TLS to the sentinels and the master
+		opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
 	if opt.MasterName == "" {
 		return nil, errors.New("redis.url: sentinel mode needs ?master=NAME (the name the sentinels monitor)")
 	}

@@ -17,6 +17,7 @@ import (
 //	<prefix>l:<hex id>                  click-through link → message key
 //	<prefix>linkkey                     HMAC key signing links and unsubscribe tokens
 //	<prefix>session:<id>                dashboard sign-in
+//	<prefix>maintenance                 the relay whose turn it is to run Maintain
 //	<prefix>{<store>}:cart:<id>         cart hash (fields: see store.go)
 //	<prefix>{<store>}:d:<id>            cart content for the messages (record.go)
 //	<prefix>{<store>}:ws:<id>           overflow delivery fingerprints of a busy cart
@@ -35,6 +36,9 @@ func (k keyspace) store(store string) string { return k.prefix + "{" + store + "
 
 func (k keyspace) stores() string  { return k.prefix + "stores" }
 func (k keyspace) linkKey() string { return k.prefix + "linkkey" }
+
+// maintenance is held by the relay whose turn it is to run Maintain.
+func (k keyspace) maintenance() string { return k.prefix + "maintenance" }
 func (k keyspace) session(id string) string {
 	return k.prefix + "session:" + id
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -59,4 +60,49 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		s.rdb.ZRem(ctx, s.k.legacyInflight(), member)
 	}
 	return n, nil
+}
+
+// Maintain does the housekeeping one relay of a deployment runs from time
+// to time (the first to take the turn, for every): it moves what processes
+// of an older release still wrote to the global schedule (Migrate), and it
+// lists again every store that has a schedule or claims in flight, in case
+// the stores set lost one (on a cluster it lives on another node than the
+// stores' keys, and a failover of that node alone can lose a recent
+// addition). It returns false when another relay has the turn.
+func (s *Store) Maintain(ctx context.Context, every time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.k.maintenance(), "1", every).Result()
+	if err != nil || !ok {
+		return false, err
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		return true, err
+	}
+	return true, s.rediscover(ctx)
+}
+
+// rediscover adds to the stores set every store whose due or in-flight set
+// exists, found by SCAN on every master (a full pass of the keyspace: it
+// runs every few minutes, by one relay).
+func (s *Store) rediscover(ctx context.Context) error {
+	scan := func(ctx context.Context, c goredis.UniversalClient) error {
+		for _, suffix := range []string{"}:due", "}:inflight"} {
+			it := c.Scan(ctx, 0, s.k.prefix+"{*"+suffix, 1000).Iterator()
+			for it.Next(ctx) {
+				store := s.k.storeOf(it.Val())
+				if recovery.ValidStore(store) {
+					if err := s.rdb.SAdd(ctx, s.k.stores(), store).Err(); err != nil {
+						return err
+					}
+				}
+			}
+			if err := it.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if cc, ok := s.rdb.(*goredis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error { return scan(ctx, n) })
+	}
+	return scan(ctx, s.rdb)
 }

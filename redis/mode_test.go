@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -63,8 +64,11 @@ func TestOpenRefusesBadURLs(t *testing.T) {
 	}
 	o, err := redis.ParseSentinelURL("redis-sentinel://:pw@10.0.0.1,10.0.0.2:26380/3?master=shop&sentinel_password=sp")
 	if err != nil || o.MasterName != "shop" || o.DB != 3 || o.Password != "pw" || o.SentinelPassword != "sp" ||
-		strings.Join(o.SentinelAddrs, " ") != "10.0.0.1:26379 10.0.0.2:26380" {
+		strings.Join(o.SentinelAddrs, " ") != "10.0.0.1:26379 10.0.0.2:26380" || o.TLSConfig != nil {
 		t.Fatalf("%+v %v", o, err)
+	}
+	if o, err := redis.ParseSentinelURL("rediss-sentinel://10.0.0.1/0?master=shop"); err != nil || o.TLSConfig == nil {
+		t.Fatalf("rediss-sentinel without TLS: %+v %v", o, err)
 	}
 }
 
@@ -245,5 +249,113 @@ func TestLeaseNextSaysWhenToWake(t *testing.T) {
 	ds, next, _ = s.LeaseNext(ctx, t0.Add(2*time.Hour), t0.Add(121*time.Minute), 1)
 	if len(ds) != 1 || ds[0].CartID != "b" || !next.IsZero() {
 		t.Fatalf("b due: %+v next %v", ds, next)
+	}
+}
+
+// One store whose keys fail (here: its due set is not a sorted set) does
+// not hold up the others: their carts are leased, the failure reported.
+func TestOneFailingStoreDoesNotHoldUpTheOthers(t *testing.T) {
+	ctx := context.Background()
+	rdb := testredis.Universal(t)
+	clk := &clock{t: t0}
+	s := redis.NewStore(rdb, redis.Options{Prefix: "iso:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	broken := update("u1", "x", t0)
+	broken.Store = "a-broken.example" // sorted before "default"
+	ingest(t, s, broken)
+	ingest(t, s, update("u2", "ok", t0))
+	if err := rdb.Del(ctx, "iso:{a-broken.example}:due").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Set(ctx, "iso:{a-broken.example}:due", "not a sorted set", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Hour)
+	ds, _, err := s.LeaseNext(ctx, clk.Now(), clk.Now().Add(time.Minute), 10)
+	if err == nil || !strings.Contains(err.Error(), "a-broken.example") {
+		t.Fatalf("the broken store's failure is not reported: %v", err)
+	}
+	if len(ds) != 1 || ds[0].CartID != "ok" {
+		t.Fatalf("leased %+v, want the healthy store's cart", ds)
+	}
+	if _, err := s.SweepClaims(ctx, clk.Now(), 10); err != nil {
+		t.Fatalf("sweep: %v (no in-flight set is broken)", err)
+	}
+}
+
+// An upgrade loses nothing: what an older release scheduled in its global
+// due set and in-flight set moves to the per-store sets, and a stores set
+// that lost a store gets it back; one relay per period does it.
+func TestMaintainMigratesAndRediscovers(t *testing.T) {
+	ctx := context.Background()
+	rdb := testredis.Universal(t)
+	clk := &clock{t: t0}
+	s := redis.NewStore(rdb, redis.Options{Prefix: "up:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	ingest(t, s, update("u1", "fresh", t0))
+	due := t0.Add(time.Hour)
+	if err := rdb.ZAdd(ctx, "up:due", goredis.Z{Score: float64(due.UnixMilli()), Member: "old.example/c1"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ZAdd(ctx, "up:inflight", goredis.Z{Score: float64(t0.UnixMilli()), Member: "old.example|0|email|c|2"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	claimed := "claimed|" + strconv.FormatInt(t0.UnixMilli(), 10)
+	if err := rdb.HSet(ctx, "up:{old.example}:cart:c|2", "st", "active", "m:0:email", claimed).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Del(ctx, "up:stores").Err(); err != nil { // lost in a failover
+		t.Fatal(err)
+	}
+	if ran, err := s.Maintain(ctx, time.Minute); !ran || err != nil {
+		t.Fatalf("maintain: %v %v", ran, err)
+	}
+	if ran, _ := s.Maintain(ctx, time.Minute); ran {
+		t.Fatal("a second relay ran the same period's housekeeping")
+	}
+	stores, _ := s.Stores(ctx)
+	if strings.Join(stores, ",") != "default,old.example" {
+		t.Fatalf("stores %v", stores)
+	}
+	if at, ok, _ := s.NextDue(ctx, "old.example", "c1"); !ok || !at.Equal(due) {
+		t.Fatalf("migrated due entry: %v %v", at, ok)
+	}
+	if n, _ := rdb.Exists(ctx, "up:due", "up:inflight").Result(); n != 0 {
+		t.Fatalf("%d global sets left", n)
+	}
+	swept, err := s.SweepClaims(ctx, t0.Add(time.Second), 10)
+	if err != nil || len(swept) != 1 || swept[0].Cart != "c|2" || swept[0].Store != "old.example" {
+		t.Fatalf("the migrated claim is swept like any other: %+v %v", swept, err)
+	}
+}
+
+// Refs written before they were hashed are still found, but only while no
+// newer ref of the same name exists: a new checkout with an old cart's
+// token is the one an order ends.
+func TestLegacyRefsAreReadOnlyWhenNoNewerOneExists(t *testing.T) {
+	ctx := context.Background()
+	rdb := testredis.Universal(t)
+	clk := &clock{t: t0}
+	s := redis.NewStore(rdb, redis.Options{Prefix: "lr:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	old, fresh, only := update("u1", "old", t0), update("u2", "fresh", t0), update("u3", "only", t0)
+	old.Customer.Email, fresh.Customer.Email, only.Customer.Email = "o@example.com", "f@example.com", "n@example.com"
+	fresh.Refs = []string{"cart_token:T"}
+	for _, ev := range []recovery.Event{old, fresh, only} {
+		ingest(t, s, ev)
+	}
+	// what an older release wrote for "old" and "only"
+	for ref, cart := range map[string]string{"cart_token:T": "old", "cart_token:U": "only"} {
+		if err := rdb.Set(ctx, "lr:{default}:ref:"+ref, cart, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := func(id, ref string) recovery.Event {
+		return recovery.Event{ID: id, Platform: "generic", Kind: recovery.OrderCreated, Store: "default", OccurredAt: t0,
+			Refs: []string{ref}, Order: recovery.Order{ID: id, Total: "1.00", Currency: "EUR"}}
+	}
+	ingest(t, s, o("o1", "cart_token:T"))
+	ingest(t, s, o("o2", "cart_token:U"))
+	for id, want := range map[string]string{"old": recovery.StateActive, "fresh": recovery.StateOrdered, "only": recovery.StateOrdered} {
+		if c, _, _ := s.Load(ctx, "default", id); c.State != want {
+			t.Errorf("%s is %q, want %q", id, c.State, want)
+		}
 	}
 }

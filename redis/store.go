@@ -287,7 +287,9 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 }
 
 // resolve reads the cart ids ev's refs point to and returns the candidate
-// carts: the id first, then each ref's target, without repeats.
+// carts: the id first, then each ref's target, without repeats. Each ref
+// comes as a pair of keys, its name and its name before refs were hashed;
+// the older name is read only when the newer one is missing.
 func (s *Store) resolve(ctx context.Context, ev recovery.Event, extra ...string) (refKeys, ids []string, extraVals []string, err error) {
 	for _, r := range ev.Refs {
 		refKeys = append(refKeys, s.k.ref(ev.Store, r), s.k.legacyRef(ev.Store, r))
@@ -308,8 +310,11 @@ func (s *Store) resolve(ctx context.Context, ev recovery.Event, extra ...string)
 		}
 	}
 	add(ev.Cart.ID)
-	for i := range refKeys {
+	for i := 0; i < len(refKeys); i += 2 {
 		v, _ := vals[i].(string)
+		if v == "" {
+			v, _ = vals[i+1].(string)
+		}
 		add(v)
 	}
 	for i := range extra {
@@ -325,7 +330,7 @@ func (s *Store) delete(ctx context.Context, ev recovery.Event, nowT time.Time) (
 		return nil, err
 	}
 	keys := append([]string{s.k.seen(ev.Store, ev.Platform, ev.ID), s.k.due(ev.Store)}, refKeys...)
-	args := []any{nowT.UnixMilli(), ms(ev.OccurredAt), s.seenTTL, s.retention, len(refKeys), ev.Cart.ID}
+	args := []any{nowT.UnixMilli(), ms(ev.OccurredAt), s.seenTTL, s.retention, len(refKeys) / 2, ev.Cart.ID}
 	for _, id := range ids {
 		keys = append(keys, s.k.cart(ev.Store, id))
 		args = append(args, id)
@@ -360,7 +365,7 @@ func (s *Store) order(ctx context.Context, ev recovery.Event, nowT time.Time) ([
 		s.k.ordered(ev.Store, email), s.k.last(ev.Store, email)}
 	keys = append(keys, refKeys...)
 	args := []any{now, at, s.seenTTL, s.retention, ev.Order.ID, ev.Order.Total, ev.Order.Currency, email, minor,
-		s.window.Milliseconds(), len(refKeys), ev.Cart.ID, "", other}
+		s.window.Milliseconds(), len(refKeys) / 2, ev.Cart.ID, "", other}
 	for _, id := range ids {
 		keys = append(keys, s.k.cart(ev.Store, id))
 		args = append(args, id)
@@ -474,21 +479,25 @@ func (s *Store) LeaseNext(ctx context.Context, now, leaseUntil time.Time, limit 
 	nowMs := strconv.FormatInt(now.UnixMilli(), 10)
 	due := make([]*goredis.StringSliceCmd, len(stores))
 	later := make([]*goredis.ZSliceCmd, len(stores))
-	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	// Each store's answer is checked on its own: one store's failure (a
+	// node down) does not hold up the others.
+	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, st := range stores {
 			due[i] = p.ZRangeByScore(ctx, s.k.due(st), &goredis.ZRangeBy{Min: "-inf", Max: nowMs, Count: int64(limit)})
 			later[i] = p.ZRangeByScoreWithScores(ctx, s.k.due(st), &goredis.ZRangeBy{Min: "(" + nowMs, Max: "+inf", Count: 1})
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("lease due carts: %w", err)
-	}
 	var (
 		out  []recovery.Due
 		next time.Time
+		errs []error
 	)
 	for i, st := range stores {
+		if err := errors.Join(due[i].Err(), later[i].Err()); err != nil {
+			errs = append(errs, fmt.Errorf("read the due carts of %s: %w", st, err))
+			continue
+		}
 		if z := later[i].Val(); len(z) == 1 {
 			if t := time.UnixMilli(int64(z[0].Score)).UTC(); next.IsZero() || t.Before(next) {
 				next = t
@@ -511,7 +520,8 @@ func (s *Store) LeaseNext(ctx context.Context, now, leaseUntil time.Time, limit 
 		}
 		res, err := leaseScript.Run(ctx, s.rdb, keys, args...).StringSlice()
 		if err != nil {
-			return out, next, fmt.Errorf("lease due carts of %s: %w", st, err)
+			errs = append(errs, fmt.Errorf("lease due carts of %s: %w", st, err))
+			continue
 		}
 		for j := 0; j+2 < len(res); j += 3 {
 			step, _ := strconv.Atoi(res[j+1])
@@ -519,7 +529,7 @@ func (s *Store) LeaseNext(ctx context.Context, now, leaseUntil time.Time, limit 
 			out = append(out, recovery.Due{Store: st, CartID: res[j], Step: step, Gen: gen})
 		}
 	}
-	return out, next, nil
+	return out, next, errors.Join(errs...)
 }
 
 // Release drops relayed carts from the due sets, unless an update has
@@ -659,18 +669,22 @@ func (s *Store) SweepClaims(ctx context.Context, now time.Time, limit int) ([]re
 		return nil, fmt.Errorf("read in-flight claims: %w", err)
 	}
 	cmds := make([]*goredis.StringSliceCmd, len(stores))
-	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, st := range stores {
 			cmds[i] = p.ZRangeByScore(ctx, s.k.inflight(st), &goredis.ZRangeBy{
 				Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limit)})
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("read in-flight claims: %w", err)
-	}
-	var out []recovery.MessageKey
+	var (
+		out  []recovery.MessageKey
+		errs []error
+	)
 	for i, st := range stores {
+		if err := cmds[i].Err(); err != nil {
+			errs = append(errs, fmt.Errorf("read the in-flight claims of %s: %w", st, err))
+			continue
+		}
 		for _, raw := range cmds[i].Val() {
 			m, err := recovery.ParseMessageKey(raw)
 			if err != nil || m.Store != st {
@@ -682,11 +696,11 @@ func (s *Store) SweepClaims(ctx context.Context, now time.Time, limit int) ([]re
 				out = append(out, m)
 			case errors.Is(err, recovery.ErrNoClaim): // finished meanwhile
 			default:
-				return out, err
+				errs = append(errs, fmt.Errorf("sweep %s: %w", m, err))
 			}
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // Skip records that a message was not sent and why, unless it already has

@@ -99,6 +99,10 @@ type Relay struct {
 	Metrics *Metrics  // optional
 	next    time.Time // when the next cart falls due, as the last Tick saw it
 
+	// MaintainEvery is how often one relay of the deployment runs the
+	// store's housekeeping (redis.Store.Maintain; default 5m).
+	MaintainEvery time.Duration
+
 	// SweepEvery is how often claims left without an outcome past their
 	// lease (a worker died mid-send) are recorded as unknown (default 1s).
 	SweepEvery time.Duration
@@ -107,6 +111,9 @@ type Relay struct {
 func (r *Relay) defaults() {
 	if r.SweepEvery <= 0 {
 		r.SweepEvery = time.Second
+	}
+	if r.MaintainEvery <= 0 {
+		r.MaintainEvery = 5 * time.Minute
 	}
 	if r.Interval <= 0 {
 		r.Interval = 200 * time.Millisecond
@@ -133,8 +140,16 @@ func (r *Relay) defaults() {
 // rather than within a polling period.
 func (r *Relay) Run(ctx context.Context) {
 	r.defaults()
-	var swept time.Time
+	var swept, maintained time.Time
 	for {
+		if now := r.Clock.Now(); now.Sub(maintained) >= r.MaintainEvery {
+			maintained = now
+			if ran, err := r.Store.Maintain(ctx, r.MaintainEvery); err != nil && ctx.Err() == nil {
+				r.Log.Error("relay: housekeeping failed", "err", err)
+			} else if ran {
+				r.Log.Debug("relay: housekeeping done")
+			}
+		}
 		if now := r.Clock.Now(); now.Sub(swept) >= r.SweepEvery {
 			swept = now
 			if _, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
@@ -170,15 +185,15 @@ func (r *Relay) Tick(ctx context.Context) (int, error) {
 	r.defaults()
 	now := r.Clock.Now()
 	until := now.Add(r.Lease)
-	ds, next, err := r.Store.LeaseNext(ctx, now, until, r.Batch)
+	ds, next, leaseErr := r.Store.LeaseNext(ctx, now, until, r.Batch)
 	r.next = next
-	if err != nil || len(ds) == 0 {
-		return 0, err
+	if len(ds) == 0 {
+		return 0, leaseErr
 	}
 	var (
 		mu   sync.Mutex
 		done = make([]recovery.Due, 0, len(ds))
-		errs []error
+		errs = []error{leaseErr} // what one store's failure leased of the others is relayed
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, 8)
 	)

@@ -5,8 +5,10 @@
 -- A cart never seen gets a tombstone, so a create that arrives late does
 -- not start a sequence.
 --
--- KEYS: 1 seen delivery, 2 the store's due set, 3..2+r the refs,
---       3+r.. the hashes of the candidate carts, in ARGV's order
+-- KEYS: 1 seen delivery, 2 the store's due set, 3..2+2r the refs, each as
+--       a pair (its name, its name before refs were hashed: read only when
+--       the first is missing), 3+2r.. the candidate carts' hashes in
+--       ARGV's order
 -- ARGV: 1 now ms, 2 event time ms (0 = unknown), 3 dedupe ttl s,
 --       4 cart ttl s, 5 r (number of refs), 6 cart id ("" = none),
 --       7.. candidate cart ids: the id first, then each ref's target,
@@ -16,13 +18,13 @@ local now, at, nr, id = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5]),
 local want, seen = {}, {}
 local function add(x) if x and x ~= '' and not seen[x] then seen[x] = true; want[#want + 1] = x end end
 add(id)
-for i = 1, nr do add(redis.call('GET', KEYS[2 + i])) end
+for i = 1, nr do add(redis.call('GET', KEYS[1 + 2 * i]) or redis.call('GET', KEYS[2 + 2 * i])) end
 if #want ~= #ARGV - 6 then return {'retry', ''} end
 for i, c in ipairs(want) do if ARGV[6 + i] ~= c then return {'retry', ''} end end
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) == false then return {'duplicate', ''} end
 local n = 0
 for i, c in ipairs(want) do
-  local k = KEYS[2 + nr + i]
+  local k = KEYS[2 + 2 * nr + i]
   local cur = redis.call('HMGET', k, 'st', 'at')
   if cur[1] == 'active' and (at == 0 or at >= (tonumber(cur[2]) or 0)) then
     redis.call('HSET', k, 'st', 'deleted', 'del', now)

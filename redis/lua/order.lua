@@ -18,9 +18,10 @@
 -- variant with "ls" holding that suffix, and |currency for revenue.
 --
 -- KEYS: 1 seen delivery, 2 the store's due set, 3 stats hash of the day,
---       4 ordered:<email>, 5 last:<email>, 6..5+r the refs,
---       6+r.. the candidate carts' hashes in ARGV's order, then the email's
---       last cart's hash when ARGV[14] is set
+--       4 ordered:<email>, 5 last:<email>, 6..5+2r the refs, each as a
+--       pair (its name, its name before refs were hashed: read only when
+--       the first is missing), 6+2r.. the candidate carts' hashes in
+--       ARGV's order, then the email's last cart's hash when ARGV[14] is set
 -- ARGV: 1 now ms, 2 order time ms, 3 dedupe ttl s, 4 cart ttl s,
 --       5 order id, 6 total, 7 currency, 8 normalized email ("" = none),
 --       9 total in minor units ("" = unknown), 10 window ms, 11 r,
@@ -32,7 +33,7 @@ local email, minor, window, cur = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
 local want, seen = {}, {}
 local function add(x) if x and x ~= '' and not seen[x] then seen[x] = true; want[#want + 1] = x end end
 add(id)
-for i = 1, nr do add(redis.call('GET', KEYS[5 + i])) end
+for i = 1, nr do add(redis.call('GET', KEYS[4 + 2 * i]) or redis.call('GET', KEYS[5 + 2 * i])) end
 if #want ~= #ARGV - 14 then return {'retry', ''} end
 for i, c in ipairs(want) do if ARGV[14 + i] ~= c then return {'retry', ''} end end
 local other = ''
@@ -43,13 +44,13 @@ local carts = {}
 for i, c in ipairs(want) do
   local how = 'ref'
   if c == id then how = 'id' end
-  carts[#carts + 1] = {c, 5 + nr + i, how} -- id, index in KEYS, how found
+  carts[#carts + 1] = {c, 5 + 2 * nr + i, how} -- id, index in KEYS, how found
 end
 local function reminded(i) return redis.call('HEXISTS', KEYS[i], 'rem') == 1 end
 local any = false
 for _, c in ipairs(carts) do if reminded(c[2]) then any = true end end
-if not any and other ~= '' and not seen[other] and reminded(6 + nr + #want) then
-  carts[#carts + 1] = {other, 6 + nr + #want, 'email'}
+if not any and other ~= '' and not seen[other] and reminded(6 + 2 * nr + #want) then
+  carts[#carts + 1] = {other, 6 + 2 * nr + #want, 'email'}
 end
 local stats = KEYS[3]
 redis.call('HINCRBY', stats, 'orders', 1)
