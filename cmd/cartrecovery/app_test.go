@@ -96,6 +96,33 @@ func (b *appBundle) post(t *testing.T, typ, id, cart, email, total string) {
 	do(t, req, http.StatusAccepted)
 }
 
+// waitScheduled waits until the cart's next step is step and scheduled
+// (the worker has recorded the last one): moving the simulated clock before
+// that would leave the relay asleep on it, with nothing due yet.
+func (b *appBundle) waitScheduled(t *testing.T, cart string, step int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, b.base+"/api/carts/default/"+cart, nil)
+		req.Header.Set("Authorization", "Bearer app-admin-token-0123456789")
+		var tl struct {
+			Step    int        `json:"next_step"`
+			NextDue *time.Time `json:"next_due"`
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&tl)
+			resp.Body.Close()
+			if tl.Step == step && tl.NextDue != nil {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cart %s: step %d never scheduled (at step %d)", cart, step, tl.Step)
+		}
+		time.Sleep(5 * time.Millisecond) // nothing signals a recorded outcome across the HTTP API
+	}
+}
+
 // report reads /api/report as the dashboard does.
 func (b *appBundle) report(t *testing.T) map[string]any {
 	t.Helper()
@@ -145,6 +172,7 @@ func TestAppFlow(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].To[0] != "kept@example.com" {
 		t.Fatalf("first reminder: %+v", msgs)
 	}
+	b.waitScheduled(t, "kept", 1)
 	b.advance(t, 23*time.Hour) // the second one
 	msgs = b.smtp.WaitMessages(t, 2, 10*time.Second)
 	if len(msgs) != 2 || msgs[1].To[0] != "kept@example.com" {
