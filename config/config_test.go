@@ -136,6 +136,11 @@ func TestValidateOneLinePerProblem(t *testing.T) {
 		{func(c *Config) { c.HTTP.AdminToken = "short" }, "http.admin_token:"},
 		{func(c *Config) { c.Redis.URL = "http://x" }, "redis.url:"},
 		{func(c *Config) { c.Redis.Prefix = "" }, "redis.prefix:"},
+		{func(c *Config) { c.Redis.Mode = "ring" }, "redis.mode: \"ring\" is not one of single, sentinel, cluster"},
+		{func(c *Config) { c.Redis.Mode, c.Redis.URL = "sentinel", "redis://10.0.0.1:26379/0" }, "redis.url: sentinel mode needs"},
+		{func(c *Config) { c.Redis.Mode, c.Redis.URL = "sentinel", "redis-sentinel://10.0.0.1:26379/0" }, "redis.url: sentinel mode needs"},
+		{func(c *Config) { c.Redis.Mode, c.Redis.URL = "cluster", "" }, "redis.url: cluster mode needs"},
+		{func(c *Config) { c.Worker.Queues = 65 }, "worker.queues:"},
 		{func(c *Config) { c.Store.Timezone = "Mars/Base" }, "store.timezone:"},
 		{func(c *Config) { c.Sequence = nil }, "sequence:"},
 		{func(c *Config) { c.Sequence[1].Delay = time.Hour }, "sequence[1].delay: must be greater than sequence[0].delay (1h0m0s)"},
@@ -233,6 +238,17 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "redis://user:***@redis:6379/0") || !strings.Contains(out, `"smtp.password":"***"`) {
 		t.Errorf("masked values missing: %s", out)
+	}
+	// a sentinel URL: the master's password and the sentinels' own
+	c.Redis.Mode, c.Redis.URL = "sentinel", "redis-sentinel://:MASTERPASS@s1:26379,s2:26379/2?master=shop&sentinel_password=SENTINELPASS"
+	b.Reset()
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("start", "config", c)
+	if out := b.String(); strings.Contains(out, "MASTERPASS") || strings.Contains(out, "SENTINELPASS") || !strings.Contains(out, "sentinel_password=***") {
+		t.Errorf("sentinel URL not masked: %s", out)
+	}
+	c.Templates.Dir = templatesDir(t)
+	if err := c.Validate(); err != nil && strings.Contains(err.Error(), "redis.") {
+		t.Errorf("a valid sentinel URL refused: %v", err)
 	}
 }
 
