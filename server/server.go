@@ -85,6 +85,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhooks/shopify", s.webhook("shopify", s.shopify))
 	mux.HandleFunc("POST /webhooks/generic", s.webhook("generic", s.generic))
+	mux.HandleFunc("POST /webhooks/woocommerce", s.webhook("woocommerce", s.woocommerce))
 	mux.HandleFunc("POST /webhooks/{platform}", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.Log, fmt.Errorf("platform %q: %w (supported: shopify, generic)", r.PathValue("platform"), recovery.ErrNotFound))
 	})
@@ -212,6 +213,19 @@ func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, error) {
 	return ev, err
 }
 
+// woocommerce answers the creation ping (unsigned) and verifies and parses
+// the order webhooks.
+func (s *Server) woocommerce(r *http.Request, body []byte) (recovery.Event, error) {
+	sig := r.Header.Get("X-WC-Webhook-Signature")
+	if webhook.IsWooCommercePing(sig, body) {
+		return recovery.Event{}, webhook.ErrPing
+	}
+	if err := webhook.VerifyWooCommerce(body, sig, s.Secrets.WooCommerce); err != nil {
+		return recovery.Event{}, err
+	}
+	return webhook.ParseWooCommerce(r.Header.Get("X-WC-Webhook-Topic"), r.Header.Get("X-WC-Webhook-Source"), body)
+}
+
 func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, error) {
 	if err := webhook.VerifyGeneric(body, r.Header.Get("X-Cartrecovery-Signature"), s.Secrets.Generic); err != nil {
 		return recovery.Event{}, err
@@ -228,6 +242,9 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) string {
 	case errors.Is(err, recovery.ErrIgnored):
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": err.Error()})
 		return "ignored"
+	case errors.Is(err, webhook.ErrPing):
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return "ping"
 	case errors.As(err, &limited):
 		w.Header().Set("Retry-After", strconv.Itoa(limited.seconds()))
 		status, label = http.StatusTooManyRequests, "rate_limited"

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,7 @@ func TestMain(m *testing.M) { testredis.Main(m) }
 const (
 	shopifySecret = "shpss_test"
 	genericSecret = "generic-test"
+	wooSecret     = "woo-test"
 )
 
 type env struct {
@@ -52,7 +54,7 @@ func newEnv(t *testing.T, opts ...func(*redis.Options)) *env {
 	store := redis.NewStore(rdb, o)
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
 	s := &server.Server{Store: store, Links: links,
-		Secrets: server.Secrets{Shopify: shopifySecret, Generic: genericSecret},
+		Secrets: server.Secrets{Shopify: shopifySecret, Generic: genericSecret, WooCommerce: wooSecret},
 		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Ready:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -84,6 +86,73 @@ func (e *env) post(path string, header map[string]string, body []byte) reply {
 		e.t.Fatalf("reply is not JSON: %q", raw)
 	}
 	return r
+}
+
+// wooOrder is WooCommerce's documented order with a status and a
+// modification time.
+func wooOrder(t *testing.T, status string, modified time.Time) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../webhook/testdata/woocommerce/order.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `"status": "processing"`, `"status": "`+status+`"`, 1)
+	s = strings.Replace(s, `"date_modified_gmt": "2017-03-22T19:28:08"`, `"date_modified_gmt": "`+modified.UTC().Format("2006-01-02T15:04:05")+`"`, 1)
+	return []byte(s)
+}
+
+func wooHeaders(body []byte, topic, secret string) map[string]string {
+	return map[string]string{"X-WC-Webhook-Topic": topic, "X-WC-Webhook-Source": "https://woo.example/",
+		"X-WC-Webhook-Signature": webhook.SignWooCommerce(body, secret), "Content-Type": "application/json",
+		"X-WC-Webhook-Delivery-ID": strconv.FormatInt(time.Now().UnixNano(), 10)}
+}
+
+// WooCommerce end to end through the endpoint: the creation ping, an open
+// order scheduled with its order-pay link, created and updated of the same
+// change as one event, payment ending the sequence, other topics ignored.
+func TestWooCommerceWebhooks(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	before := e.dump()
+	if r := e.post("/webhooks/woocommerce", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, []byte("webhook_id=7")); r.Code != 200 || r.Body["status"] != "ok" {
+		t.Fatalf("ping: %+v", r)
+	}
+	if after := e.dump(); after != before {
+		t.Fatalf("the ping changed Redis:\n%s", after)
+	}
+	at := time.Now().Add(-time.Minute)
+	open := wooOrder(t, "checkout-draft", at)
+	if r := e.post("/webhooks/woocommerce", wooHeaders(open, "order.updated", wooSecret), open); r.Code != 202 || r.Body["status"] != "accepted" {
+		t.Fatalf("draft: %+v", r)
+	}
+	pending := wooOrder(t, "pending", at)
+	if r := e.post("/webhooks/woocommerce", wooHeaders(pending, "order.created", wooSecret), pending); r.Code != 202 {
+		t.Fatalf("pending: %+v", r)
+	}
+	// WooCommerce sends order.updated beside order.created for the same change
+	if r := e.post("/webhooks/woocommerce", wooHeaders(pending, "order.updated", wooSecret), pending); r.Code != 200 || r.Body["status"] != "duplicate" {
+		t.Fatalf("the same change twice: %+v", r)
+	}
+	c, ok, _ := e.store.Load(ctx, "woo.example", "727")
+	if !ok || c.State != recovery.StateActive || c.Cart.RecoveryURL != "https://woo.example/checkout/order-pay/727/?pay_for_order=true&key=wc_order_58d2d042d1d" {
+		t.Fatalf("cart %+v", c)
+	}
+	if _, ok, _ := e.store.NextDue(ctx, "woo.example", "727"); !ok {
+		t.Fatal("open order not scheduled")
+	}
+	if r := e.post("/webhooks/woocommerce", wooHeaders(pending, "coupon.created", wooSecret), pending); r.Code != 202 || r.Body["status"] != "ignored" {
+		t.Fatalf("other topic: %+v", r)
+	}
+	paid := wooOrder(t, "processing", at.Add(30*time.Second))
+	if r := e.post("/webhooks/woocommerce", wooHeaders(paid, "order.updated", wooSecret), paid); r.Code != 202 {
+		t.Fatalf("processing: %+v", r)
+	}
+	if c, _, _ := e.store.Load(ctx, "woo.example", "727"); c.State != recovery.StateOrdered || c.OrderTotal != "29.35" {
+		t.Fatalf("after payment: %+v", c)
+	}
+	if _, ok, _ := e.store.NextDue(ctx, "woo.example", "727"); ok {
+		t.Fatal("a paid order is still scheduled")
+	}
 }
 
 func fixture(t *testing.T, name string) []byte {
@@ -230,6 +299,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	good := generic("e1", "cart.updated", "c1", time.Now())
 	shop := fixture(t, "checkouts_create.json")
+	woo := wooOrder(t, "pending", time.Now())
 	big := make([]byte, server.MaxBody+1)
 	for i := range big {
 		big[i] = ' '
@@ -254,6 +324,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"shopify bad hmac", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Webhook-Id": "w", "X-Shopify-Hmac-Sha256": "AAAA"}, shop, 401, ""},
 		{"shopify missing webhook id", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Hmac-Sha256": webhook.SignShopify(shop, shopifySecret)}, shop, 400, "X-Shopify-Webhook-Id"},
 		{"shopify bad shop domain", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Webhook-Id": "w", "X-Shopify-Shop-Domain": "a/b", "X-Shopify-Hmac-Sha256": webhook.SignShopify(shop, shopifySecret)}, shop, 400, "X-Shopify-Shop-Domain"},
+		{"woocommerce unsigned order", "/webhooks/woocommerce", map[string]string{"X-WC-Webhook-Topic": "order.updated", "X-WC-Webhook-Source": "https://woo.example/"}, woo, 401, ""},
+		{"woocommerce wrong signature", "/webhooks/woocommerce", wooHeaders(woo, "order.updated", "other"), woo, 401, ""},
+		{"woocommerce unsigned ping with more", "/webhooks/woocommerce", nil, []byte("webhook_id=1&x=2"), 401, ""},
+		{"woocommerce bad source", "/webhooks/woocommerce", map[string]string{"X-WC-Webhook-Topic": "order.updated", "X-WC-Webhook-Source": "ftp://woo.example/",
+			"X-WC-Webhook-Signature": webhook.SignWooCommerce(woo, wooSecret)}, woo, 400, "X-WC-Webhook-Source"},
 		{"unknown platform", "/webhooks/magento", nil, good, 404, ""},
 		{"unknown path", "/nope", nil, good, 404, ""},
 	}

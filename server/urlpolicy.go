@@ -163,6 +163,11 @@ func (s *Server) policyFor(platform, store string) urlPolicy {
 	if platform == "shopify" && strings.HasSuffix(strings.ToLower(store), ".myshopify.com") {
 		return s.urls.allow(store)
 	}
+	// A WooCommerce shop is named by its own host (X-WC-Webhook-Source,
+	// signed with its secret): its order-pay pages are on it.
+	if platform == "woocommerce" && !strings.Contains(store, "_") {
+		return s.urls.allow(store)
+	}
 	return s.urls
 }
 
@@ -175,8 +180,11 @@ func (s *Server) checkCartURLs(platform string, ev recovery.Event) error {
 	}
 	p := s.policyFor(platform, ev.Store)
 	field := "cart.recovery_url"
-	if platform == "shopify" {
+	switch platform {
+	case "shopify":
 		field = "abandoned_checkout_url"
+	case "woocommerce":
+		field = "payment_url"
 	}
 	if u := ev.Cart.RecoveryURL; u != "" {
 		if err := p.check(u); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func startApp(t *testing.T, sequence string) *appBundle {
 http: {addr: "127.0.0.1:0", public_url: "http://127.0.0.1", admin_token: "app-admin-token-0123456789"}
 redis: {url: %q, mode: %s, prefix: "app:"}
 store: {name: "App Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC"}
-platforms: {generic: {secret: "generic_app"}}
+platforms: {generic: {secret: "generic_app"}, woocommerce: {secret: "woo_app"}}
 sequence:
 %s
 rules: {quiet_hours: {start: "", end: ""}}
@@ -101,9 +102,19 @@ func (b *appBundle) post(t *testing.T, typ, id, cart, email, total string) {
 // that would leave the relay asleep on it, with nothing due yet.
 func (b *appBundle) waitScheduled(t *testing.T, cart string, step int) {
 	t.Helper()
+	b.waitCart(t, cart, func(step2 int, due *time.Time) bool { return step2 == step && due != nil })
+}
+
+// waitCart polls the cart's timeline until ok says so.
+func (b *appBundle) waitCart(t *testing.T, cart string, ok func(step int, due *time.Time) bool) {
+	t.Helper()
+	store := "default"
+	if cart == "727" {
+		store = "shop.example"
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		req, _ := http.NewRequest(http.MethodGet, b.base+"/api/carts/default/"+cart, nil)
+		req, _ := http.NewRequest(http.MethodGet, b.base+"/api/carts/"+store+"/"+cart, nil)
 		req.Header.Set("Authorization", "Bearer app-admin-token-0123456789")
 		var tl struct {
 			Step    int        `json:"next_step"`
@@ -112,12 +123,12 @@ func (b *appBundle) waitScheduled(t *testing.T, cart string, step int) {
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			_ = json.NewDecoder(resp.Body).Decode(&tl)
 			resp.Body.Close()
-			if tl.Step == step && tl.NextDue != nil {
+			if ok(tl.Step, tl.NextDue) {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("cart %s: step %d never scheduled (at step %d)", cart, step, tl.Step)
+			t.Fatalf("cart %s: never in the state waited for (at step %d)", cart, tl.Step)
 		}
 		time.Sleep(5 * time.Millisecond) // nothing signals a recorded outcome across the HTTP API
 	}
@@ -195,5 +206,58 @@ func TestAppFlow(t *testing.T) {
 	}
 	if strings.Contains(b.logs.String(), "bought@example.com") {
 		t.Error("an address in the log")
+	}
+}
+
+// TestAppWooCommerce: a WooCommerce block-checkout draft gets its reminder
+// with a link back to the order-pay page; the payment (processing) stops
+// the next step.
+func TestAppWooCommerce(t *testing.T) {
+	b := startApp(t, `
+  - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}
+  - {name: second-reminder, delay: 24h, channels: [email], template: second-reminder}`)
+	raw, err := os.ReadFile("../../webhook/testdata/woocommerce/order.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(topic, status string) {
+		t.Helper()
+		body := strings.Replace(string(raw), `"status": "processing"`, `"status": "`+status+`"`, 1)
+		body = strings.Replace(body, `"date_modified_gmt": "2017-03-22T19:28:08"`,
+			`"date_modified_gmt": "`+b.clock.Now().UTC().Format("2006-01-02T15:04:05")+`"`, 1)
+		req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/woocommerce", strings.NewReader(body))
+		req.Header.Set("X-WC-Webhook-Topic", topic)
+		req.Header.Set("X-WC-Webhook-Source", "https://shop.example/")
+		req.Header.Set("X-WC-Webhook-Signature", webhook.SignWooCommerce([]byte(body), "woo_app"))
+		do(t, req, http.StatusAccepted)
+	}
+	post("order.updated", "checkout-draft")
+	b.advance(t, time.Hour)
+	msgs := b.smtp.WaitMessages(t, 1, 10*time.Second)
+	if len(msgs) != 1 || msgs[0].To[0] != "john.doe@example.com" {
+		t.Fatalf("reminder: %+v", msgs)
+	}
+	link := regexp.MustCompile(`http://127\.0\.0\.1/r/[A-Za-z0-9_-]+`).FindString(string(msgs[0].Data))
+	if link == "" {
+		t.Fatalf("no click-through link in:\n%s", msgs[0].Data)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(b.base + strings.TrimPrefix(link, "http://127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := "https://shop.example/checkout/order-pay/727/?pay_for_order=true&key=wc_order_58d2d042d1d"; resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+		t.Fatalf("the link leads to %d %q, want the order-pay page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	b.waitScheduled(t, "727", 1)
+	b.advance(t, time.Minute)
+	post("order.updated", "processing")
+	// the payment took the cart off the schedule: a day later nothing is due
+	b.waitCart(t, "727", func(_ int, due *time.Time) bool { return due == nil })
+	b.advance(t, 24*time.Hour)
+	b.advance(t, time.Minute) // the relay has looked at the new time and slept again
+	if n := b.smtp.Count(); n != 1 {
+		t.Fatalf("%d messages: the paid order got its second reminder", n)
 	}
 }
