@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -129,6 +130,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	woo, err := benchWooCommerce(rdb)
+	if err != nil {
+		return err
+	}
 	stopProfile, err := profile(*storeProf)
 	if err != nil {
 		return err
@@ -139,7 +144,7 @@ func run() error {
 		return err
 	}
 	printRates("ingest (HTTP, HMAC verify, JSON parse, one Lua script) vs bare asynq Enqueue+ProcessIn, same Redis",
-		"ingest >= 1.0x the bare asynq rate", base, creates, updates, small, store)
+		"ingest >= 1.0x the bare asynq rate", base, creates, updates, woo, small, store)
 	// For context: our one script records the cart and schedules its whole
 	// three-step sequence; asynq alone needs one Enqueue per step for that.
 	seq, err := measureEnqueueSteps(ctx, rdb, "bare asynq, 3 Enqueue+ProcessIn (one per step)", []string{"bench"}, 3)
@@ -312,7 +317,7 @@ func benchServer(rdb *goredis.Client) (*httptest.Server, *http.Client) {
 	_ = rdb.FlushAll(context.Background()).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
 	// Shopify's sample checkout links to checkout.local.
-	s := &server.Server{Store: store, Secrets: server.Secrets{Shopify: secret, Generic: secret},
+	s := &server.Server{Store: store, Secrets: server.Secrets{Shopify: secret, Generic: secret, WooCommerce: secret},
 		Shop:  recovery.Shop{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -342,6 +347,30 @@ func benchGeneric(rdb *goredis.Client) (result, error) {
 	name := fmt.Sprintf("webhook, generic cart (%d B)", len(bodies[0]))
 	return measure(name, *nOps, *conc, func(i int) error {
 		return postWebhook(hc, ts.URL+"/webhooks/generic", bodies[i], map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(bodies[i], secret)})
+	})
+}
+
+// benchWooCommerce posts WooCommerce's documented order as new open
+// orders (pending), signed as WooCommerce signs them.
+func benchWooCommerce(rdb *goredis.Client) (result, error) {
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(*fixture), "..", "woocommerce", "order.json"))
+	if err != nil {
+		return result{}, err
+	}
+	ts, hc := benchServer(rdb)
+	defer ts.Close()
+	now := time.Now().UTC().Format("2006-01-02T15:04:05")
+	bodies := make([][]byte, *nOps)
+	for i := range bodies {
+		b := strings.Replace(string(raw), `"id": 727,`, `"id": `+strconv.Itoa(1000+i)+`,`, 1)
+		b = strings.Replace(b, `"status": "processing"`, `"status": "pending"`, 1)
+		b = strings.Replace(b, `"date_modified_gmt": "2017-03-22T19:28:08"`, `"date_modified_gmt": "`+now+`"`, 1)
+		bodies[i] = []byte(b)
+	}
+	name := fmt.Sprintf("webhook, WooCommerce order (%d B)", len(bodies[0]))
+	return measure(name, *nOps, *conc, func(i int) error {
+		return postWebhook(hc, ts.URL+"/webhooks/woocommerce", bodies[i], map[string]string{"X-WC-Webhook-Topic": "order.created",
+			"X-WC-Webhook-Source": "https://woo.example/", "X-WC-Webhook-Signature": webhook.SignWooCommerce(bodies[i], secret)})
 	})
 }
 
