@@ -1,9 +1,10 @@
 // Package worker turns due carts into sent reminders.
 //
-// The Relay moves carts whose next step is due from the recovery due set
+// The Relay moves carts whose next step is due from the stores' due sets
 // into asynq, one task per (cart, step, generation) with a deterministic
-// TaskID, so a relay that crashes or runs twice enqueues nothing twice. The
-// Handler runs a task: it re-reads the cart, applies the guards, claims each
+// TaskID, so a relay that crashes or runs twice enqueues nothing twice; it
+// sleeps until the next cart is due. The Handler runs a task through the
+// stages of stage.go: it re-reads the cart, applies the guards, claims each
 // (step, channel) atomically right before the provider call, sends, records
 // the outcome and schedules the next step. asynq provides retries with
 // backoff, leases and recovery of tasks whose worker died.
