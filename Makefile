@@ -48,6 +48,7 @@ fuzz: ## fuzz the webhook parsers, the report range and log masking for FUZZTIME
 	$(GO) test -run='^$$' -fuzz=FuzzScanShopify -fuzztime=$(FUZZTIME) ./webhook/
 	$(GO) test -run='^$$' -fuzz=FuzzParseGeneric -fuzztime=$(FUZZTIME) ./webhook/
 	$(GO) test -run='^$$' -fuzz=FuzzParseWooCommerce -fuzztime=$(FUZZTIME) ./webhook/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./bigcommerce/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) ./report/
 	$(GO) test -run='^$$' -fuzz=FuzzScrub -fuzztime=$(FUZZTIME) ./notify/
 

@@ -58,9 +58,21 @@ type Store struct {
 
 // Platforms holds one signing secret per webhook source.
 type Platforms struct {
-	Shopify     Platform `mapstructure:"shopify"`
-	WooCommerce Platform `mapstructure:"woocommerce"`
-	Generic     Platform `mapstructure:"generic"`
+	Shopify     Platform    `mapstructure:"shopify"`
+	WooCommerce Platform    `mapstructure:"woocommerce"`
+	BigCommerce BigCommerce `mapstructure:"bigcommerce"`
+	Generic     Platform    `mapstructure:"generic"`
+}
+
+// BigCommerce is a BigCommerce store's app credentials: the client secret
+// signs its webhooks; the store hash and access token (an API account with
+// Carts: read-write) let the worker fetch a cart's content at send time and
+// make its restore link.
+type BigCommerce struct {
+	ClientSecret string `mapstructure:"client_secret"` // secret
+	StoreHash    string `mapstructure:"store_hash"`
+	AccessToken  string `mapstructure:"access_token"` // secret
+	APIURL       string `mapstructure:"api_url"`      // default https://api.bigcommerce.com
 }
 
 // Platform is one webhook source's settings.

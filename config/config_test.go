@@ -141,6 +141,11 @@ func TestValidateOneLinePerProblem(t *testing.T) {
 		{func(c *Config) { c.Redis.Mode, c.Redis.URL = "sentinel", "redis-sentinel://10.0.0.1:26379/0" }, "redis.url: sentinel mode needs"},
 		{func(c *Config) { c.Redis.Mode, c.Redis.URL = "cluster", "" }, "redis.url: cluster mode needs"},
 		{func(c *Config) { c.Worker.Queues = 65 }, "worker.queues:"},
+		{func(c *Config) { c.Platforms.BigCommerce.StoreHash = "abc123" }, "platforms.bigcommerce.access_token: store_hash and access_token go together"},
+		{func(c *Config) { c.Platforms.BigCommerce.StoreHash, c.Platforms.BigCommerce.AccessToken = "../x", "t" }, "platforms.bigcommerce.store_hash:"},
+		{func(c *Config) {
+			c.Platforms.BigCommerce.StoreHash, c.Platforms.BigCommerce.AccessToken, c.Platforms.BigCommerce.APIURL = "abc", "t", "api.bigcommerce.com"
+		}, "platforms.bigcommerce.api_url:"},
 		{func(c *Config) { c.Store.Timezone = "Mars/Base" }, "store.timezone:"},
 		{func(c *Config) { c.Sequence = nil }, "sequence:"},
 		{func(c *Config) { c.Sequence[1].Delay = time.Hour }, "sequence[1].delay: must be greater than sequence[0].delay (1h0m0s)"},
@@ -228,10 +233,11 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	c.Redis.URL = "redis://user:REDISPASS@redis:6379/0"
 	c.Platforms.Shopify.Secret, c.Platforms.Generic.Secret = "SHOPIFYSECRET", "GENERICSECRET"
 	c.Email.SMTP.Password, c.SMS.Twilio.AuthToken = "SMTPPASS", "TWILIOTOKEN"
+	c.Platforms.BigCommerce.ClientSecret, c.Platforms.BigCommerce.AccessToken = "BCCLIENTSECRET", "BCACCESSTOKEN"
 	var b bytes.Buffer
 	slog.New(slog.NewJSONHandler(&b, nil)).Info("start", "config", c)
 	out := b.String()
-	for _, s := range []string{"ADMINTOKEN", "REDISPASS", "SHOPIFYSECRET", "GENERICSECRET", "SMTPPASS", "TWILIOTOKEN"} {
+	for _, s := range []string{"ADMINTOKEN", "REDISPASS", "SHOPIFYSECRET", "GENERICSECRET", "SMTPPASS", "TWILIOTOKEN", "BCCLIENTSECRET", "BCACCESSTOKEN"} {
 		if strings.Contains(out, s) {
 			t.Errorf("log contains %s: %s", s, out)
 		}

@@ -34,6 +34,7 @@ store: {name: "My Shop", url: "https://shop.example", address: "1 Main St, Town"
 platforms:
   shopify: {secret: ""}
   woocommerce: {secret: ""}
+  bigcommerce: {client_secret: "", store_hash: "", access_token: "", api_url: "https://api.bigcommerce.com"}
   generic: {secret: ""}
 sequence:
   - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}

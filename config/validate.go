@@ -114,6 +114,16 @@ func (c Config) Validate() error {
 		bad("redis.prefix", "must be non-empty, without spaces or braces")
 	}
 
+	bc := c.Platforms.BigCommerce
+	if bc.StoreHash != "" && !regexp.MustCompile(`^[a-z0-9]{1,40}$`).MatchString(bc.StoreHash) {
+		bad("platforms.bigcommerce.store_hash", "%q is not a store hash (the letters and digits after /stores/ in the API path)", bc.StoreHash)
+	}
+	if (bc.StoreHash == "") != (bc.AccessToken == "") {
+		bad("platforms.bigcommerce.access_token", "store_hash and access_token go together: the worker fetches carts with both")
+	}
+	if u, err := url.Parse(bc.APIURL); bc.StoreHash != "" && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http")) {
+		bad("platforms.bigcommerce.api_url", "must be an http(s) URL like https://api.bigcommerce.com")
+	}
 	if strings.TrimSpace(c.Store.Name) == "" {
 		bad("store.name", "is required")
 	}
@@ -361,7 +371,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("store", "name", c.Store.Name, "url", c.Store.URL, "timezone", c.Store.Timezone,
 			"allowed_hosts", strings.Join(c.Store.AllowedHosts, ",")),
 		slog.Group("platforms", "shopify.secret", mask(c.Platforms.Shopify.Secret),
-			"woocommerce.secret", mask(c.Platforms.WooCommerce.Secret), "generic.secret", mask(c.Platforms.Generic.Secret)),
+			"woocommerce.secret", mask(c.Platforms.WooCommerce.Secret), "generic.secret", mask(c.Platforms.Generic.Secret),
+			"bigcommerce.client_secret", mask(c.Platforms.BigCommerce.ClientSecret), "bigcommerce.store_hash", c.Platforms.BigCommerce.StoreHash,
+			"bigcommerce.access_token", mask(c.Platforms.BigCommerce.AccessToken), "bigcommerce.api_url", c.Platforms.BigCommerce.APIURL),
 		slog.String("sequence", strings.Join(steps, ", ")),
 		slog.Group("rules", "email_consent", c.Rules.EmailConsent, "sms_consent", c.Rules.SMSConsent,
 			"min_cart_value", c.Rules.MinCartValue, "attribution_window", c.Rules.AttributionWindow.String(),

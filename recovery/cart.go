@@ -152,6 +152,7 @@ type Send struct {
 // CartState is a cart as the worker sees it.
 type CartState struct {
 	Store, ID string
+	Platform  string // where the cart's events come from
 	State     string
 	Step, Gen int
 	At        time.Time // platform time of newest event

@@ -36,6 +36,7 @@ var (
 	skipScript    = load("skip")
 	clickScript   = load("click")
 	advanceScript = load("advance")
+	contentScript = load("content")
 )
 
 // run runs a script with EVALSHA, loading it on first use (or after a

@@ -418,7 +418,7 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 			c.Clicks[slot] = msTime(v)
 		}
 	}
-	c.Cart, c.Customer, err = decodeRecord(id, dc.Val())
+	c.Cart, c.Customer, c.Platform, err = decodeRecordPf(id, dc.Val())
 	if c.Customer.Email == "" {
 		c.Customer.Email = h["em"]
 	}
@@ -450,6 +450,23 @@ func parseSend(raw string) recovery.Send {
 		out.Detail = p[3]
 	}
 	return out
+}
+
+// SetContent replaces the content of a cart fetched from its platform at
+// send time (its items, total, shopper and recovery link) and its email
+// index, provided the cart is still active on generation gen. It reports
+// whether it did; false means an event changed the cart meanwhile.
+func (s *Store) SetContent(ctx context.Context, c recovery.CartState, gen int) (bool, error) {
+	data, err := encodeRecord(c.Platform, c.Cart, c.Customer)
+	if err != nil {
+		return false, err
+	}
+	n, err := contentScript.Run(ctx, s.rdb, []string{s.k.cart(c.Store, c.ID), s.k.data(c.Store, c.ID)},
+		gen, recovery.NormalizeEmail(c.Customer.Email), data).Int()
+	if err != nil {
+		return false, fmt.Errorf("set the content of cart %s/%s: %w", c.Store, c.ID, err)
+	}
+	return n == 1, nil
 }
 
 // Stores lists every store that has sent an event.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
@@ -33,7 +34,7 @@ const MaxBody = 1 << 20
 // Secrets are the webhook signing secrets, one per platform ("" refuses
 // that platform's webhooks).
 type Secrets struct {
-	Shopify, WooCommerce, Generic string
+	Shopify, WooCommerce, BigCommerce, Generic string
 }
 
 // Server holds what the handlers need.
@@ -86,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /webhooks/shopify", s.webhook("shopify", s.shopify))
 	mux.HandleFunc("POST /webhooks/generic", s.webhook("generic", s.generic))
 	mux.HandleFunc("POST /webhooks/woocommerce", s.webhook("woocommerce", s.woocommerce))
+	mux.HandleFunc("POST /webhooks/bigcommerce", s.webhook(bigcommerce.Platform, s.bigcommerce))
 	mux.HandleFunc("POST /webhooks/{platform}", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.Log, fmt.Errorf("platform %q: %w (supported: shopify, generic)", r.PathValue("platform"), recovery.ErrNotFound))
 	})
@@ -224,6 +226,17 @@ func (s *Server) woocommerce(r *http.Request, body []byte) (recovery.Event, erro
 		return recovery.Event{}, err
 	}
 	return webhook.ParseWooCommerce(r.Header.Get("X-WC-Webhook-Topic"), r.Header.Get("X-WC-Webhook-Source"), body)
+}
+
+// bigcommerce verifies a delivery (Standard Webhooks) and records what it
+// names: the worker asks the store for the cart's content at send time.
+func (s *Server) bigcommerce(r *http.Request, body []byte) (recovery.Event, error) {
+	h := r.Header
+	if err := bigcommerce.Verify(h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature"), body,
+		s.Secrets.BigCommerce, s.Now()); err != nil {
+		return recovery.Event{}, err
+	}
+	return bigcommerce.Parse(h.Get("webhook-id"), body)
 }
 
 func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,7 +55,7 @@ func newEnv(t *testing.T, opts ...func(*redis.Options)) *env {
 	store := redis.NewStore(rdb, o)
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
 	s := &server.Server{Store: store, Links: links,
-		Secrets: server.Secrets{Shopify: shopifySecret, Generic: genericSecret, WooCommerce: wooSecret},
+		Secrets: server.Secrets{Shopify: shopifySecret, Generic: genericSecret, WooCommerce: wooSecret, BigCommerce: "bc-test"},
 		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Ready:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -99,6 +100,11 @@ func wooOrder(t *testing.T, status string, modified time.Time) []byte {
 	s := strings.Replace(string(b), `"status": "processing"`, `"status": "`+status+`"`, 1)
 	s = strings.Replace(s, `"date_modified_gmt": "2017-03-22T19:28:08"`, `"date_modified_gmt": "`+modified.UTC().Format("2006-01-02T15:04:05")+`"`, 1)
 	return []byte(s)
+}
+
+func bcHeaders(body []byte, at time.Time) map[string]string {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	return map[string]string{"webhook-id": "m1", "webhook-timestamp": ts, "webhook-signature": bigcommerce.Sign("m1", ts, body, "bc-test")}
 }
 
 func wooHeaders(body []byte, topic, secret string) map[string]string {
@@ -300,6 +306,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 	good := generic("e1", "cart.updated", "c1", time.Now())
 	shop := fixture(t, "checkouts_create.json")
 	woo := wooOrder(t, "pending", time.Now())
+	bc := []byte(`{"scope":"store/cart/created","store_id":"1","data":{"type":"cart","id":"c-1"},"hash":"h1","created_at":1795770000,"producer":"stores/abc123"}`)
+	bcNoProducer := []byte(`{"scope":"store/cart/created","data":{"type":"cart","id":"c-1"},"hash":"h2"}`)
 	big := make([]byte, server.MaxBody+1)
 	for i := range big {
 		big[i] = ' '
@@ -329,6 +337,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"woocommerce unsigned ping with more", "/webhooks/woocommerce", nil, []byte("webhook_id=1&x=2"), 401, ""},
 		{"woocommerce bad source", "/webhooks/woocommerce", map[string]string{"X-WC-Webhook-Topic": "order.updated", "X-WC-Webhook-Source": "ftp://woo.example/",
 			"X-WC-Webhook-Signature": webhook.SignWooCommerce(woo, wooSecret)}, woo, 400, "X-WC-Webhook-Source"},
+		{"bigcommerce unsigned", "/webhooks/bigcommerce", map[string]string{"webhook-id": "m1", "webhook-timestamp": strconv.FormatInt(time.Now().Unix(), 10)}, bc, 401, ""},
+		{"bigcommerce replayed an hour later", "/webhooks/bigcommerce", bcHeaders(bc, time.Now().Add(-time.Hour)), bc, 401, "webhook-timestamp"},
+		{"bigcommerce signed by another secret", "/webhooks/bigcommerce", map[string]string{"webhook-id": "m1", "webhook-timestamp": strconv.FormatInt(time.Now().Unix(), 10),
+			"webhook-signature": bigcommerce.Sign("m1", strconv.FormatInt(time.Now().Unix(), 10), bc, "other")}, bc, 401, ""},
+		{"bigcommerce no producer", "/webhooks/bigcommerce", bcHeaders(bcNoProducer, time.Now()), bcNoProducer, 400, "producer"},
 		{"unknown platform", "/webhooks/magento", nil, good, 404, ""},
 		{"unknown path", "/nope", nil, good, 404, ""},
 	}

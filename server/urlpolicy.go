@@ -168,6 +168,12 @@ func (s *Server) policyFor(platform, store string) urlPolicy {
 	if platform == "woocommerce" && !strings.Contains(store, "_") {
 		return s.urls.allow(store)
 	}
+	// BigCommerce's restore links, made through its API at send time, are
+	// on the store's own domain: mybigcommerce.com, or a custom domain that
+	// store.url or store.allowed_hosts names.
+	if platform == "bigcommerce" {
+		return s.urls.allow("mybigcommerce.com")
+	}
 	return s.urls
 }
 

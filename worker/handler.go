@@ -33,12 +33,26 @@ type Handler struct {
 	// SendTimeout bounds one provider call (worker.send_timeout; default
 	// 30s). The store sweeps claims older than twice this.
 	SendTimeout time.Duration
+	// Platforms are asked, at send time, for the current content of carts
+	// whose webhooks carry ids only (BigCommerce), by platform name.
+	Platforms map[string]Platform
 	// Claimed, when set, is told each claim taken (message id, instant),
 	// right before its provider call: the benchmark and the fault-injection
 	// suite measure the claim-to-provider gap with it.
 	Claimed func(messageID string, at time.Time)
 
 	zones sync.Map // time zone name → *time.Location
+}
+
+// Platform is what the worker asks a shop platform right before a send.
+type Platform interface {
+	// Store is the store id the client answers for.
+	Store() string
+	// Cart returns the cart's content and shopper now; an error wrapping
+	// recovery.ErrNotFound when the platform no longer has the cart.
+	Cart(ctx context.Context, id string) (recovery.Cart, recovery.Customer, error)
+	// RecoveryURL makes a link that restores the cart.
+	RecoveryURL(ctx context.Context, id string) (string, error)
 }
 
 // Rules are the guards applied before any send.

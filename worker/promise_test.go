@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"log/slog"
 	"strings"
 	"sync"
@@ -217,5 +219,37 @@ func TestRetryDelay(t *testing.T) {
 		if got := worker.RetryDelay(tc.n, tc.err, nil); got != tc.want {
 			t.Errorf("RetryDelay(%d, %v) = %s, want %s", tc.n, tc.err, got, tc.want)
 		}
+	}
+}
+
+// A platform that cannot answer right before a send (HTTP 500) retries the
+// task with nothing claimed and nothing sent; when it answers, the reminder
+// goes to the address it gives.
+func TestPlatformFailureRetriesBeforeAnyClaim(t *testing.T) {
+	parallel(t)
+	b := setup(t, steps(time.Hour))
+	fake := bigcommercetest.Start(t)
+	fake.SetCart("bc-1", &bigcommercetest.Cart{Email: "bea@example.com", Currency: "EUR", Total: "27.95",
+		Items: []bigcommercetest.Item{{Name: "Mug", Quantity: 1, Price: "27.95"}}})
+	hd := b.handler()
+	hd.Platforms = map[string]worker.Platform{bigcommerce.Platform: bigcommerce.NewClient(fake.URL, bigcommercetest.Hash, bigcommercetest.Token)}
+	b.ingest(recovery.Event{ID: "h1", Platform: bigcommerce.Platform, Kind: recovery.CartUpdated, Store: bigcommercetest.Hash,
+		OccurredAt: b.clock.Now().Add(-2 * time.Hour), Cart: recovery.Cart{ID: "bc-1"}})
+	run := func() error {
+		c, _, _ := b.store.Load(context.Background(), bigcommercetest.Hash, "bc-1")
+		return hd.ProcessTask(context.Background(), worker.NewTask(*task(c), b.queue, 3))
+	}
+	fake.FailNext(1)
+	if err := run(); err == nil || !strings.Contains(err.Error(), "bigcommerce") {
+		t.Fatalf("a platform failure must retry the task: %v", err)
+	}
+	if c, _, _ := b.store.Load(context.Background(), bigcommercetest.Hash, "bc-1"); len(c.Sends) != 0 || len(b.email.all()) != 0 {
+		t.Fatalf("claimed or sent while the platform failed: %v %v", c.Sends, b.email.all())
+	}
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.email.all(); len(got) != 1 || got[0].To != "bea@example.com" {
+		t.Fatalf("sent %+v, want one reminder to the address the platform gave", got)
 	}
 }

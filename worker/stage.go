@@ -17,6 +17,7 @@ import (
 // A task runs through named stages, each a method of run:
 //
 //	load        read the task and the cart; stop if it moved on, wait if early
+//	refresh     ask the platform for the cart's content (BigCommerce)
 //	guards      skip what may not be sent (too old, holdout, consent, unsubscribed…)
 //	quietHours  hold back channels in the customer's quiet hours
 //	render      render each message, with the id its link will have
@@ -53,6 +54,9 @@ type run struct {
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	r, err := h.load(ctx, t)
 	if r == nil || err != nil {
+		return err
+	}
+	if done, err := r.refresh(); done || err != nil {
 		return err
 	}
 	if err := r.guards(); err != nil {
@@ -115,6 +119,41 @@ func (h *Handler) load(ctx context.Context, t *asynq.Task) (*run, error) {
 }
 
 func (r *run) key(ch string) recovery.MessageKey { return r.c.Message(r.p.Step, ch, r.v.Name) }
+
+// ReasonGone is the skip reason of a cart its platform no longer has.
+const ReasonGone = "the platform no longer has this cart (converted, deleted or expired)"
+
+// refresh asks the cart's platform, when one is configured for its store,
+// for what the cart holds now (BigCommerce webhooks carry ids only), and
+// records it. A cart the platform no longer has is skipped for this step
+// (done). An error retries the task: nothing is claimed yet.
+func (r *run) refresh() (done bool, err error) {
+	p := r.h.Platforms[r.c.Platform]
+	if p == nil || p.Store() != r.c.Store {
+		return false, nil
+	}
+	cart, cu, err := p.Cart(r.ctx, r.c.ID)
+	if errors.Is(err, recovery.ErrNotFound) {
+		r.log.Info("cart gone at the platform; step skipped", "platform", r.c.Platform)
+		for _, ch := range r.step.Channels {
+			if err := r.skip(r.ctx, ch, ReasonGone, recovery.OutcomeSkipped); err != nil {
+				return true, err
+			}
+		}
+		return true, r.nextStep(r.ctx)
+	}
+	if err != nil {
+		return true, fmt.Errorf("ask %s for cart %s: %w", r.c.Platform, r.c.ID, err)
+	}
+	cart.RecoveryURL = r.c.Cart.RecoveryURL
+	cu.FirstName, cu.Phone, cu.Locale, cu.Timezone = r.c.Customer.FirstName, r.c.Customer.Phone, r.c.Customer.Locale, r.c.Customer.Timezone
+	cu.EmailConsent, cu.SMSConsent = r.c.Customer.EmailConsent, r.c.Customer.SMSConsent
+	r.c.Cart, r.c.Customer = cart, cu
+	if ok, err := r.h.Store.SetContent(r.ctx, r.c, r.c.Gen); err != nil || !ok {
+		return true, err // !ok: an event changed the cart meanwhile; its own task follows
+	}
+	return false, nil
+}
 
 // skip records that ch is not sent and why.
 func (r *run) skip(ctx context.Context, ch, reason, metric string) error {
@@ -179,6 +218,20 @@ func (r *run) quietHours() {
 // recorded as each message's failure once claimed; a Redis error retries
 // the task.
 func (r *run) render() error {
+	if p := r.h.Platforms[r.c.Platform]; p != nil && p.Store() == r.c.Store {
+		// a link made now (BigCommerce's restore links are single use)
+		u, err := p.RecoveryURL(r.ctx, r.c.ID)
+		if err != nil {
+			return fmt.Errorf("ask %s for a link to cart %s: %w", r.c.Platform, r.c.ID, err)
+		}
+		r.c.Cart.RecoveryURL = u
+		if ok, err := r.h.Store.SetContent(r.ctx, r.c, r.c.Gen); err != nil || !ok {
+			if err == nil {
+				err = errors.New("the cart changed while its link was made")
+			}
+			return err
+		}
+	}
 	r.msgs, r.renderErr = r.h.messages(r.c, r.p.Step, r.v, r.send)
 	if r.renderErr != nil && !errors.Is(r.renderErr, errRender) {
 		return r.renderErr

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/clock"
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/link"
@@ -74,7 +75,17 @@ func workerRules(c config.Rules) worker.Rules {
 }
 
 func secrets(c config.Platforms) server.Secrets {
-	return server.Secrets{Shopify: c.Shopify.Secret, WooCommerce: c.WooCommerce.Secret, Generic: c.Generic.Secret}
+	return server.Secrets{Shopify: c.Shopify.Secret, WooCommerce: c.WooCommerce.Secret, BigCommerce: c.BigCommerce.ClientSecret,
+		Generic: c.Generic.Secret}
+}
+
+// platforms are the API clients the worker asks at send time.
+func platforms(c config.Platforms) map[string]worker.Platform {
+	out := map[string]worker.Platform{}
+	if bc := c.BigCommerce; bc.StoreHash != "" && bc.AccessToken != "" {
+		out[bigcommerce.Platform] = bigcommerce.NewClient(bc.APIURL, bc.StoreHash, bc.AccessToken)
+	}
+	return out
 }
 
 // runApp builds the app and runs it until ctx is done or a listener fails,
@@ -132,7 +143,8 @@ func runApp(ctx context.Context, a App) error {
 		h := &worker.Handler{Store: store, Steps: seq, Rules: workerRules(cfg.Rules), Shop: cfg.Shop(),
 			PublicURL: cfg.HTTP.PublicURL, Renderer: a.Renderer, Links: signer, Now: now,
 			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
-			Metrics: worker.NewMetrics(reg, store, now), SendTimeout: cfg.Worker.SendTimeout}
+			Metrics: worker.NewMetrics(reg, store, now), SendTimeout: cfg.Worker.SendTimeout,
+			Platforms: platforms(cfg.Platforms)}
 		client = asynq.NewClientFromRedisClient(conn.Client)
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()

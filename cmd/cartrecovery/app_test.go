@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +38,7 @@ type appBundle struct {
 // startApp builds the whole service from a config file, as serve does, and
 // runs it in this process on a free port, on this binary's Redis mode, with
 // a simulated clock. It stops when the test ends.
-func startApp(t *testing.T, sequence string) *appBundle {
+func startApp(t *testing.T, sequence string, platforms ...string) *appBundle {
 	t.Helper()
 	mode, url := testredis.ModeURL(t)
 	smtp := smtptest.Start(t)
@@ -45,13 +48,13 @@ func startApp(t *testing.T, sequence string) *appBundle {
 http: {addr: "127.0.0.1:0", public_url: "http://127.0.0.1", admin_token: "app-admin-token-0123456789"}
 redis: {url: %q, mode: %s, prefix: "app:"}
 store: {name: "App Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC"}
-platforms: {generic: {secret: "generic_app"}, woocommerce: {secret: "woo_app"}}
+platforms: {generic: {secret: "generic_app"}, woocommerce: {secret: "woo_app"}%s}
 sequence:
 %s
 rules: {quiet_hours: {start: "", end: ""}}
 email: {transport: smtp, from: "App Shop <shop@example.com>", smtp: {host: %q, port: %d, tls: none}}
 templates: {dir: %q}
-`, url, mode, sequence, smtp.Host(), smtp.Port(), templates)
+`, url, mode, strings.Join(append([]string{""}, platforms...), ", "), sequence, smtp.Host(), smtp.Port(), templates)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -102,16 +105,12 @@ func (b *appBundle) post(t *testing.T, typ, id, cart, email, total string) {
 // that would leave the relay asleep on it, with nothing due yet.
 func (b *appBundle) waitScheduled(t *testing.T, cart string, step int) {
 	t.Helper()
-	b.waitCart(t, cart, func(step2 int, due *time.Time) bool { return step2 == step && due != nil })
+	b.waitCart(t, "default", cart, func(step2 int, due *time.Time) bool { return step2 == step && due != nil })
 }
 
 // waitCart polls the cart's timeline until ok says so.
-func (b *appBundle) waitCart(t *testing.T, cart string, ok func(step int, due *time.Time) bool) {
+func (b *appBundle) waitCart(t *testing.T, store, cart string, ok func(step int, due *time.Time) bool) {
 	t.Helper()
-	store := "default"
-	if cart == "727" {
-		store = "shop.example"
-	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		req, _ := http.NewRequest(http.MethodGet, b.base+"/api/carts/"+store+"/"+cart, nil)
@@ -250,14 +249,67 @@ func TestAppWooCommerce(t *testing.T) {
 	if want := "https://shop.example/checkout/order-pay/727/?pay_for_order=true&key=wc_order_58d2d042d1d"; resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
 		t.Fatalf("the link leads to %d %q, want the order-pay page", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	b.waitScheduled(t, "727", 1)
+	b.waitCart(t, "shop.example", "727", func(step int, due *time.Time) bool { return step == 1 && due != nil })
 	b.advance(t, time.Minute)
 	post("order.updated", "processing")
 	// the payment took the cart off the schedule: a day later nothing is due
-	b.waitCart(t, "727", func(_ int, due *time.Time) bool { return due == nil })
+	b.waitCart(t, "shop.example", "727", func(_ int, due *time.Time) bool { return due == nil })
 	b.advance(t, 24*time.Hour)
 	b.advance(t, time.Minute) // the relay has looked at the new time and slept again
 	if n := b.smtp.Count(); n != 1 {
 		t.Fatalf("%d messages: the paid order got its second reminder", n)
+	}
+}
+
+// TestAppBigCommerce: BigCommerce's webhooks name the cart only. At the
+// reminder's time the worker asks the store (a local fake of its API) for
+// the cart's content and email, and for a restore link; a cart the store no
+// longer has gets nothing; store/cart/converted stops the next step.
+func TestAppBigCommerce(t *testing.T) {
+	fake := bigcommercetest.Start(t)
+	b := startApp(t, `
+  - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}
+  - {name: second-reminder, delay: 24h, channels: [email], template: second-reminder}`,
+		fmt.Sprintf(`bigcommerce: {client_secret: "bc_app", store_hash: %q, access_token: %q, api_url: %q}`,
+			bigcommercetest.Hash, bigcommercetest.Token, fake.URL))
+	fake.SetCart("bc-1", &bigcommercetest.Cart{Email: "bea@example.com", Currency: "EUR", Total: "139.75",
+		Items: []bigcommercetest.Item{{Name: "Openhouse No. 3", SKU: "OH-3", Quantity: 5, Price: "27.95"}}})
+	post := func(n int, scope, data string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"scope":%q,"store_id":"1000001","data":%s,"hash":"h%d","created_at":%d,"producer":"stores/%s"}`,
+			scope, data, n, b.clock.Now().Unix(), bigcommercetest.Hash)
+		id, ts := fmt.Sprintf("msg_%d", n), strconv.FormatInt(b.clock.Now().Unix(), 10)
+		req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/bigcommerce", strings.NewReader(body))
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", ts)
+		req.Header.Set("webhook-signature", bigcommerce.Sign(id, ts, []byte(body), "bc_app"))
+		do(t, req, http.StatusAccepted)
+	}
+	post(1, "store/cart/created", `{"type":"cart","id":"bc-1"}`)
+	post(2, "store/cart/created", `{"type":"cart","id":"bc-gone"}`) // converted, its webhook lost
+	b.advance(t, time.Hour)
+	msgs := b.smtp.WaitMessages(t, 1, 10*time.Second)
+	if len(msgs) != 1 || msgs[0].To[0] != "bea@example.com" || !strings.Contains(string(msgs[0].Data), "Openhouse No. 3") {
+		t.Fatalf("reminder: %+v", msgs)
+	}
+	link := regexp.MustCompile(`http://127\.0\.0\.1/r/[A-Za-z0-9_-]+`).FindString(string(msgs[0].Data))
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(b.base + strings.TrimPrefix(link, "http://127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := bigcommercetest.CheckoutURL("bc-1", 1); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+		t.Fatalf("the link leads to %d %q, want the store's restore link %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	b.waitCart(t, bigcommercetest.Hash, "bc-1", func(step int, due *time.Time) bool { return step == 1 && due != nil })
+	b.waitCart(t, bigcommercetest.Hash, "bc-gone", func(step int, due *time.Time) bool { return step == 1 })
+	b.advance(t, time.Minute)
+	post(3, "store/cart/converted", `{"type":"cart","id":"bc-1","orderId":252}`)
+	b.waitCart(t, bigcommercetest.Hash, "bc-1", func(_ int, due *time.Time) bool { return due == nil })
+	b.advance(t, 24*time.Hour)
+	b.advance(t, time.Minute)
+	if n := b.smtp.Count(); n != 1 {
+		t.Fatalf("%d messages, want 1: none to the cart the store no longer had, none after the conversion", n)
 	}
 }
