@@ -359,3 +359,36 @@ func TestLegacyRefsAreReadOnlyWhenNoNewerOneExists(t *testing.T) {
 		}
 	}
 }
+
+// SetContent records what the platform says a cart holds, only on the
+// generation the worker read; the content keeps the cart's expiry.
+func TestSetContentOnlyOnTheGenerationRead(t *testing.T) {
+	ctx := context.Background()
+	rdb := testredis.Universal(t)
+	clk := &clock{t: t0}
+	s := redis.NewStore(rdb, redis.Options{Prefix: "sc:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	ev := update("u1", "bc", t0)
+	ev.Platform, ev.Customer = "bigcommerce", recovery.Customer{}
+	ingest(t, s, ev)
+	c, _, _ := s.Load(ctx, "default", "bc")
+	c.Cart.Items = []recovery.Item{{Title: "Mug", Quantity: 1, Price: "9.00"}}
+	c.Customer.Email = "Bea@Example.com"
+	if ok, err := s.SetContent(ctx, c, c.Gen); !ok || err != nil {
+		t.Fatalf("set: %v %v", ok, err)
+	}
+	got, _, _ := s.Load(ctx, "default", "bc")
+	if got.Customer.Email != "Bea@Example.com" || got.Email() != "bea@example.com" || len(got.Cart.Items) != 1 || got.Platform != "bigcommerce" {
+		t.Fatalf("after: %+v", got)
+	}
+	if ttl, _ := rdb.PTTL(ctx, "sc:{default}:d:bc").Result(); ttl <= 0 {
+		t.Fatalf("content without expiry: %v", ttl)
+	}
+	// the claim now checks orders by the address the platform gave
+	if r, _ := s.Claim(ctx, got.Message(0, "email", ""), got.Gen, got.Email()); r != recovery.ClaimOK {
+		t.Fatalf("claim with the fetched address: %q", r)
+	}
+	ingest(t, s, update("u2", "bc", t0.Add(time.Minute)))
+	if ok, _ := s.SetContent(ctx, c, c.Gen); ok {
+		t.Fatal("content written over a newer update")
+	}
+}
