@@ -119,7 +119,7 @@ func Parse(webhookID string, body []byte) (recovery.Event, error) {
 	case "":
 		return recovery.Event{}, recovery.Invalid("scope", "is required")
 	default:
-		return recovery.Event{}, fmt.Errorf("scope %q: %w", truncate(e.Scope, 60), recovery.ErrIgnored)
+		return recovery.Event{}, fmt.Errorf("scope %q: %w", recovery.Clip(e.Scope, 60), recovery.ErrIgnored)
 	}
 	var d cartData
 	if err := json.Unmarshal(e.Data, &d); err != nil {
@@ -138,11 +138,4 @@ func Parse(webhookID string, body []byte) (recovery.Event, error) {
 		ev.Order.ID = strconv.FormatInt(*d.OrderID, 10)
 	}
 	return ev, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -28,3 +28,12 @@ func (e *FieldError) Unwrap() error { return ErrInvalid }
 
 // Invalid returns a FieldError for field.
 func Invalid(field, msg string) error { return &FieldError{Field: field, Msg: msg} }
+
+// Clip shortens an outside value quoted in an error or a log line to n
+// bytes (and an ellipsis).
+func Clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -155,11 +155,6 @@ func trim(v []any) []any {
 	return v
 }
 
-func decodeRecord(id, data string) (recovery.Cart, recovery.Customer, error) {
-	c, cu, _, err := decodeRecordPf(id, data)
-	return c, cu, err
-}
-
 // fields decodes a positional array into the pointers given, in order;
 // missing trailing values stay zero.
 func fields(raw json.RawMessage, dst ...any) error {
@@ -175,7 +170,8 @@ func fields(raw json.RawMessage, dst ...any) error {
 	return nil
 }
 
-func decodeRecordPf(id, data string) (recovery.Cart, recovery.Customer, string, error) {
+// decodeRecord reads a record: the cart, its shopper and its platform.
+func decodeRecord(id, data string) (recovery.Cart, recovery.Customer, string, error) {
 	c, cu := recovery.Cart{ID: id}, recovery.Customer{}
 	if data == "" {
 		return c, cu, "", nil

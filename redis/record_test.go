@@ -41,7 +41,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		if strings.Contains(data, "ana@example.com") {
 			t.Errorf("%s: normalized email stored twice: %s", c.name, data)
 		}
-		cart, cust, pf, err := decodeRecordPf(c.cart.ID, data)
+		cart, cust, pf, err := decodeRecord(c.cart.ID, data)
 		if err != nil {
 			t.Fatalf("%s: %v (%s)", c.name, err, data)
 		}
@@ -58,11 +58,11 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	// a record of format 1 (the cart id in the URL as NUL) still reads
 	v1 := `[1,"shopify","EUR","5.00","https://s/c/\u0000/recover",[["Tee",1,"5.00"]],["",""]]`
-	if c, _, _, err := decodeRecordPf("tok9", v1); err != nil || c.RecoveryURL != "https://s/c/tok9/recover" || c.Items[0].Title != "Tee" {
+	if c, _, _, err := decodeRecord("tok9", v1); err != nil || c.RecoveryURL != "https://s/c/tok9/recover" || c.Items[0].Title != "Tee" {
 		t.Errorf("format 1: %+v %v", c, err)
 	}
 	for _, bad := range []string{"{}", "[3]", "[1,\"s\",3]", "[1,\"\",\"\",\"\",\"\",[[1]]]", "not json"} {
-		if _, _, _, err := decodeRecordPf("x", bad); err == nil {
+		if _, _, _, err := decodeRecord("x", bad); err == nil {
 			t.Errorf("decoded %s", bad)
 		}
 	}

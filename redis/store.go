@@ -418,7 +418,7 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 			c.Clicks[slot] = msTime(v)
 		}
 	}
-	c.Cart, c.Customer, c.Platform, err = decodeRecordPf(id, dc.Val())
+	c.Cart, c.Customer, c.Platform, err = decodeRecord(id, dc.Val())
 	if c.Customer.Email == "" {
 		c.Customer.Email = h["em"]
 	}
@@ -773,7 +773,7 @@ func (s *Store) Click(ctx context.Context, m recovery.MessageKey) (c recovery.Ca
 	if data == "" {
 		return recovery.Cart{}, "", false, nil
 	}
-	c, _, platform, err = decodeRecordPf(m.Cart, data)
+	c, _, platform, err = decodeRecord(m.Cart, data)
 	return c, platform, err == nil, err
 }
 

@@ -77,7 +77,7 @@ func (p urlPolicy) check(raw string) error {
 		if scheme == "" {
 			return errors.New("must be an absolute https:// URL")
 		}
-		return fmt.Errorf("scheme %q is not allowed: use https", truncate(scheme, 20))
+		return fmt.Errorf("scheme %q is not allowed: use https", recovery.Clip(scheme, 20))
 	}
 	rest := raw[len(scheme)+1:]
 	if !strings.HasPrefix(rest, "//") || u.Opaque != "" {
@@ -107,7 +107,7 @@ func (p urlPolicy) check(raw string) error {
 		return errors.New("has no valid host")
 	}
 	if !p.allowed(host) {
-		return fmt.Errorf("host %q is not the store's (store.url), one of store.allowed_hosts, or a subdomain of those", truncate(host, 100))
+		return fmt.Errorf("host %q is not the store's (store.url), one of store.allowed_hosts, or a subdomain of those", recovery.Clip(host, 100))
 	}
 	if scheme == "http" && !loopback(host) {
 		return errors.New("must use https (plain http only for localhost)")
@@ -147,13 +147,6 @@ func loopback(host string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // policyFor is the URL policy for one store's carts: a Shopify shop may also

@@ -32,7 +32,7 @@ func checkEvent(t *testing.T, ev recovery.Event) {
 	default:
 		t.Fatalf("kind %q", ev.Kind)
 	}
-	if ev.ID == "" || !storeRE.MatchString(ev.Store) {
+	if ev.ID == "" || !recovery.ValidStore(ev.Store) {
 		t.Fatalf("id %q store %q", ev.ID, ev.Store)
 	}
 	for _, a := range []string{ev.Cart.Total, ev.Order.Total} {

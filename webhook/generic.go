@@ -2,12 +2,9 @@ package webhook
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
-
-var storeRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 
 type genericEvent struct {
 	ID         flexID          `json:"id"`
@@ -76,7 +73,7 @@ func ParseGeneric(body []byte) (recovery.Event, error) {
 	ev.OccurredAt = c.time("occurred_at", g.OccurredAt, true)
 	if ev.Store == "" {
 		ev.Store = "default"
-	} else if !storeRE.MatchString(ev.Store) {
+	} else if !recovery.ValidStore(ev.Store) {
 		c.fail("store", "must be 1-100 characters of A-Z a-z 0-9 . _ -")
 	}
 

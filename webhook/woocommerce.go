@@ -110,7 +110,7 @@ func ParseWooCommerce(topic, source string, body []byte) (recovery.Event, error)
 	case "":
 		return recovery.Event{}, recovery.Invalid("X-WC-Webhook-Topic", "is required")
 	default:
-		return recovery.Event{}, fmt.Errorf("topic %q: %w", truncate(topic, 40), recovery.ErrIgnored)
+		return recovery.Event{}, fmt.Errorf("topic %q: %w", recovery.Clip(topic, 40), recovery.ErrIgnored)
 	}
 	store, err := WooCommerceStore(source)
 	if err != nil {
@@ -147,7 +147,7 @@ func ParseWooCommerce(topic, source string, body []byte) (recovery.Event, error)
 		c.fail("status", "is required")
 	default:
 		if c.err == nil {
-			return recovery.Event{}, fmt.Errorf("order status %q says nothing about a cart: %w", truncate(o.Status, 40), recovery.ErrIgnored)
+			return recovery.Event{}, fmt.Errorf("order status %q says nothing about a cart: %w", recovery.Clip(o.Status, 40), recovery.ErrIgnored)
 		}
 	}
 
@@ -213,11 +213,4 @@ func wcParseTime(c *checker, field, v string) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
