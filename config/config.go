@@ -56,28 +56,54 @@ type Store struct {
 	AllowedHosts []string `mapstructure:"allowed_hosts"`
 }
 
-// Platforms holds one signing secret per webhook source.
+// Platforms holds each webhook source's signing secret and, where its API
+// is used (cart fetch, unique codes, the check before a send), its
+// credentials.
 type Platforms struct {
-	Shopify     Platform    `mapstructure:"shopify"`
-	WooCommerce Platform    `mapstructure:"woocommerce"`
+	Shopify     Shopify     `mapstructure:"shopify"`
+	WooCommerce WooCommerce `mapstructure:"woocommerce"`
 	BigCommerce BigCommerce `mapstructure:"bigcommerce"`
-	Generic     Platform    `mapstructure:"generic"`
+	Generic     Generic     `mapstructure:"generic"`
+}
+
+// Shopify: the webhook signing secret, and a custom app's Admin API access
+// token (scopes write_discounts, read_orders) for unique codes and the
+// check before a send.
+type Shopify struct {
+	Secret     string `mapstructure:"secret"`      // secret
+	Shop       string `mapstructure:"shop"`        // shop-a.myshopify.com: the store id its webhooks carry
+	AdminToken string `mapstructure:"admin_token"` // secret (shpat_…)
+	APIURL     string `mapstructure:"api_url"`     // default https://<shop>; a proxy or test server
+}
+
+// WooCommerce: the webhook secret, and a REST API key (WooCommerce →
+// Settings → Advanced → REST API, Read/Write) for unique codes and the
+// check before a send.
+type WooCommerce struct {
+	Secret         string `mapstructure:"secret"` // secret
+	URL            string `mapstructure:"url"`    // the shop's address, https://shop.example
+	ConsumerKey    string `mapstructure:"consumer_key"`
+	ConsumerSecret string `mapstructure:"consumer_secret"` // secret
 }
 
 // BigCommerce is a BigCommerce store's app credentials: the client secret
 // signs its webhooks; the store hash and access token (an API account with
-// Carts: read-write) let the worker fetch a cart's content at send time and
-// make its restore link.
+// Carts: modify, Orders: read-only, Marketing: modify) let the worker fetch
+// a cart's content at send time, make its restore link, check for its
+// order and add unique codes to the bulk-coupon promotion PromotionID.
 type BigCommerce struct {
 	ClientSecret string `mapstructure:"client_secret"` // secret
 	StoreHash    string `mapstructure:"store_hash"`
 	AccessToken  string `mapstructure:"access_token"` // secret
 	APIURL       string `mapstructure:"api_url"`      // default https://api.bigcommerce.com
+	PromotionID  string `mapstructure:"promotion_id"` // a coupon promotion with coupon_type BULK
 }
 
-// Platform is one webhook source's settings.
-type Platform struct {
-	Secret string `mapstructure:"secret"` // secret
+// Generic is the hand-written integration: the webhook secret, and an
+// endpoint of the shop's that registers unique codes (a signed POST).
+type Generic struct {
+	Secret      string `mapstructure:"secret"` // secret
+	DiscountURL string `mapstructure:"discount_url"`
 }
 
 // Step is one reminder of the sequence.
@@ -103,10 +129,27 @@ type Variant struct {
 // BaseVariant names the step's own template and discount.
 const BaseVariant = recovery.BaseVariant
 
-// Discount is a static code offered in a step's messages.
+// Discount is what a step's messages offer: a static code ({code, label}),
+// or a unique code per cart and step ({type: unique, percent | amount,
+// expires_after, prefix, label}) registered with the cart's platform
+// before the message goes out.
 type Discount struct {
-	Code  string `mapstructure:"code"`
-	Label string `mapstructure:"label"`
+	Type         string        `mapstructure:"type"` // "" or static | unique
+	Code         string        `mapstructure:"code"`
+	Label        string        `mapstructure:"label"`
+	Percent      string        `mapstructure:"percent"` // decimal, 0 < p ≤ 100
+	Amount       string        `mapstructure:"amount"`  // decimal, in the cart's currency
+	ExpiresAfter time.Duration `mapstructure:"expires_after"`
+	Prefix       string        `mapstructure:"prefix"`
+}
+
+// Unique reports whether the discount is made per cart.
+func (d Discount) Unique() bool { return d.Type == "unique" }
+
+// Domain is the discount as the worker offers it.
+func (d Discount) Domain() recovery.Discount {
+	return recovery.Discount{Code: d.Code, Label: d.Label, Unique: d.Unique(), Percent: d.Percent, Amount: d.Amount,
+		ExpiresAfter: d.ExpiresAfter, Prefix: d.Prefix}
 }
 
 // Rules are the guards applied before any send.
@@ -120,6 +163,12 @@ type Rules struct {
 	QuietHours        QuietHours    `mapstructure:"quiet_hours"`        // no sends on these channels in this local window
 	Cooldown          time.Duration `mapstructure:"cooldown"`           // after a message about one cart, the customer's other carts wait
 	MaxCartAge        time.Duration `mapstructure:"max_cart_age"`       // carts first seen idle longer than this are tracked but get no reminders
+	// PlatformCheck: before each send, ask the cart's platform (where its
+	// API credentials are set) whether the customer ordered meanwhile:
+	// on (default; a platform that cannot answer does not stop the send),
+	// strict (it does: the send waits and retries), off.
+	PlatformCheck        string        `mapstructure:"platform_check"`
+	PlatformCheckTimeout time.Duration `mapstructure:"platform_check_timeout"` // default 5s
 }
 
 // QuietHours is a daily window, in the customer's time zone (else the
@@ -163,10 +212,10 @@ func (c Config) Steps() []recovery.Step {
 	out := make([]recovery.Step, len(c.Sequence))
 	for i, s := range c.Sequence {
 		st := recovery.Step{Name: s.Name, Delay: s.Delay, Channels: slices.Clone(s.Channels), Template: s.Template,
-			Discount: recovery.Discount(s.Discount)}
+			Discount: s.Discount.Domain()}
 		for _, v := range s.Variants {
 			st.Variants = append(st.Variants, recovery.Variant{Name: v.Name, Template: v.Template, Weight: v.Weight,
-				Discount: recovery.Discount(v.Discount)})
+				Discount: v.Discount.Domain()})
 		}
 		out[i] = st
 	}

@@ -32,10 +32,10 @@ http: {addr: ":8080", public_url: "http://localhost:8080", admin_token: "", sess
 redis: {url: "", mode: single, prefix: "cartrecovery:"}
 store: {name: "My Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC", allowed_hosts: []}
 platforms:
-  shopify: {secret: ""}
-  woocommerce: {secret: ""}
-  bigcommerce: {client_secret: "", store_hash: "", access_token: "", api_url: "https://api.bigcommerce.com"}
-  generic: {secret: ""}
+  shopify: {secret: "", shop: "", admin_token: "", api_url: ""}
+  woocommerce: {secret: "", url: "", consumer_key: "", consumer_secret: ""}
+  bigcommerce: {client_secret: "", store_hash: "", access_token: "", api_url: "https://api.bigcommerce.com", promotion_id: ""}
+  generic: {secret: "", discount_url: ""}
 sequence:
   - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}
   - {name: second-reminder, delay: 24h, channels: [email, sms], template: second-reminder, discount: {code: "COMEBACK10", label: "10% off"}}
@@ -50,6 +50,8 @@ rules:
   quiet_hours: {start: "21:00", end: "08:00", channels: [sms]}
   cooldown: 24h
   max_cart_age: 168h
+  platform_check: "on"
+  platform_check_timeout: 5s
 email:
   transport: file
   from: "My Shop <shop@example.com>"

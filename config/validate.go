@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
 var (
@@ -114,16 +116,7 @@ func (c Config) Validate() error {
 		bad("redis.prefix", "must be non-empty, without spaces or braces")
 	}
 
-	bc := c.Platforms.BigCommerce
-	if bc.StoreHash != "" && !regexp.MustCompile(`^[a-z0-9]{1,40}$`).MatchString(bc.StoreHash) {
-		bad("platforms.bigcommerce.store_hash", "%q is not a store hash (the letters and digits after /stores/ in the API path)", bc.StoreHash)
-	}
-	if (bc.StoreHash == "") != (bc.AccessToken == "") {
-		bad("platforms.bigcommerce.access_token", "store_hash and access_token go together: the worker fetches carts with both")
-	}
-	if u, err := url.Parse(bc.APIURL); bc.StoreHash != "" && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http")) {
-		bad("platforms.bigcommerce.api_url", "must be an http(s) URL like https://api.bigcommerce.com")
-	}
+	c.validatePlatforms(bad)
 	if strings.TrimSpace(c.Store.Name) == "" {
 		bad("store.name", "is required")
 	}
@@ -359,6 +352,8 @@ func (c Config) LogValue() slog.Value {
 		steps[i] = fmt.Sprintf("%s@%s:%s", s.Name, s.Delay, strings.Join(s.Channels, "+"))
 		if s.Discount.Code != "" {
 			steps[i] += ":" + s.Discount.Code
+		} else if s.Discount.Unique() {
+			steps[i] += ":unique " + s.Discount.Percent + s.Discount.Amount
 		}
 		for _, v := range s.Variants {
 			steps[i] += fmt.Sprintf(" [%s %d%% %s]", v.Name, v.Weight, v.Template)
@@ -370,15 +365,20 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("redis", "url", maskURL(c.Redis.URL), "mode", c.Redis.Mode, "prefix", c.Redis.Prefix),
 		slog.Group("store", "name", c.Store.Name, "url", c.Store.URL, "timezone", c.Store.Timezone,
 			"allowed_hosts", strings.Join(c.Store.AllowedHosts, ",")),
-		slog.Group("platforms", "shopify.secret", mask(c.Platforms.Shopify.Secret),
-			"woocommerce.secret", mask(c.Platforms.WooCommerce.Secret), "generic.secret", mask(c.Platforms.Generic.Secret),
+		slog.Group("platforms", "shopify.secret", mask(c.Platforms.Shopify.Secret), "shopify.shop", c.Platforms.Shopify.Shop,
+			"shopify.admin_token", mask(c.Platforms.Shopify.AdminToken), "shopify.api_url", c.Platforms.Shopify.APIURL,
+			"woocommerce.secret", mask(c.Platforms.WooCommerce.Secret), "woocommerce.url", c.Platforms.WooCommerce.URL,
+			"woocommerce.consumer_key", mask(c.Platforms.WooCommerce.ConsumerKey), "woocommerce.consumer_secret", mask(c.Platforms.WooCommerce.ConsumerSecret),
+			"generic.secret", mask(c.Platforms.Generic.Secret), "generic.discount_url", maskURL(c.Platforms.Generic.DiscountURL),
 			"bigcommerce.client_secret", mask(c.Platforms.BigCommerce.ClientSecret), "bigcommerce.store_hash", c.Platforms.BigCommerce.StoreHash,
-			"bigcommerce.access_token", mask(c.Platforms.BigCommerce.AccessToken), "bigcommerce.api_url", c.Platforms.BigCommerce.APIURL),
+			"bigcommerce.access_token", mask(c.Platforms.BigCommerce.AccessToken), "bigcommerce.api_url", c.Platforms.BigCommerce.APIURL,
+			"bigcommerce.promotion_id", c.Platforms.BigCommerce.PromotionID),
 		slog.String("sequence", strings.Join(steps, ", ")),
 		slog.Group("rules", "email_consent", c.Rules.EmailConsent, "sms_consent", c.Rules.SMSConsent,
 			"min_cart_value", c.Rules.MinCartValue, "attribution_window", c.Rules.AttributionWindow.String(),
 			"holdout_percent", c.Rules.HoldoutPercent, "retention", c.Rules.Retention.String(),
-			"quiet_hours", quietText(c.Rules.QuietHours), "cooldown", c.Rules.Cooldown.String(), "max_cart_age", c.Rules.MaxCartAge.String()),
+			"quiet_hours", quietText(c.Rules.QuietHours), "cooldown", c.Rules.Cooldown.String(), "max_cart_age", c.Rules.MaxCartAge.String(),
+			"platform_check", c.Rules.PlatformCheck, "platform_check_timeout", c.Rules.PlatformCheckTimeout.String()),
 		slog.Group("email", "transport", c.Email.Transport, "outbox", c.Email.Outbox,
 			"smtp.host", c.Email.SMTP.Host, "smtp.port", c.Email.SMTP.Port, "smtp.username", c.Email.SMTP.Username,
 			"smtp.password", mask(c.Email.SMTP.Password), "smtp.tls", c.Email.SMTP.TLS, "smtp.pool", c.Email.SMTP.Pool),
@@ -399,10 +399,155 @@ func quietText(q QuietHours) string {
 }
 
 func checkDiscount(key string, d Discount, bad func(key, format string, a ...any)) {
-	if d.Label != "" && d.Code == "" {
-		bad(key+".discount.code", "is required when discount.label is set")
+	key += ".discount"
+	switch d.Type {
+	case "", "static":
+		if d.Label != "" && d.Code == "" {
+			bad(key+".code", "is required when discount.label is set")
+		}
+		if len(d.Code) > 64 {
+			bad(key+".code", "is longer than 64 characters")
+		}
+		for k, v := range map[string]bool{"percent": d.Percent != "", "amount": d.Amount != "", "expires_after": d.ExpiresAfter != 0, "prefix": d.Prefix != ""} {
+			if v {
+				bad(key+"."+k, "applies to unique codes only: set %s.type: unique (or remove it)", key)
+			}
+		}
+	case "unique":
+		if d.Code != "" {
+			bad(key+".code", "a unique discount makes its own codes: remove code (or use the static type)")
+		}
+		switch {
+		case (d.Percent == "") == (d.Amount == ""):
+			bad(key+".percent", "a unique discount needs exactly one of percent (10 = 10%%) and amount (5.00, in the cart's currency)")
+		case d.Percent != "":
+			if p, ok := new(big.Rat).SetString(d.Percent); !ok || !decimalRE.MatchString(d.Percent) || p.Sign() <= 0 || p.Cmp(big.NewRat(100, 1)) > 0 {
+				bad(key+".percent", "%q must be a decimal above 0 and at most 100", d.Percent)
+			}
+		default:
+			if a, ok := new(big.Rat).SetString(d.Amount); !ok || !decimalRE.MatchString(d.Amount) || a.Sign() <= 0 {
+				bad(key+".amount", "%q must be a decimal amount above 0, like 5 or 5.00", d.Amount)
+			}
+		}
+		if d.ExpiresAfter < time.Hour || d.ExpiresAfter > 366*24*time.Hour {
+			bad(key+".expires_after", "%s must be between 1h and 8784h (a year): how long each made code stays valid", d.ExpiresAfter)
+		}
+		if !recovery.ValidCodePrefix(d.Prefix) {
+			bad(key+".prefix", "%q must be at most 20 of A-Z 0-9 and -", d.Prefix)
+		}
+	default:
+		bad(key+".type", "%q is not one of static, unique", d.Type)
 	}
-	if len(d.Code) > 64 {
-		bad(key+".discount.code", "is longer than 64 characters")
+}
+
+
+// uniqueDiscountKey is the first step (or variant) offering a unique code,
+// "" when none does.
+func (c Config) uniqueDiscountKey() string {
+	for i, s := range c.Sequence {
+		if s.Discount.Unique() {
+			return fmt.Sprintf("sequence[%d].discount", i)
+		}
+		for j, v := range s.Variants {
+			if v.Discount.Unique() {
+				return fmt.Sprintf("sequence[%d].variants[%d].discount", i, j)
+			}
+		}
 	}
+	return ""
+}
+
+// apiURL checks an API address: https, or http to this machine (tests, a
+// local proxy).
+func apiURL(key, v string, bad func(key, format string, a ...any)) {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		bad(key, "%q must be an https URL", v)
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		bad(key, "%q must use https: credentials travel with every call", v)
+	}
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validatePlatforms checks each platform's API credentials: complete when
+// any is set, and present for every platform whose webhooks come in when a
+// step offers unique codes (each code is registered with the cart's
+// platform before its message is sent).
+func (c Config) validatePlatforms(bad func(key, format string, a ...any)) {
+	p := c.Platforms
+	unique := c.uniqueDiscountKey()
+	needs := func(platform, secretKey, secret string, set bool, keys string) {
+		if unique != "" && secret != "" && !set {
+			bad(unique, "is unique, and %s webhooks come in (%s is set): its codes are registered with %s", platform, secretKey, keys)
+		}
+	}
+
+	sh := p.Shopify
+	if (sh.Shop == "") != (sh.AdminToken == "") {
+		bad("platforms.shopify.admin_token", "shop and admin_token go together: the Admin API needs both")
+	}
+	if sh.Shop != "" && !hostRE.MatchString(strings.ToLower(sh.Shop)) {
+		bad("platforms.shopify.shop", "%q must be the shop's domain, like shop-a.myshopify.com", sh.Shop)
+	}
+	if sh.APIURL != "" {
+		apiURL("platforms.shopify.api_url", sh.APIURL, bad)
+	}
+	needs("Shopify", "platforms.shopify.secret", sh.Secret, sh.AdminToken != "", "platforms.shopify.shop and platforms.shopify.admin_token")
+
+	wc := p.WooCommerce
+	if n := countSet(wc.URL, wc.ConsumerKey, wc.ConsumerSecret); n != 0 && n != 3 {
+		bad("platforms.woocommerce.consumer_key", "url, consumer_key and consumer_secret go together: the REST API needs all three")
+	}
+	if wc.URL != "" {
+		apiURL("platforms.woocommerce.url", wc.URL, bad)
+	}
+	needs("WooCommerce", "platforms.woocommerce.secret", wc.Secret, wc.ConsumerKey != "", "platforms.woocommerce.url, consumer_key and consumer_secret")
+
+	bc := p.BigCommerce
+	if bc.StoreHash != "" && !regexp.MustCompile(`^[a-z0-9]{1,40}$`).MatchString(bc.StoreHash) {
+		bad("platforms.bigcommerce.store_hash", "%q is not a store hash (the letters and digits after /stores/ in the API path)", bc.StoreHash)
+	}
+	if (bc.StoreHash == "") != (bc.AccessToken == "") {
+		bad("platforms.bigcommerce.access_token", "store_hash and access_token go together: the worker fetches carts with both")
+	}
+	if bc.StoreHash != "" {
+		apiURL("platforms.bigcommerce.api_url", bc.APIURL, bad)
+	}
+	if bc.PromotionID != "" && !regexp.MustCompile(`^[0-9]{1,20}$`).MatchString(bc.PromotionID) {
+		bad("platforms.bigcommerce.promotion_id", "%q must be the numeric id of a bulk-coupon promotion", bc.PromotionID)
+	}
+	needs("BigCommerce", "platforms.bigcommerce.client_secret", bc.ClientSecret, bc.AccessToken != "" && bc.PromotionID != "",
+		"platforms.bigcommerce.store_hash, access_token and promotion_id")
+
+	if p.Generic.DiscountURL != "" {
+		apiURL("platforms.generic.discount_url", p.Generic.DiscountURL, bad)
+	}
+	needs("generic", "platforms.generic.secret", p.Generic.Secret, p.Generic.DiscountURL != "", "platforms.generic.discount_url")
+
+	switch c.Rules.PlatformCheck {
+	case "on", "strict", "off":
+	default:
+		bad("rules.platform_check", "%q is not one of on, strict, off", c.Rules.PlatformCheck)
+	}
+	if t := c.Rules.PlatformCheckTimeout; t < 100*time.Millisecond || t > time.Minute {
+		bad("rules.platform_check_timeout", "%s must be between 100ms and 1m", t)
+	}
+}
+
+func countSet(v ...string) int {
+	n := 0
+	for _, x := range v {
+		if x != "" {
+			n++
+		}
+	}
+	return n
 }

@@ -162,6 +162,8 @@ type CartState struct {
 	Customer  Customer
 	OrderID   string
 	Sends     map[Slot]Send
+	// Codes are the unique discount codes made for the cart, by step.
+	Codes map[int]Code
 	// Clicks holds the first click on each message's link.
 	Clicks  map[Slot]time.Time
 	Holdout bool

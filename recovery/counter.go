@@ -31,6 +31,9 @@ const (
 	CountConvertedBefore  CounterKind = "converted_before"
 	CountConvertedLate    CounterKind = "converted_late"
 	CountConvertedHoldout CounterKind = "converted_h"
+	// CountVerifiedOrdered: orders found by the check with the platform
+	// right before a send (their webhook had not come).
+	CountVerifiedOrdered CounterKind = "verified_ordered"
 	// Message-level (step, channel, variant).
 	CountSent        CounterKind = "sent"
 	CountFailed      CounterKind = "failed"
@@ -38,6 +41,10 @@ const (
 	CountSkipped     CounterKind = "skipped"
 	CountClicked     CounterKind = "clicked"
 	CountRecoveredBy CounterKind = "recovered" // with a suffix: credited message
+	// Unique discount codes by step and variant (no channel: one code per
+	// cart and step): registered with the platform, and carried by an order.
+	CountCodesIssued   CounterKind = "codes_issued"
+	CountCodesRedeemed CounterKind = "codes_redeemed"
 	// Revenue in minor units: by message and currency, and by currency.
 	CountRevenue      CounterKind = "rev"
 	CountRevenueTotal CounterKind = "revt"
@@ -47,7 +54,11 @@ var cartKinds = map[CounterKind]bool{
 	CountTracked: true, CountTrackedHoldout: true, CountAbandoned: true, CountAbandonedHoldout: true,
 	CountReminded: true, CountClickedCarts: true, CountOrders: true, CountRecovered: true,
 	CountRecoveredClicked: true, CountConvertedBefore: true, CountConvertedLate: true, CountConvertedHoldout: true,
+	CountVerifiedOrdered: true,
 }
+
+// stepKinds are counted per step and variant: kind|step|variant.
+var stepKinds = map[CounterKind]bool{CountCodesIssued: true, CountCodesRedeemed: true}
 
 var messageKinds = map[CounterKind]bool{
 	CountSent: true, CountFailed: true, CountUnknown: true, CountSkipped: true,
@@ -72,6 +83,14 @@ func MessageSuffix(step, channel, variant string) string {
 	return step + "|" + channel + "|" + variant
 }
 
+// StepSuffix is the "step|variant" part of a step-level counter.
+func StepSuffix(step, variant string) string {
+	if variant == "" {
+		variant = BaseVariant
+	}
+	return step + "|" + variant
+}
+
 // Message reports whether the counter is per message (has a step).
 func (c Counter) Message() bool { return c.Step != "" }
 
@@ -79,7 +98,10 @@ func (c Counter) Message() bool { return c.Step != "" }
 func (c Counter) Field() string {
 	var b strings.Builder
 	b.WriteString(string(c.Kind))
-	if c.Step != "" {
+	switch {
+	case stepKinds[c.Kind]:
+		b.WriteString("|" + StepSuffix(c.Step, c.Variant))
+	case c.Step != "":
 		b.WriteString("|" + MessageSuffix(c.Step, c.Channel, c.Variant))
 	}
 	if c.Currency != "" {
@@ -96,6 +118,9 @@ func ParseCounter(f string) (Counter, error) {
 	c := Counter{Kind: CounterKind(p[0])}
 	switch {
 	case len(p) == 1 && cartKinds[c.Kind]:
+		return c, nil
+	case len(p) == 3 && stepKinds[c.Kind] && p[1] != "" && p[2] != "":
+		c.Step, c.Variant = p[1], p[2]
 		return c, nil
 	case len(p) == 2 && c.Kind == CountRevenueTotal && p[1] != "":
 		c.Currency = p[1]

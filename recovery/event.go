@@ -37,6 +37,9 @@ type Event struct {
 	Refs     []string
 	Customer Customer
 	Order    Order // set for OrderCreated
+	// Verified: an order found by the check with the platform right before
+	// a send, not delivered by a webhook (counted as verified_ordered).
+	Verified bool
 }
 
 // Cart is the cart's content as last reported.
@@ -75,4 +78,10 @@ type Order struct {
 	ID       string
 	Total    string
 	Currency string
+	// Codes are the discount codes the order used, as the platform reports
+	// them: a unique code among them counts as redeemed.
+	Codes []string
+	// At is when the platform says the order was placed (an order found by
+	// the check before a send; webhooks use Event.OccurredAt).
+	At time.Time
 }

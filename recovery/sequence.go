@@ -26,12 +26,6 @@ type Variant struct {
 	Discount Discount // empty: the step's
 }
 
-// Discount is a static code offered in a step's messages.
-type Discount struct {
-	Code  string
-	Label string
-}
-
 // BaseVariant names a step's own template and discount.
 const BaseVariant = "a"
 
@@ -60,7 +54,7 @@ func (s Step) PickVariant(store, cart string) Variant {
 func (s Step) VariantNamed(name string) Variant {
 	for _, v := range s.Variants {
 		if v.Name == name {
-			if v.Discount.Code == "" {
+			if v.Discount.IsZero() {
 				v.Discount = s.Discount
 			}
 			return v

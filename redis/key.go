@@ -29,6 +29,9 @@ import (
 //	<prefix>{<store>}:last:<email>      cart last reminded, for cross-device orders
 //	<prefix>{<store>}:cool:<email>      cart holding the customer's cooldown
 //	<prefix>{<store>}:unsub:<channel>:<contact hash>  suppression
+//	<prefix>{<store>}:code:<hash of code>  unique discount code → its cart,
+//	                                    step and variant; "r" once redeemed
+//	<prefix>{<store>}:oid:<hash of order id>  an order already counted
 //	<prefix>{<store>}:stats:<YYYY-MM-DD>  report counters (recovery.Counter)
 type keyspace struct{ prefix string }
 
@@ -61,6 +64,22 @@ func (k keyspace) seen(store, platform, id string) string {
 func (k keyspace) ref(store, ref string) string {
 	h := sha256.Sum256([]byte(ref))
 	return k.store(store) + "ref:" + base64.RawURLEncoding.EncodeToString(h[:12])
+}
+
+// code names a unique discount code's index by a hash of its normalized
+// (upper-case, trimmed) form: orders report codes as the customer typed
+// them, and WooCommerce stores them lower-cased.
+func (k keyspace) code(store, code string) string {
+	h := sha256.Sum256([]byte(strings.ToUpper(strings.TrimSpace(code))))
+	return k.store(store) + "code:" + base64.RawURLEncoding.EncodeToString(h[:12])
+}
+
+// orderSeen marks an order (by the platform's order id) as counted: the
+// check before a send and the order's webhook, when it comes late, are
+// one order.
+func (k keyspace) orderSeen(store, platform, orderID string) string {
+	h := sha256.Sum256([]byte(platform + "\x00" + orderID))
+	return k.store(store) + "oid:" + base64.RawURLEncoding.EncodeToString(h[:12])
 }
 
 // legacyRef is the name refs had before they were hashed; deletes and

@@ -102,7 +102,7 @@ func TestFlowOverStoresAndCountersParse(t *testing.T) {
 	if err := s.Finish(ctx, m, c.Email(), recovery.OutcomeSent, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := s.Click(ctx, m); err != nil {
+	if _, _, err := s.Click(ctx, m); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Advance(ctx, "default", "laptop", 0); err != nil {

@@ -26,17 +26,19 @@ func load(name string) *goredis.Script {
 }
 
 var (
-	updateScript  = load("update")
-	deleteScript  = load("delete")
-	orderScript   = load("order")
-	leaseScript   = load("lease")
-	releaseScript = load("release")
-	claimScript   = load("claim")
-	finishScript  = load("finish")
-	skipScript    = load("skip")
-	clickScript   = load("click")
-	advanceScript = load("advance")
-	contentScript = load("content")
+	updateScript     = load("update")
+	deleteScript     = load("delete")
+	orderScript      = load("order")
+	leaseScript      = load("lease")
+	releaseScript    = load("release")
+	claimScript      = load("claim")
+	finishScript     = load("finish")
+	skipScript       = load("skip")
+	clickScript      = load("click")
+	advanceScript    = load("advance")
+	contentScript    = load("content")
+	issueScript      = load("issue")
+	registeredScript = load("registered")
 )
 
 // run runs a script with EVALSHA, loading it on first use (or after a

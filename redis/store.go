@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +51,8 @@ import (
 //	m:<step>:<channel>  send state "claimed|ms", then "sent|ms|claimed|detail",
 //	                    "failed|ms|claimed|detail" or "skipped|ms|ms|reason"
 //	k:<step>:<channel>  first click on that message's link (ms)
+//	dc:<step>           the step's unique discount code: "CODE|expires ms|0",
+//	                    "|1" once registered with the platform (issue.lua)
 
 // Options configure a Store.
 type Options struct {
@@ -364,8 +367,13 @@ func (s *Store) order(ctx context.Context, ev recovery.Event, nowT time.Time) ([
 	keys := []string{s.k.seen(ev.Store, ev.Platform, ev.ID), s.k.due(ev.Store), s.k.stats(ev.Store, day(time.UnixMilli(at))),
 		s.k.ordered(ev.Store, email), s.k.last(ev.Store, email)}
 	keys = append(keys, refKeys...)
+	codes := orderCodes(ev.Order.Codes)
+	verified := ""
+	if ev.Verified {
+		verified = "1"
+	}
 	args := []any{now, at, s.seenTTL, s.retention, ev.Order.ID, ev.Order.Total, ev.Order.Currency, email, minor,
-		s.window.Milliseconds(), len(refKeys) / 2, ev.Cart.ID, "", other}
+		s.window.Milliseconds(), len(refKeys) / 2, ev.Cart.ID, len(codes), other, verified}
 	for _, id := range ids {
 		keys = append(keys, s.k.cart(ev.Store, id))
 		args = append(args, id)
@@ -373,6 +381,10 @@ func (s *Store) order(ctx context.Context, ev recovery.Event, nowT time.Time) ([
 	if other != "" {
 		keys = append(keys, s.k.cart(ev.Store, other))
 	}
+	for _, c := range codes {
+		keys = append(keys, s.k.code(ev.Store, c))
+	}
+	keys = append(keys, s.k.orderSeen(ev.Store, ev.Platform, ev.Order.ID))
 	return orderScript.Run(ctx, s.rdb, keys, args...).Slice()
 }
 
@@ -416,6 +428,16 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 			c.Sends[slot] = parseSend(v)
 		case kind == "k":
 			c.Clicks[slot] = msTime(v)
+		}
+	}
+	for f, v := range h {
+		if i, ok := strings.CutPrefix(f, "dc:"); ok {
+			if step, err := strconv.Atoi(i); err == nil {
+				if c.Codes == nil {
+					c.Codes = map[int]recovery.Code{}
+				}
+				c.Codes[step] = parseCode(v)
+			}
 		}
 	}
 	c.Cart, c.Customer, c.Platform, err = decodeRecord(id, dc.Val())
@@ -761,20 +783,32 @@ func (s *Store) Suppressed(ctx context.Context, store, channel, contactHash stri
 	return n == 1, err
 }
 
+// Clicked is what a click on a message's link needs for its redirect.
+type Clicked struct {
+	Cart     recovery.Cart
+	Platform string
+	// Code is the step's unique discount code, when registered.
+	Code string
+}
+
 // Click records a click on message m's link and returns the cart for the
 // redirect; ok is false when the cart no longer exists.
-func (s *Store) Click(ctx context.Context, m recovery.MessageKey) (c recovery.Cart, platform string, ok bool, err error) {
+func (s *Store) Click(ctx context.Context, m recovery.MessageKey) (Clicked, bool, error) {
 	now := s.now()
-	data, err := clickScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.data(m.Store, m.Cart), s.k.stats(m.Store, day(now))},
-		m.Slot().Field("k"), now.UnixMilli(), s.counter(recovery.CountClicked, m), field(recovery.CountClickedCarts)).Text()
-	if err != nil {
-		return recovery.Cart{}, "", false, fmt.Errorf("record click %s: %w", m, err)
+	v, err := clickScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.data(m.Store, m.Cart), s.k.stats(m.Store, day(now))},
+		m.Slot().Field("k"), now.UnixMilli(), s.counter(recovery.CountClicked, m), field(recovery.CountClickedCarts), codeField(m.Step)).StringSlice()
+	if err != nil || len(v) != 2 {
+		return Clicked{}, false, fmt.Errorf("record click %s: %w", m, err)
 	}
-	if data == "" {
-		return recovery.Cart{}, "", false, nil
+	if v[0] == "" {
+		return Clicked{}, false, nil
 	}
-	c, _, platform, err = decodeRecord(m.Cart, data)
-	return c, platform, err == nil, err
+	var out Clicked
+	out.Cart, _, out.Platform, err = decodeRecord(m.Cart, v[0])
+	if code := parseCode(v[1]); code.Registered {
+		out.Code = code.Code
+	}
+	return out, err == nil, err
 }
 
 // Counters returns the report counters of each store for each day (UTC
@@ -861,4 +895,90 @@ func (s *Store) ResolveLink(ctx context.Context, id [8]byte) (recovery.MessageKe
 		return recovery.MessageKey{}, false, nil
 	}
 	return recovery.MessageKey{Store: p[0], Step: step, Channel: p[2], Variant: p[3], Cart: p[4]}, true, nil
+}
+
+// codeField is the cart hash field of a step's unique code.
+func codeField(step int) string { return "dc:" + strconv.Itoa(step) }
+
+// codeValue is the stored form of a unique code: "CODE|expires ms|0 or 1".
+func codeValue(c recovery.Code) string {
+	reg := "0"
+	if c.Registered {
+		reg = "1"
+	}
+	return c.Code + "|" + strconv.FormatInt(c.ExpiresAt.UnixMilli(), 10) + "|" + reg
+}
+
+func parseCode(v string) recovery.Code {
+	p := strings.Split(v, "|")
+	if len(p) != 3 {
+		return recovery.Code{}
+	}
+	return recovery.Code{Code: p[0], ExpiresAt: msTime(p[1]), Registered: p[2] == "1"}
+}
+
+// CodeFor returns the unique discount code of cart c's step: the one kept
+// while it is still valid at now (recovery.Code.Valid), else a new one
+// made with prefix, living life, kept unless another run of the step kept
+// one first (then that one). stop is true when the cart ended or moved on.
+func (s *Store) CodeFor(ctx context.Context, c recovery.CartState, step int, variant, prefix string, life time.Duration) (code recovery.Code, stop bool, err error) {
+	cur := c.Codes[step]
+	for range 5 {
+		now := s.now()
+		if cur.Valid(now, life) {
+			return cur, false, nil
+		}
+		prev := ""
+		if cur.Code != "" {
+			prev = codeValue(cur)
+		}
+		next := recovery.Code{Code: recovery.NewCode(prefix), ExpiresAt: msTime(strconv.FormatInt(now.Add(life).UnixMilli(), 10))}
+		res, err := issueScript.Run(ctx, s.rdb, []string{s.k.cart(c.Store, c.ID), s.k.code(c.Store, next.Code)},
+			codeField(step), prev, codeValue(next), recovery.StepSuffix(s.stepName(step), variant), c.ID,
+			int64((life+time.Duration(s.retention)*time.Second)/time.Second), c.Gen).StringSlice()
+		if err != nil || len(res) != 2 {
+			return recovery.Code{}, false, fmt.Errorf("keep the discount code of cart %s/%s: %w", c.Store, c.ID, err)
+		}
+		switch res[0] {
+		case "ok":
+			return next, false, nil
+		case "stop":
+			return recovery.Code{}, true, nil
+		case "taken":
+			cur = parseCode(res[1])
+		}
+		// "collision": the made code is another cart's; make another
+	}
+	return recovery.Code{}, false, fmt.Errorf("keep the discount code of cart %s/%s: no code kept after 5 tries", c.Store, c.ID)
+}
+
+// CodeRegistered marks code, the unique code of cart c's step, registered
+// with the platform, and counts it issued (once). ok is false when the
+// step's code is no longer this one.
+func (s *Store) CodeRegistered(ctx context.Context, c recovery.CartState, step int, variant string, code recovery.Code) (bool, error) {
+	made, reg := code, code
+	made.Registered, reg.Registered = false, true
+	n, err := registeredScript.Run(ctx, s.rdb, []string{s.k.cart(c.Store, c.ID), s.k.stats(c.Store, day(s.now()))},
+		codeField(step), codeValue(made), codeValue(reg),
+		recovery.Counter{Kind: recovery.CountCodesIssued, Step: s.stepName(step), Variant: variant}.Field()).Int()
+	if err != nil {
+		return false, fmt.Errorf("mark the discount code of cart %s/%s registered: %w", c.Store, c.ID, err)
+	}
+	return n == 1, nil
+}
+
+// orderCodes are the distinct discount codes of an order that can be ours
+// (at most 8, each at most 64 bytes): an order's other codes are left.
+func orderCodes(in []string) []string {
+	var out []string
+	for _, c := range in {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		if c == "" || len(c) > 64 || slices.Contains(out, c) {
+			continue
+		}
+		if out = append(out, c); len(out) == 8 {
+			break
+		}
+	}
+	return out
 }

@@ -49,6 +49,13 @@ type Totals struct {
 	// the attribution window: not credited.
 	ConvertedAfterWindow int64 `json:"converted_after_window"`
 	Orders               int64 `json:"orders"`
+	// VerifiedOrdered counts orders found by the check with the platform
+	// right before a send, whose webhook had not come (included in Orders).
+	VerifiedOrdered int64 `json:"verified_ordered"`
+	// CodesIssued counts unique discount codes registered with a platform;
+	// CodesRedeemed those an order carried.
+	CodesIssued   int64 `json:"codes_issued"`
+	CodesRedeemed int64 `json:"codes_redeemed"`
 }
 
 // Row is one value of the breakdown.
@@ -64,6 +71,10 @@ type Row struct {
 	Clicked          int64             `json:"clicked"`
 	Recovered        int64             `json:"recovered"`
 	RecoveredRevenue map[string]string `json:"recovered_revenue"`
+	// Unique discount codes of the row's step (not by channel: one code
+	// serves every channel of a step).
+	CodesIssued   int64 `json:"codes_issued"`
+	CodesRedeemed int64 `json:"codes_redeemed"`
 }
 
 // Holdout compares the treated group with the control group that got no
@@ -157,6 +168,7 @@ func (r revenue) strings() map[string]string {
 
 type rowAcc struct {
 	sent, failed, unknown, skipped, clicked, recovered int64
+	issued, redeemed                                   int64
 	rev                                                revenue
 }
 
@@ -204,6 +216,20 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 		}
 		for day, fields := range days {
 			for c, n := range fields {
+				if c.Kind == recovery.CountCodesIssued || c.Kind == recovery.CountCodesRedeemed {
+					r := &rowAcc{} // by channel: in the totals only
+					if q.By != "channel" {
+						r = row([...]string{c.Step, "", c.Step + "/" + c.Variant, day, store}[dim])
+					}
+					if c.Kind == recovery.CountCodesIssued {
+						r.issued += n
+						rep.Totals.CodesIssued += n
+					} else {
+						r.redeemed += n
+						rep.Totals.CodesRedeemed += n
+					}
+					continue
+				}
 				if c.Message() {
 					// a variant is a version of one step: rows are "step/variant"
 					r := row([...]string{c.Step, c.Channel, c.Step + "/" + c.Variant, day, store}[dim])
@@ -248,6 +274,8 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 					rep.Totals.ConvertedAfterWindow += n
 				case recovery.CountOrders:
 					rep.Totals.Orders += n
+				case recovery.CountVerifiedOrdered:
+					rep.Totals.VerifiedOrdered += n
 				case recovery.CountRevenueTotal:
 					tot[c.Currency] += n
 				case recovery.CountRecovered:
@@ -291,7 +319,8 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 	for _, k := range keys {
 		r := rows[k]
 		rep.Rows = append(rep.Rows, Row{Key: k, Sent: r.sent, Failed: r.failed, Unknown: r.unknown, Skipped: r.skipped,
-			Clicked: r.clicked, Recovered: r.recovered, RecoveredRevenue: r.rev.strings()})
+			Clicked: r.clicked, Recovered: r.recovered, RecoveredRevenue: r.rev.strings(),
+			CodesIssued: r.issued, CodesRedeemed: r.redeemed})
 	}
 	return rep, nil
 }
@@ -341,8 +370,12 @@ func WriteTable(w io.Writer, r Report) error {
 		return err
 	}
 	fmt.Fprintf(w, "recovered revenue: %s\n", revenueText(t.RecoveredRevenue))
-	fmt.Fprintf(w, "orders: %d (converted before any reminder: %d, after the window: %d)\n\n",
-		t.Orders, t.ConvertedBeforeReminder, t.ConvertedAfterWindow)
+	fmt.Fprintf(w, "orders: %d (converted before any reminder: %d, after the window: %d, found by the check with the platform: %d)\n",
+		t.Orders, t.ConvertedBeforeReminder, t.ConvertedAfterWindow, t.VerifiedOrdered)
+	if t.CodesIssued > 0 || t.CodesRedeemed > 0 {
+		fmt.Fprintf(w, "unique codes: %d issued, %d redeemed\n", t.CodesIssued, t.CodesRedeemed)
+	}
+	fmt.Fprintln(w)
 	// Keys left-aligned, numbers right-aligned: the key column is padded to
 	// its widest value so that right alignment leaves it flush left.
 	kw := len(r.By)
@@ -350,9 +383,18 @@ func WriteTable(w io.Writer, r Report) error {
 		kw = max(kw, len(row.Key))
 	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-*s\tsent\tfailed\tof which unknown\tskipped\tclicked\trecovered\t  recovered revenue\n", kw, r.By)
+	codes := t.CodesIssued > 0 || t.CodesRedeemed > 0
+	head := "%-*s\tsent\tfailed\tof which unknown\tskipped\tclicked\trecovered\t  recovered revenue"
+	if codes {
+		head += "\tcodes issued\tredeemed\t"
+	}
+	fmt.Fprintf(tw, head+"\n", kw, r.By)
 	for _, row := range r.Rows {
-		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t%d\t%d\t  %s\n", kw, row.Key, row.Sent, row.Failed, row.Unknown, row.Skipped, row.Clicked, row.Recovered, revenueText(row.RecoveredRevenue))
+		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t%d\t%d\t  %s", kw, row.Key, row.Sent, row.Failed, row.Unknown, row.Skipped, row.Clicked, row.Recovered, revenueText(row.RecoveredRevenue))
+		if codes {
+			fmt.Fprintf(tw, "\t%d\t%d\t", row.CodesIssued, row.CodesRedeemed)
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -373,16 +415,18 @@ func WriteCSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
 	// "unknown" (of failed) comes last, so scripts that read the earlier
 	// columns by position keep working.
-	_ = cw.Write([]string{r.By, "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown"})
+	_ = cw.Write([]string{r.By, "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed"})
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
 	for _, row := range r.Rows {
-		_ = cw.Write([]string{row.Key, i(row.Sent), i(row.Failed), i(row.Skipped), i(row.Clicked), i(row.Recovered), revenueText(row.RecoveredRevenue), i(row.Unknown)})
+		_ = cw.Write([]string{row.Key, i(row.Sent), i(row.Failed), i(row.Skipped), i(row.Clicked), i(row.Recovered), revenueText(row.RecoveredRevenue), i(row.Unknown),
+			i(row.CodesIssued), i(row.CodesRedeemed)})
 	}
 	var s, f, u, k, c int64
 	for _, row := range r.Rows {
 		s, f, u, k, c = s+row.Sent, f+row.Failed, u+row.Unknown, k+row.Skipped, c+row.Clicked
 	}
-	_ = cw.Write([]string{"total", i(s), i(f), i(k), i(c), i(r.Totals.Recovered), revenueText(r.Totals.RecoveredRevenue), i(u)})
+	_ = cw.Write([]string{"total", i(s), i(f), i(k), i(c), i(r.Totals.Recovered), revenueText(r.Totals.RecoveredRevenue), i(u),
+		i(r.Totals.CodesIssued), i(r.Totals.CodesRedeemed)})
 	cw.Flush()
 	return cw.Error()
 }

@@ -76,6 +76,7 @@ func sample() map[string]map[string]map[string]int64 {
 				"revt|EUR": 180000, "revt|USD": 5999, "recovered_clicked": 9,
 				"converted_before": 6, "converted_late": 4,
 				"tracked_h": 60, "abandoned_h": 50, "converted_h": 5,
+				"verified_ordered": 3, "codes_issued|second|a": 50, "codes_redeemed|second|a": 7,
 			},
 		},
 		"b.example": {
@@ -300,10 +301,11 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"channel", "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown"},
-		{"email", "148", "0", "0", "12", "19", "1810.00 EUR", "0"},
-		{"sms", "20", "2", "28", "3", "12", "59.99 USD", "1"},
-		{"total", "168", "2", "28", "15", "31", "1810.00 EUR, 59.99 USD", "1"},
+		{"channel", "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed"},
+		{"email", "148", "0", "0", "12", "19", "1810.00 EUR", "0", "0", "0"},
+		{"sms", "20", "2", "28", "3", "12", "59.99 USD", "1", "0", "0"},
+		// codes are per step: by channel, in the totals only
+		{"total", "168", "2", "28", "15", "31", "1810.00 EUR, 59.99 USD", "1", "50", "7"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("csv %v", recs)

@@ -383,7 +383,8 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, http.StatusNotFound, gone)
 		return
 	}
-	cart, platform, ok, err := s.Store.Click(r.Context(), l)
+	clicked, ok, err := s.Store.Click(r.Context(), l)
+	cart, platform := clicked.Cart, clicked.Platform
 	if err != nil {
 		s.Log.Error("record click", "err", err)
 	}
@@ -395,9 +396,11 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 				"url", redactURL(cart.RecoveryURL), "reason", err)
 		} else {
 			target = cart.RecoveryURL
-			if l.Step >= 0 && l.Step < len(s.Steps) {
-				target = withDiscount(platform, target, s.Steps[l.Step].VariantNamed(l.Variant).Discount.Code)
+			code := clicked.Code // the cart's unique code, else the step's own
+			if code == "" && l.Step >= 0 && l.Step < len(s.Steps) {
+				code = s.Steps[l.Step].VariantNamed(l.Variant).Discount.Code
 			}
+			target = withDiscount(platform, target, code)
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -33,8 +33,11 @@ type Handler struct {
 	// SendTimeout bounds one provider call (worker.send_timeout; default
 	// 30s). The store sweeps claims older than twice this.
 	SendTimeout time.Duration
-	// Platforms are asked, at send time, for the current content of carts
-	// whose webhooks carry ids only (BigCommerce), by platform name.
+	// Platforms are the shop platforms' APIs, by platform name ("shopify",
+	// "woocommerce", "bigcommerce", "generic"), asked at send time: for the
+	// content of carts whose webhooks carry ids only (CartSource), for an
+	// order whose webhook was lost (OrderChecker), to register unique
+	// discount codes (CodeRegistrar).
 	Platforms map[string]Platform
 	// Claimed, when set, is told each claim taken (message id, instant),
 	// right before its provider call: the benchmark and the fault-injection
@@ -42,17 +45,6 @@ type Handler struct {
 	Claimed func(messageID string, at time.Time)
 
 	zones sync.Map // time zone name → *time.Location
-}
-
-// Platform is what the worker asks a shop platform right before a send.
-type Platform interface {
-	// Store is the store id the client answers for.
-	Store() string
-	// Cart returns the cart's content and shopper now; an error wrapping
-	// recovery.ErrNotFound when the platform no longer has the cart.
-	Cart(ctx context.Context, id string) (recovery.Cart, recovery.Customer, error)
-	// RecoveryURL makes a link that restores the cart.
-	RecoveryURL(ctx context.Context, id string) (string, error)
 }
 
 // Rules are the guards applied before any send.
@@ -64,6 +56,25 @@ type Rules struct {
 	// ("" or "0": any).
 	MinCartValue string
 	QuietHours   recovery.QuietHours
+	// PlatformCheck: ask the cart's platform, right before a send, whether
+	// the customer ordered meanwhile (CheckOn, the default; CheckStrict;
+	// CheckOff), each call bounded by PlatformCheckTimeout (default 5s).
+	PlatformCheck        string
+	PlatformCheckTimeout time.Duration
+}
+
+// rules.platform_check values.
+const (
+	CheckOn     = "on"     // a platform that cannot answer does not stop the send
+	CheckStrict = "strict" // it does: the step waits and retries
+	CheckOff    = "off"
+)
+
+func (r Rules) checkTimeout() time.Duration {
+	if r.PlatformCheckTimeout > 0 {
+		return r.PlatformCheckTimeout
+	}
+	return 5 * time.Second
 }
 
 // ReasonTooOld is the skip reason of a cart first seen idle longer than
@@ -190,7 +201,7 @@ type outgoing struct {
 
 // messages renders the step for c and builds one message per channel, each
 // with its own click-through link.
-func (h *Handler) messages(c recovery.CartState, stepIdx int, variant recovery.Variant, channels []string) (map[string]outgoing, error) {
+func (h *Handler) messages(c recovery.CartState, stepIdx int, variant recovery.Variant, discount render.Discount, channels []string) (map[string]outgoing, error) {
 	step := h.Steps[stepIdx]
 	email := c.Email()
 	base := strings.TrimSuffix(h.PublicURL, "/")
@@ -199,7 +210,7 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, variant recovery.V
 		Store:          render.Store{Name: h.Shop.Name, URL: h.Shop.URL, Address: h.Shop.Address},
 		Customer:       render.Customer{FirstName: c.Customer.FirstName, Email: c.Customer.Email, Phone: c.Customer.Phone, Locale: c.Customer.Locale},
 		Cart:           render.Cart{ID: c.ID, Total: c.Cart.Total, Currency: c.Cart.Currency},
-		Discount:       render.Discount{Code: variant.Discount.Code, Label: variant.Discount.Label},
+		Discount:       discount,
 		UnsubscribeURL: unsub,
 		Step:           render.Step{Name: step.Name, Index: stepIdx},
 	}
@@ -228,4 +239,48 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, variant recovery.V
 		}
 	}
 	return out, nil
+}
+
+// Platform is a cart platform's API, asked at send time about the carts of
+// one store. What a platform can do beyond Store is told by the interfaces
+// below; each is optional.
+type Platform interface {
+	// Store is the store id the client answers for; "" answers for every
+	// store (the generic platform's discount URL).
+	Store() string
+}
+
+// platform returns the API of c's platform when it answers for c's store.
+func (h *Handler) platform(c recovery.CartState) Platform {
+	p := h.Platforms[c.Platform]
+	if p == nil || (p.Store() != "" && p.Store() != c.Store) {
+		return nil
+	}
+	return p
+}
+
+// CartSource fetches what a cart holds now, for platforms whose webhooks
+// carry ids only (BigCommerce).
+type CartSource interface {
+	// Cart returns the cart's content and shopper now; an error wrapping
+	// recovery.ErrNotFound when the platform no longer has the cart.
+	Cart(ctx context.Context, id string) (recovery.Cart, recovery.Customer, error)
+	// RecoveryURL makes a link that restores the cart.
+	RecoveryURL(ctx context.Context, id string) (string, error)
+}
+
+// CodeRegistrar registers a unique discount code with the platform: single
+// use, for the customer, ending at its expiry. Registering a code the
+// platform already has from an earlier attempt succeeds (retries are
+// idempotent). An error means the code must not be sent.
+type CodeRegistrar interface {
+	RegisterCode(ctx context.Context, r recovery.CodeRequest) error
+}
+
+// OrderChecker asks the platform whether the cart's checkout, or its
+// customer, has ordered since the cart began (the last check before a
+// send, for order webhooks that were lost). ok is false when no order was
+// found; an error when the platform could not answer.
+type OrderChecker interface {
+	OrderSince(ctx context.Context, c recovery.CartState, since time.Time) (o recovery.Order, ok bool, err error)
 }

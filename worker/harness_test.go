@@ -135,6 +135,8 @@ type testBundle struct {
 	queue  string
 	events *broadcast
 	insp   *asynq.Inspector
+	// platforms are the handlers' platform APIs (worker.Handler.Platforms)
+	platforms map[string]worker.Platform
 
 	processed atomic.Int64 // tasks run by the workers' asynq servers
 
@@ -191,7 +193,7 @@ func (b *testBundle) handler() *worker.Handler {
 	return &worker.Handler{Store: b.store, Steps: b.steps, Rules: b.rules,
 		Shop: recovery.Shop{Name: "Test Shop", URL: "https://shop.example", Address: "1 Main St"}, PublicURL: "http://localhost:8080",
 		Renderer: r, Senders: map[string]notify.Sender{"email": b.email, "sms": b.sms},
-		Links: link.New([]byte("test-key-test-key-test-key-test!")), Now: b.clock.Now, Log: quiet}
+		Links: link.New([]byte("test-key-test-key-test-key-test!")), Now: b.clock.Now, Log: quiet, Platforms: b.platforms}
 }
 
 // relayClock is a relay's clock: the bundle's time, and a timer of its own

@@ -15,6 +15,7 @@ import (
 type Metrics struct {
 	messages *prometheus.CounterVec
 	delay    prometheus.Histogram
+	platform *prometheus.CounterVec
 }
 
 // Message outcomes counted by cartrecovery_messages_total, beside the
@@ -43,6 +44,10 @@ func NewMetrics(reg prometheus.Registerer, store *redis.Store, now func() time.T
 			Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 6 * 3600, 12 * 3600},
 		}),
 	}
+	m.platform = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cartrecovery_platform_calls_total",
+		Help: "Calls to shop platforms at send time by platform, call (order_check, register_code) and result (ok, found, failed).",
+	}, []string{"platform", "call", "result"})
 	due := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "cartrecovery_due_carts",
 		Help: "Carts whose next step is due and not yet handed to the queue (a growing value means the relay is behind).",
@@ -55,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer, store *redis.Store, now func() time.T
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.messages, m.delay, due)
+	reg.MustRegister(m.messages, m.delay, m.platform, due)
 	return m
 }
 
@@ -68,5 +73,11 @@ func (m *Metrics) count(channel, outcome string) {
 func (m *Metrics) sendDelay(d time.Duration) {
 	if m != nil {
 		m.delay.Observe(max(d, 0).Seconds())
+	}
+}
+
+func (m *Metrics) platformCall(platform, call, result string) {
+	if m != nil {
+		m.platform.WithLabelValues(platform, call, result).Inc()
 	}
 }

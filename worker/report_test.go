@@ -253,7 +253,7 @@ func TestCountersEqualRecount(t *testing.T) {
 			evs = append(evs, ev{at, func() {
 				c, _, _ := s.store.Load(context.Background(), store, id)
 				if o, _, _ := c.Sends[recovery.Slot{Step: step, Channel: "email"}].Split(); o == recovery.OutcomeSent {
-					if _, _, _, err := s.store.Click(context.Background(), recovery.MessageKey{Store: store, Cart: id, Step: step, Channel: "email"}); err != nil {
+					if _, _, err := s.store.Click(context.Background(), recovery.MessageKey{Store: store, Cart: id, Step: step, Channel: "email"}); err != nil {
 						t.Fatal(err)
 					}
 				}

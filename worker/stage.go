@@ -12,6 +12,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/render"
 )
 
 // A task runs through named stages, each a method of run:
@@ -20,6 +21,10 @@ import (
 //	refresh     ask the platform for the cart's content (BigCommerce)
 //	guards      skip what may not be sent (too old, holdout, consent, unsubscribed…)
 //	quietHours  hold back channels in the customer's quiet hours
+//	checkOrder  ask the platform whether the customer ordered meanwhile
+//	            (an order webhook lost); one found stops the cart
+//	discount    the step's unique code: made once, registered with the
+//	            platform before any message carries it
 //	render      render each message, with the id its link will have
 //	then, per channel: acquire the provider connection, save the link,
 //	claim, send, record the outcome (deliver)
@@ -45,6 +50,7 @@ type run struct {
 
 	send      []string  // channels that passed the guards and quiet hours
 	quietEnd  time.Time // a channel waits for the end of quiet hours
+	offer     render.Discount
 	msgs      map[string]outgoing
 	renderErr error
 	retry     []error // retryable failures: the task is retried
@@ -65,6 +71,12 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	r.quietHours()
 	if len(r.send) == 0 {
 		return r.nextStep(r.ctx)
+	}
+	if done, err := r.checkOrder(); done || err != nil {
+		return err
+	}
+	if done, err := r.discount(); done || err != nil {
+		return err
 	}
 	if err := r.render(); err != nil {
 		return err
@@ -128,8 +140,8 @@ const ReasonGone = "the platform no longer has this cart (converted, deleted or 
 // records it. A cart the platform no longer has is skipped for this step
 // (done). An error retries the task: nothing is claimed yet.
 func (r *run) refresh() (done bool, err error) {
-	p := r.h.Platforms[r.c.Platform]
-	if p == nil || p.Store() != r.c.Store {
+	p, ok := r.h.platform(r.c).(CartSource)
+	if !ok {
 		return false, nil
 	}
 	cart, cu, err := p.Cart(r.ctx, r.c.ID)
@@ -214,11 +226,134 @@ func (r *run) quietHours() {
 	r.send = send
 }
 
+// Skip reasons of the platform stages.
+const (
+	ReasonNotVerified = "the platform could not confirm that the customer has not ordered (rules.platform_check: strict)"
+	ReasonNoRegistrar = "the step offers a unique code, and no platform API is configured to register it for this store"
+	ReasonNoCode      = "the step's unique code could not be registered with the platform"
+)
+
+// skipStep records every channel still to send as skipped for reason and
+// moves the cart on.
+func (r *run) skipStep(reason string) error {
+	for _, ch := range r.send {
+		if err := r.skip(r.rec, ch, reason, recovery.OutcomeSkipped); err != nil {
+			return err
+		}
+	}
+	return r.nextStep(r.rec)
+}
+
+// checkOrder asks the cart's platform, where its API is configured,
+// whether the checkout or its customer ordered since the cart began: the
+// order webhook may have been lost (WooCommerce never retries one). An
+// order found is recorded as if its webhook had come (the cart stops, the
+// order is attributed, counted verified_ordered) and done is true. When
+// the platform cannot answer in time, the send goes on, unless
+// rules.platform_check is strict: then the task is retried, and the last
+// attempt skips the step.
+func (r *run) checkOrder() (done bool, err error) {
+	if r.h.Rules.PlatformCheck == CheckOff {
+		return false, nil
+	}
+	p, ok := r.h.platform(r.c).(OrderChecker)
+	if !ok {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.h.Rules.checkTimeout())
+	// an order placed while the cart's first webhook was on its way counts
+	since := r.c.Created.Add(-time.Minute)
+	o, found, err := p.OrderSince(ctx, r.c, since)
+	cancel()
+	switch {
+	case err != nil && r.ctx.Err() != nil:
+		return true, r.ctx.Err()
+	case err != nil && r.h.Rules.PlatformCheck == CheckStrict:
+		r.h.Metrics.platformCall(r.c.Platform, "order_check", "failed")
+		if r.lastAttempt {
+			r.log.Error("the platform did not answer the order check; step skipped (strict)", "platform", r.c.Platform, "err", err)
+			return true, r.skipStep(ReasonNotVerified)
+		}
+		r.log.Warn("the platform did not answer the order check; the send waits (strict)", "platform", r.c.Platform, "err", err)
+		return true, fmt.Errorf("order check with %s: %w", r.c.Platform, err)
+	case err != nil:
+		r.h.Metrics.platformCall(r.c.Platform, "order_check", "failed")
+		r.log.Warn("the platform did not answer the order check; sending anyway", "platform", r.c.Platform, "err", err)
+		return false, nil
+	case !found:
+		r.h.Metrics.platformCall(r.c.Platform, "order_check", "ok")
+		return false, nil
+	}
+	r.h.Metrics.platformCall(r.c.Platform, "order_check", "found")
+	at := o.At
+	if at.IsZero() || at.After(r.h.Now()) {
+		at = r.h.Now()
+	}
+	ev := recovery.Event{ID: "verified:" + o.ID, Platform: r.c.Platform, Kind: recovery.OrderCreated, Store: r.c.Store,
+		OccurredAt: at, Cart: recovery.Cart{ID: r.c.ID}, Customer: recovery.Customer{Email: r.c.Customer.Email},
+		Order: o, Verified: true}
+	res, err := r.h.Store.Ingest(r.rec, ev)
+	if err != nil {
+		return true, fmt.Errorf("record the order %s found with %s: %w", o.ID, r.c.Platform, err)
+	}
+	r.log.Info("order found with the platform before sending; cart stopped", "platform", r.c.Platform, "order", o.ID, "status", res.Status)
+	return true, nil
+}
+
+// discount settles what the step offers. A static code is offered as is.
+// A unique code is made once for the cart and step (kept in its record,
+// with its expiry, reused by every retry) and registered with the cart's
+// platform before any message carries it: when registration fails the
+// task is retried and nothing is sent; the last attempt skips the step
+// rather than send a code that does not work.
+func (r *run) discount() (done bool, err error) {
+	d := r.v.Discount
+	if !d.Unique {
+		r.offer = render.Discount{Code: d.Code, Label: d.Label}
+		return false, nil
+	}
+	reg, ok := r.h.platform(r.c).(CodeRegistrar)
+	if !ok {
+		r.log.Error("no platform API to register the step's unique code; step skipped", "platform", r.c.Platform)
+		return true, r.skipStep(ReasonNoRegistrar)
+	}
+	code, stop, err := r.h.Store.CodeFor(r.ctx, r.c, r.p.Step, r.v.Name, d.Prefix, d.ExpiresAfter)
+	if err != nil || stop {
+		return true, err
+	}
+	if !code.Registered {
+		req := recovery.CodeRequest{Store: r.c.Store, Cart: r.c.ID, Email: r.c.Email(), Code: code.Code, Label: d.Label,
+			Percent: d.Percent, Amount: d.Amount, Currency: r.c.Cart.Currency, StartsAt: r.h.Now(), ExpiresAt: code.ExpiresAt}
+		ctx, cancel := context.WithTimeout(r.ctx, r.h.Rules.checkTimeout()*2)
+		err := reg.RegisterCode(ctx, req)
+		cancel()
+		if err != nil {
+			r.h.Metrics.platformCall(r.c.Platform, "register_code", "failed")
+			if r.lastAttempt {
+				r.log.Error("unique code not registered; step skipped", "platform", r.c.Platform, "err", err)
+				return true, r.skipStep(ReasonNoCode + ": " + recovery.Clip(err.Error(), 200))
+			}
+			r.log.Warn("unique code not registered; the send waits and retries", "platform", r.c.Platform, "err", err)
+			return true, fmt.Errorf("register the unique code with %s: %w", r.c.Platform, err)
+		}
+		r.h.Metrics.platformCall(r.c.Platform, "register_code", "ok")
+		ok, err := r.h.Store.CodeRegistered(r.rec, r.c, r.p.Step, r.v.Name, code)
+		if err != nil {
+			return true, err
+		}
+		if !ok {
+			return true, errors.New("the step's unique code changed while it was registered")
+		}
+	}
+	r.offer = render.Discount{Code: code.Code, Label: d.Label, ExpiresAt: code.ExpiresAt}
+	return false, nil
+}
+
 // render renders every message of the step. A template error is kept and
 // recorded as each message's failure once claimed; a Redis error retries
 // the task.
 func (r *run) render() error {
-	if p := r.h.Platforms[r.c.Platform]; p != nil && p.Store() == r.c.Store {
+	if p, ok := r.h.platform(r.c).(CartSource); ok {
 		// a link made now (BigCommerce's restore links are single use)
 		u, err := p.RecoveryURL(r.ctx, r.c.ID)
 		if err != nil {
@@ -232,7 +367,7 @@ func (r *run) render() error {
 			return err
 		}
 	}
-	r.msgs, r.renderErr = r.h.messages(r.c, r.p.Step, r.v, r.send)
+	r.msgs, r.renderErr = r.h.messages(r.c, r.p.Step, r.v, r.offer, r.send)
 	if r.renderErr != nil && !errors.Is(r.renderErr, errRender) {
 		return r.renderErr
 	}

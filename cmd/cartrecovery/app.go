@@ -15,11 +15,14 @@ import (
 	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/clock"
 	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/generic"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/shopify"
+	"github.com/cartrecovery/cartrecovery/woocommerce"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -71,7 +74,7 @@ func smsOptions(c config.SMS) notify.SMSOptions {
 
 func workerRules(c config.Rules) worker.Rules {
 	return worker.Rules{EmailConsentRequired: c.EmailConsent == "required", MinCartValue: c.MinCartValue,
-		QuietHours: c.QuietHours.Domain()}
+		QuietHours: c.QuietHours.Domain(), PlatformCheck: c.PlatformCheck, PlatformCheckTimeout: c.PlatformCheckTimeout}
 }
 
 func secrets(c config.Platforms) server.Secrets {
@@ -82,8 +85,19 @@ func secrets(c config.Platforms) server.Secrets {
 // platforms are the API clients the worker asks at send time.
 func platforms(c config.Platforms) map[string]worker.Platform {
 	out := map[string]worker.Platform{}
+	if sh := c.Shopify; sh.Shop != "" && sh.AdminToken != "" {
+		out[shopify.Platform] = shopify.NewClient(sh.APIURL, sh.Shop, sh.AdminToken)
+	}
+	if wc := c.WooCommerce; wc.URL != "" && wc.ConsumerKey != "" {
+		out[woocommerce.Platform] = woocommerce.NewClient(wc.URL, wc.ConsumerKey, wc.ConsumerSecret)
+	}
 	if bc := c.BigCommerce; bc.StoreHash != "" && bc.AccessToken != "" {
-		out[bigcommerce.Platform] = bigcommerce.NewClient(bc.APIURL, bc.StoreHash, bc.AccessToken)
+		cl := bigcommerce.NewClient(bc.APIURL, bc.StoreHash, bc.AccessToken)
+		cl.PromotionID = bc.PromotionID
+		out[bigcommerce.Platform] = cl
+	}
+	if g := c.Generic; g.DiscountURL != "" {
+		out[generic.Platform] = generic.NewClient(g.DiscountURL, g.Secret)
 	}
 	return out
 }

@@ -4,11 +4,11 @@
 --
 -- KEYS: 1 cart hash, 2 cart data, 3 stats hash of today
 -- ARGV: 1 click field, 2 now ms, 3 clicked counter field, 4 clicked-carts
---       counter field
--- Returns: the cart data, or ""
-if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+--       counter field, 5 the step's unique code field ("dc:<step>")
+-- Returns: {the cart data, or "", the step's unique code value or ""}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'', ''} end
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 end
 if redis.call('HINCRBY', KEYS[1], 'clk', 1) == 1 then redis.call('HINCRBY', KEYS[3], ARGV[4], 1) end
-return redis.call('GET', KEYS[2]) or ''
+return {redis.call('GET', KEYS[2]) or '', redis.call('HGET', KEYS[1], ARGV[5]) or ''}

@@ -17,25 +17,33 @@
 -- Counter fields follow recovery.Counter: kind, or kind|step|channel|
 -- variant with "ls" holding that suffix, and |currency for revenue.
 --
+-- The order itself is counted once by its id ("oid:"), however it came:
+-- its webhook, the check with the platform before a send (ARGV[15]: also
+-- counted as verified_ordered), or both. Unique discount codes it carries
+-- ("code:" keys, made by issue.lua) are counted redeemed once each.
+--
 -- KEYS: 1 seen delivery, 2 the store's due set, 3 stats hash of the day,
 --       4 ordered:<email>, 5 last:<email>, 6..5+2r the refs, each as a
 --       pair (its name, its name before refs were hashed: read only when
 --       the first is missing), 6+2r.. the candidate carts' hashes in
---       ARGV's order, then the email's last cart's hash when ARGV[14] is set
+--       ARGV's order, then the email's last cart's hash when ARGV[14] is
+--       set, then ARGV[13] code indexes, and last the order's oid: key
 -- ARGV: 1 now ms, 2 order time ms, 3 dedupe ttl s, 4 cart ttl s,
 --       5 order id, 6 total, 7 currency, 8 normalized email ("" = none),
 --       9 total in minor units ("" = unknown), 10 window ms, 11 r,
---       12 cart id, 13 unused, 14 the email's last cart id ("" = none),
---       15.. candidate cart ids (the id, then each ref's target, no repeats)
+--       12 cart id, 13 number of code keys, 14 the email's last cart id
+--       ("" = none), 15 "1" when found by the check with the platform,
+--       16.. candidate cart ids (the id, then each ref's target, no repeats)
 -- Returns: {status, attribution}; status 'retry' when a ref moved meanwhile
 local now, at, nr, id = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[11]), ARGV[12]
+local ncodes = tonumber(ARGV[13])
 local email, minor, window, cur = ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[7]
 local want, seen = {}, {}
 local function add(x) if x and x ~= '' and not seen[x] then seen[x] = true; want[#want + 1] = x end end
 add(id)
 for i = 1, nr do add(redis.call('GET', KEYS[4 + 2 * i]) or redis.call('GET', KEYS[5 + 2 * i])) end
-if #want ~= #ARGV - 14 then return {'retry', ''} end
-for i, c in ipairs(want) do if ARGV[14 + i] ~= c then return {'retry', ''} end end
+if #want ~= #ARGV - 15 then return {'retry', ''} end
+for i, c in ipairs(want) do if ARGV[15 + i] ~= c then return {'retry', ''} end end
 local other = ''
 if email ~= '' then other = redis.call('GET', KEYS[5]) or '' end
 if other ~= ARGV[14] then return {'retry', ''} end
@@ -53,7 +61,18 @@ if not any and other ~= '' and not seen[other] and reminded(6 + 2 * nr + #want) 
   carts[#carts + 1] = {other, 6 + 2 * nr + #want, 'email'}
 end
 local stats = KEYS[3]
-redis.call('HINCRBY', stats, 'orders', 1)
+local oid = KEYS[#KEYS]
+if ARGV[5] == '' or redis.call('SET', oid, '1', 'NX', 'EX', ARGV[4]) then
+  redis.call('HINCRBY', stats, 'orders', 1)
+  if ARGV[15] == '1' then redis.call('HINCRBY', stats, 'verified_ordered', 1) end
+  for i = #KEYS - ncodes, #KEYS - 1 do
+    local v = redis.call('HMGET', KEYS[i], 'sv', 'r')
+    if v[1] and not v[2] then
+      redis.call('HSET', KEYS[i], 'r', now)
+      redis.call('HINCRBY', stats, 'codes_redeemed|' .. v[1], 1)
+    end
+  end
+end
 local outcome = 'unmatched'
 for _, c in ipairs(carts) do
   local k = KEYS[c[2]]
