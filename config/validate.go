@@ -440,7 +440,6 @@ func checkDiscount(key string, d Discount, bad func(key, format string, a ...any
 	}
 }
 
-
 // uniqueDiscountKey is the first step (or variant) offering a unique code,
 // "" when none does.
 func (c Config) uniqueDiscountKey() string {
