@@ -75,7 +75,12 @@ func TestParse(t *testing.T) {
 			t.Errorf("%s: %+v %v", c.scope, ev, err)
 		}
 	}
-	for _, scope := range []string{"store/order/created", "store/cart/abandoned", "store/product/updated"} {
+	// an order created names the order only: looked up by the worker
+	if ev, err := bigcommerce.Parse("m", delivery("store/order/created", `{"type":"order","id":250}`)); err != nil ||
+		ev.Kind != recovery.OrderLookup || ev.Order.ID != "250" || ev.Cart.ID != "" || ev.Check(time.Unix(1795770000, 0)) != nil {
+		t.Errorf("store/order/created: %+v %v", ev, err)
+	}
+	for _, scope := range []string{"store/cart/abandoned", "store/product/updated"} {
 		if _, err := bigcommerce.Parse("m", delivery(scope, `{"type":"order","id":250}`)); !errors.Is(err, recovery.ErrIgnored) {
 			t.Errorf("%s: %v, want ignored", scope, err)
 		}
@@ -91,6 +96,8 @@ func TestParse(t *testing.T) {
 		"cart id with a path": {`{"scope":"store/cart/created","data":{"id":"../x"},"hash":"h","producer":"stores/abc"}`, "data.id"},
 		"converted, no order": {`{"scope":"store/cart/converted","data":{"id":"c"},"hash":"h","producer":"stores/abc"}`, "data.orderId"},
 		"no scope":            {`{"data":{"id":"c"},"hash":"h","producer":"stores/abc"}`, "scope"},
+		"order id a string":   {`{"scope":"store/order/created","data":{"id":"x1"},"hash":"h","producer":"stores/abc"}`, "data.id"},
+		"order id zero":       {`{"scope":"store/order/created","data":{"id":0},"hash":"h","producer":"stores/abc"}`, "data.id"},
 	} {
 		_, err := bigcommerce.Parse("", []byte(c.body))
 		var fe *recovery.FieldError

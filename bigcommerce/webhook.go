@@ -86,9 +86,11 @@ type cartData struct {
 // webhook-id header (the event id when the body has no hash). The store is
 // the store hash of "producer": "stores/{hash}". Carts come with their id
 // only: the worker fetches their content at send time. Scopes other than
-// store/cart/created, updated, converted and deleted are ErrIgnored
-// (store/order/created among them: the order's cart is only known through
-// the API, and store/cart/converted, which names both, stops the cart).
+// store/cart/created, updated, converted and deleted, and
+// store/order/created, are ErrIgnored. An order created comes as an
+// OrderLookup with the order's id: its cart is only known through the API,
+// which the worker asks (store/cart/converted, which names both, also
+// stops the cart; the order is counted once by its id).
 func Parse(webhookID string, body []byte) (recovery.Event, error) {
 	var e envelope
 	if err := json.Unmarshal(body, &e); err != nil {
@@ -116,6 +118,15 @@ func Parse(webhookID string, body []byte) (recovery.Event, error) {
 		ev.Kind = recovery.OrderCreated
 	case "store/cart/deleted":
 		ev.Kind = recovery.CartDeleted
+	case "store/order/created":
+		var d struct {
+			ID json.Number `json:"id"`
+		}
+		if err := json.Unmarshal(e.Data, &d); err != nil || !orderIDRE.MatchString(d.ID.String()) || strings.TrimLeft(d.ID.String(), "0") == "" {
+			return recovery.Event{}, recovery.Invalid("data.id", "must be the order's numeric id")
+		}
+		ev.Kind, ev.Order.ID = recovery.OrderLookup, d.ID.String()
+		return ev, nil
 	case "":
 		return recovery.Event{}, recovery.Invalid("scope", "is required")
 	default:

@@ -126,6 +126,10 @@ func (ev Event) Check(now time.Time) error {
 			return Invalid("cart.id", "is required")
 		}
 	case OrderCreated:
+	case OrderLookup:
+		if ev.Order.ID == "" {
+			return Invalid("order.id", "is required")
+		}
 	default:
 		return Invalid("type", fmt.Sprintf("unknown event kind %q", ev.Kind))
 	}

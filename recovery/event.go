@@ -14,6 +14,10 @@ const (
 	CartUpdated  Kind = "cart.updated"
 	CartDeleted  Kind = "cart.deleted"
 	OrderCreated Kind = "order.created"
+	// OrderLookup is an order known by its id only (BigCommerce's
+	// store/order/created): the worker asks the platform for its cart and
+	// records it as OrderCreated.
+	OrderLookup Kind = "order.lookup"
 )
 
 // Event is one webhook normalized. Amounts are decimal strings, never floats.

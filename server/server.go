@@ -44,6 +44,10 @@ type Server struct {
 	Shop    recovery.Shop
 	Links   *link.Signer
 	Steps   []recovery.Step // discount codes for click-through redirects
+	// Lookup records an order known by its id only (BigCommerce's
+	// store/order/created) for the worker to find its cart; nil when no
+	// platform API is configured (such orders are then ignored).
+	Lookup func(ctx context.Context, ev recovery.Event) (duplicate bool, err error)
 	// AdminToken guards the admin API and the dashboard; empty disables them.
 	AdminToken string
 	// PublicURL decides whether session cookies are Secure (https).
@@ -137,6 +141,23 @@ func (s *Server) opsRoutes(mux *http.ServeMux, metrics bool) {
 	})
 }
 
+// lookup records an order known by its id only for the worker, which asks
+// the platform for its cart.
+func (s *Server) lookup(ctx context.Context, ev recovery.Event) (recovery.Result, error) {
+	if s.Lookup == nil {
+		return recovery.Result{Status: recovery.StatusIgnored,
+			Reason: "an order without its cart needs the platform's API (platforms." + ev.Platform + " credentials) to be looked up"}, nil
+	}
+	dup, err := s.Lookup(ctx, ev)
+	if err != nil {
+		return recovery.Result{}, fmt.Errorf("record order %s for lookup: %w", ev.Order.ID, err)
+	}
+	if dup {
+		return recovery.Result{Status: recovery.StatusDuplicate}, nil
+	}
+	return recovery.Result{Status: recovery.StatusAccepted}, nil
+}
+
 // parseFunc verifies and parses one platform's webhook.
 type parseFunc func(r *http.Request, body []byte) (recovery.Event, error)
 
@@ -180,7 +201,11 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 			ev.OccurredAt = s.Now().UTC()
 		}
 		var res recovery.Result
-		res, err = s.Store.Ingest(r.Context(), ev)
+		if ev.Kind == recovery.OrderLookup {
+			res, err = s.lookup(r.Context(), ev)
+		} else {
+			res, err = s.Store.Ingest(r.Context(), ev)
+		}
 		if err == nil {
 			s.Log.Debug("webhook recorded", "platform", platform, "kind", ev.Kind, "store", ev.Store,
 				"cart", ev.Cart.ID, "status", res.Status, "reason", res.Reason)

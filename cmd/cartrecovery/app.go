@@ -18,6 +18,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/generic"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/server"
@@ -163,6 +164,7 @@ func runApp(ctx context.Context, a App) error {
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()
 		mux.Handle(worker.TaskType, h)
+		mux.HandleFunc(worker.LookupTaskType, h.ProcessLookup)
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
@@ -181,6 +183,14 @@ func runApp(ctx context.Context, a App) error {
 		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
 		SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
 		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: now}
+	if _, ok := platforms(cfg.Platforms)[bigcommerce.Platform].(worker.OrderFinder); ok {
+		// store/order/created carries the order's id only: recorded as a
+		// task in Redis before the answer, for a worker to find its cart
+		lookups := asynq.NewClientFromRedisClient(conn.Client)
+		s.Lookup = func(ctx context.Context, ev recovery.Event) (bool, error) {
+			return worker.EnqueueLookup(ctx, lookups, queues[0], ev)
+		}
+	}
 	type listener struct {
 		key, addr string
 		handler   func() http.Handler

@@ -38,6 +38,24 @@ type appBundle struct {
 // startApp builds the whole service from a config file, as serve does, and
 // runs it in this process on a free port, on this binary's Redis mode, with
 // a simulated clock. It stops when the test ends.
+// platformsYAML is the platforms: mapping of the test config: the generic
+// and WooCommerce secrets, unless a given entry ("bigcommerce: {...}")
+// replaces them.
+func platformsYAML(given []string) string {
+	out := map[string]string{"generic": `generic: {secret: "generic_app"}`, "woocommerce": `woocommerce: {secret: "woo_app"}`}
+	for _, p := range given {
+		name, _, _ := strings.Cut(p, ":")
+		out[strings.TrimSpace(name)] = p
+	}
+	var parts []string
+	for _, name := range []string{"generic", "woocommerce", "shopify", "bigcommerce"} {
+		if out[name] != "" {
+			parts = append(parts, out[name])
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 func startApp(t *testing.T, sequence string, platforms ...string) *appBundle {
 	t.Helper()
 	mode, url := testredis.ModeURL(t)
@@ -48,13 +66,13 @@ func startApp(t *testing.T, sequence string, platforms ...string) *appBundle {
 http: {addr: "127.0.0.1:0", public_url: "http://127.0.0.1", admin_token: "app-admin-token-0123456789"}
 redis: {url: %q, mode: %s, prefix: "app:"}
 store: {name: "App Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC"}
-platforms: {generic: {secret: "generic_app"}, woocommerce: {secret: "woo_app"}%s}
+platforms: {%s}
 sequence:
 %s
 rules: {quiet_hours: {start: "", end: ""}}
 email: {transport: smtp, from: "App Shop <shop@example.com>", smtp: {host: %q, port: %d, tls: none}}
 templates: {dir: %q}
-`, url, mode, strings.Join(append([]string{""}, platforms...), ", "), sequence, smtp.Host(), smtp.Port(), templates)
+`, url, mode, platformsYAML(platforms), sequence, smtp.Host(), smtp.Port(), templates)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -312,4 +330,77 @@ func TestAppBigCommerce(t *testing.T) {
 	if n := b.smtp.Count(); n != 1 {
 		t.Fatalf("%d messages, want 1: none to the cart the store no longer had, none after the conversion", n)
 	}
+}
+
+// BigCommerce without a lost order: store/order/created names the order
+// only; the worker finds its cart through the API and stops it. A cart
+// whose order webhooks were all lost is stopped by the check before its
+// send. The one reminder that goes out carries a unique code added to the
+// store's bulk-coupon promotion before the send.
+func TestAppBigCommerceOrders(t *testing.T) {
+	fake := bigcommercetest.Start(t)
+	b := startApp(t, `
+  - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder,
+     discount: {type: unique, percent: 15, expires_after: 48h, prefix: "BC-", label: "15% off"}}`,
+		fmt.Sprintf(`bigcommerce: {client_secret: "bc_app", store_hash: %q, access_token: %q, api_url: %q, promotion_id: %q}`,
+			bigcommercetest.Hash, bigcommercetest.Token, fake.URL, bigcommercetest.PromotionID),
+		`generic: {secret: ""}`, `woocommerce: {secret: ""}`)
+	for _, id := range []string{"bc-1", "bc-2", "bc-3"} {
+		fake.SetCart(id, &bigcommercetest.Cart{Email: id + "@example.com", Currency: "EUR", Total: "27.95",
+			Items: []bigcommercetest.Item{{Name: "Openhouse No. 3", SKU: "OH-3", Quantity: 1, Price: "27.95"}}})
+	}
+	post := func(n int, scope, data string, want int) {
+		t.Helper()
+		body := fmt.Sprintf(`{"scope":%q,"store_id":"1000001","data":%s,"hash":"h%d","created_at":%d,"producer":"stores/%s"}`,
+			scope, data, n, b.clock.Now().Unix(), bigcommercetest.Hash)
+		id, ts := fmt.Sprintf("msg_%d", n), strconv.FormatInt(b.clock.Now().Unix(), 10)
+		req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/bigcommerce", strings.NewReader(body))
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", ts)
+		req.Header.Set("webhook-signature", bigcommerce.Sign(id, ts, []byte(body), "bc_app"))
+		do(t, req, want)
+	}
+	post(1, "store/cart/created", `{"type":"cart","id":"bc-1"}`, http.StatusAccepted)
+	post(2, "store/cart/created", `{"type":"cart","id":"bc-2"}`, http.StatusAccepted)
+	post(3, "store/cart/created", `{"type":"cart","id":"bc-3"}`, http.StatusAccepted)
+	b.advance(t, 10*time.Minute)
+
+	// bc-1: ordered; only store/order/created comes (twice)
+	fake.AddOrder(bigcommercetest.Order{ID: 300, CartID: "bc-1", Email: "bc-1@example.com", Total: "27.95", Currency: "EUR",
+		StatusID: 11, Created: b.clock.Now()})
+	post(4, "store/order/created", `{"type":"order","id":300}`, http.StatusAccepted)
+	post(4, "store/order/created", `{"type":"order","id":300}`, http.StatusOK) // a redelivery
+	b.waitCart(t, bigcommercetest.Hash, "bc-1", func(_ int, due *time.Time) bool { return due == nil })
+	// bc-3: an incomplete order (failed payment) does not stop its cart
+	fake.AddOrder(bigcommercetest.Order{ID: 302, CartID: "bc-3", Email: "bc-3@example.com", Total: "27.95", Currency: "EUR",
+		StatusID: 0, Created: b.clock.Now()})
+	post(5, "store/order/created", `{"type":"order","id":302}`, http.StatusAccepted)
+	// bc-2: ordered; no webhook at all
+	fake.AddOrder(bigcommercetest.Order{ID: 301, CartID: "bc-2", Email: "bc-2@example.com", Total: "27.95", Currency: "EUR",
+		StatusID: 10, Created: b.clock.Now()})
+
+	b.advance(t, time.Hour)
+	msgs := b.smtp.WaitMessages(t, 1, 10*time.Second)
+	codes := fake.Codes()
+	if len(msgs) != 1 || msgs[0].To[0] != "bc-3@example.com" || len(codes) != 1 ||
+		!strings.Contains(string(msgs[0].Data), codes[0].Code) || codes[0].MaxUses != 1 || codes[0].MaxUsesPerCustomer != 1 {
+		t.Fatalf("reminders to %v; codes in the promotion %+v", recipients(msgs), codes)
+	}
+	b.waitCart(t, bigcommercetest.Hash, "bc-2", func(_ int, due *time.Time) bool { return due == nil })
+	b.advance(t, time.Minute)
+	if n := b.smtp.Count(); n != 1 {
+		t.Fatalf("%d messages, want only bc-3's", n)
+	}
+	rep := b.report(t)
+	if rep["orders"] != 2.0 || rep["verified_ordered"] != 1.0 || rep["codes_issued"] != 1.0 {
+		t.Fatalf("report totals %v; want orders 2, verified_ordered 1, codes_issued 1", rep)
+	}
+}
+
+func recipients(msgs []smtptest.Received) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.To...)
+	}
+	return out
 }
