@@ -366,12 +366,12 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("store", "name", c.Store.Name, "url", c.Store.URL, "timezone", c.Store.Timezone,
 			"allowed_hosts", strings.Join(c.Store.AllowedHosts, ",")),
 		slog.Group("platforms", "shopify.secret", mask(c.Platforms.Shopify.Secret), "shopify.shop", c.Platforms.Shopify.Shop,
-			"shopify.admin_token", mask(c.Platforms.Shopify.AdminToken), "shopify.api_url", c.Platforms.Shopify.APIURL,
-			"woocommerce.secret", mask(c.Platforms.WooCommerce.Secret), "woocommerce.url", c.Platforms.WooCommerce.URL,
+			"shopify.admin_token", mask(c.Platforms.Shopify.AdminToken), "shopify.api_url", maskURL(c.Platforms.Shopify.APIURL),
+			"woocommerce.secret", mask(c.Platforms.WooCommerce.Secret), "woocommerce.url", maskURL(c.Platforms.WooCommerce.URL),
 			"woocommerce.consumer_key", mask(c.Platforms.WooCommerce.ConsumerKey), "woocommerce.consumer_secret", mask(c.Platforms.WooCommerce.ConsumerSecret),
 			"generic.secret", mask(c.Platforms.Generic.Secret), "generic.discount_url", maskURL(c.Platforms.Generic.DiscountURL),
 			"bigcommerce.client_secret", mask(c.Platforms.BigCommerce.ClientSecret), "bigcommerce.store_hash", c.Platforms.BigCommerce.StoreHash,
-			"bigcommerce.access_token", mask(c.Platforms.BigCommerce.AccessToken), "bigcommerce.api_url", c.Platforms.BigCommerce.APIURL,
+			"bigcommerce.access_token", mask(c.Platforms.BigCommerce.AccessToken), "bigcommerce.api_url", maskURL(c.Platforms.BigCommerce.APIURL),
 			"bigcommerce.promotion_id", c.Platforms.BigCommerce.PromotionID),
 		slog.String("sequence", strings.Join(steps, ", ")),
 		slog.Group("rules", "email_consent", c.Rules.EmailConsent, "sms_consent", c.Rules.SMSConsent,
@@ -408,9 +408,12 @@ func checkDiscount(key string, d Discount, bad func(key, format string, a ...any
 		if len(d.Code) > 64 {
 			bad(key+".code", "is longer than 64 characters")
 		}
-		for k, v := range map[string]bool{"percent": d.Percent != "", "amount": d.Amount != "", "expires_after": d.ExpiresAfter != 0, "prefix": d.Prefix != ""} {
-			if v {
-				bad(key+"."+k, "applies to unique codes only: set %s.type: unique (or remove it)", key)
+		for _, f := range []struct {
+			k   string
+			set bool
+		}{{"percent", d.Percent != ""}, {"amount", d.Amount != ""}, {"expires_after", d.ExpiresAfter != 0}, {"prefix", d.Prefix != ""}} {
+			if f.set {
+				bad(key+"."+f.k, "applies to unique codes only: set %s.type: unique (or remove it)", key)
 			}
 		}
 	case "unique":
@@ -463,13 +466,15 @@ func apiURL(key, v string, bad func(key, format string, a ...any)) {
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		bad(key, "%q must be an https URL", v)
+	case u.User != nil:
+		bad(key, "must not carry a user or password: set the platform's own credential keys")
 	case u.Scheme == "http" && !loopback(u.Hostname()):
 		bad(key, "%q must use https: credentials travel with every call", v)
 	}
 }
 
 func loopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
@@ -527,7 +532,14 @@ func (c Config) validatePlatforms(bad func(key, format string, a ...any)) {
 		"platforms.bigcommerce.store_hash, access_token and promotion_id")
 
 	if p.Generic.DiscountURL != "" {
-		apiURL("platforms.generic.discount_url", p.Generic.DiscountURL, bad)
+		// the shop's own endpoint may take a user and password (masked in
+		// the log); the platforms' APIs have credential keys of their own
+		v := p.Generic.DiscountURL
+		if u, err := url.Parse(v); err == nil && u.User != nil {
+			u.User = nil
+			v = u.String()
+		}
+		apiURL("platforms.generic.discount_url", v, bad)
 	}
 	needs("generic", "platforms.generic.secret", p.Generic.Secret, p.Generic.DiscountURL != "", "platforms.generic.discount_url")
 

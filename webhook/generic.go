@@ -45,10 +45,11 @@ type genericCustomer struct {
 }
 
 type genericOrder struct {
-	ID       flexID `json:"id"`
-	CartID   flexID `json:"cart_id"`
-	Total    amount `json:"total"`
-	Currency string `json:"currency"`
+	ID            flexID   `json:"id"`
+	CartID        flexID   `json:"cart_id"`
+	Total         amount   `json:"total"`
+	Currency      string   `json:"currency"`
+	DiscountCodes []string `json:"discount_codes"` // optional: the codes used
 }
 
 // ParseGeneric parses the documented generic JSON event. Errors wrap
@@ -122,6 +123,11 @@ func ParseGeneric(body []byte) (recovery.Event, error) {
 		c.id("order.cart_id", string(g.Order.CartID))
 		total, cur := orderMoney(g.Order.Total, g.Order.Currency)
 		ev.Order = recovery.Order{ID: string(g.Order.ID), Total: total, Currency: cur}
+		for _, c := range g.Order.DiscountCodes {
+			if c != "" && len(ev.Order.Codes) < 8 {
+				ev.Order.Codes = append(ev.Order.Codes, c)
+			}
+		}
 		if g.Order.CartID != "" {
 			ev.Cart.ID = string(g.Order.CartID)
 		}

@@ -62,6 +62,11 @@ type shopifyPayload struct {
 	BillingAddress           *shopifyAddress  `json:"billing_address"`
 	ShippingAddress          *shopifyAddress  `json:"shipping_address"`
 	LineItems                []shopifyLine    `json:"line_items"`
+	DiscountCodes            []shopifyCode    `json:"discount_codes"` // orders: the codes used
+}
+
+type shopifyCode struct {
+	Code string `json:"code"`
 }
 
 // ShopifyDeliveryID is the deduplication id of a Shopify delivery.
@@ -166,6 +171,11 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 		ev.TimeField = "created_at"
 		total, cur := orderMoney(p.TotalPrice, firstOf(p.PresentmentCurrency, p.Currency))
 		ev.Order = recovery.Order{ID: string(p.ID), Total: total, Currency: cur}
+		for _, d := range p.DiscountCodes {
+			if d.Code != "" && len(ev.Order.Codes) < 8 {
+				ev.Order.Codes = append(ev.Order.Codes, d.Code)
+			}
+		}
 	}
 
 	cur := firstOf(p.PresentmentCurrency, p.Currency)
@@ -700,6 +710,7 @@ var (
 	customerNames = jsonNames[shopifyCustomer]()
 	addressNames  = jsonNames[shopifyAddress]()
 	lineNames     = jsonNames[shopifyLine]()
+	codeNames     = jsonNames[shopifyCode]()
 )
 
 func jsonNames[T any]() []string {
@@ -771,6 +782,8 @@ func (s *shopifyScan) payload(p *shopifyPayload) bool {
 			return seen(&set, 21) && s.address(&p.ShippingAddress, 2)
 		case "line_items":
 			return seen(&set, 22) && s.lines(&p.LineItems)
+		case "discount_codes":
+			return seen(&set, 23) && s.codes(&p.DiscountCodes)
 		}
 		return s.other(key, payloadNames, 1)
 	})
@@ -884,4 +897,44 @@ func (s *shopifyScan) line(li *shopifyLine) bool {
 		}
 		return s.other(key, lineNames, 3)
 	})
+}
+
+// codes reads an order's discount_codes: [{"code": ...}, ...].
+func (s *shopifyScan) codes(dst *[]shopifyCode) bool {
+	if present, ok := s.nullOr('['); !present {
+		return ok
+	}
+	s.i++
+	codes := []shopifyCode{} // encoding/json's [] is an empty slice, not nil
+	if s.peek() == ']' {
+		s.i++
+		*dst = codes
+		return true
+	}
+	for {
+		if s.peek() != '{' {
+			return false
+		}
+		codes = append(codes, shopifyCode{})
+		c := &codes[len(codes)-1]
+		var set uint32
+		if !s.object(func(key []byte) bool {
+			if string(key) == "code" {
+				return seen(&set, 0) && s.text(&c.Code)
+			}
+			return s.other(key, codeNames, 3)
+		}) {
+			return false
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			*dst = codes
+			return true
+		default:
+			return false
+		}
+	}
 }

@@ -67,6 +67,9 @@ type wcOrder struct {
 	Billing         wcBilling    `json:"billing"`
 	LineItems       []wcLineItem `json:"line_items"`
 	PaymentURL      string       `json:"payment_url"`
+	CouponLines     []struct {
+		Code string `json:"code"`
+	} `json:"coupon_lines"`
 }
 
 type wcBilling struct {
@@ -194,6 +197,11 @@ func ParseWooCommerce(topic, source string, body []byte) (recovery.Event, error)
 	case recovery.OrderCreated:
 		total, cur := orderMoney(o.Total, o.Currency)
 		ev.Order = recovery.Order{ID: id, Total: total, Currency: cur}
+		for _, c := range o.CouponLines {
+			if c.Code != "" && len(ev.Order.Codes) < 8 {
+				ev.Order.Codes = append(ev.Order.Codes, c.Code)
+			}
+		}
 	}
 	if c.err != nil {
 		return recovery.Event{}, c.err

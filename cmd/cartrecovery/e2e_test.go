@@ -59,14 +59,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "cartrecovery")
-	// The flags of `make build` and `make run`: the packages compiled here
-	// are the ones those targets reuse from the build cache.
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=e2e", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	smtp := smtptest.Start(t)
 	twilio := twiliotest.Start(t)
 	templates, _ := filepath.Abs("../../templates")
@@ -114,18 +107,7 @@ templates: {dir: %q}
 	}
 	var logs syncBuffer
 	base := "http://" + addr
-	start := func() (*exec.Cmd, chan error) {
-		cmd := exec.Command(bin, "serve", "--config", cfgPath)
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		t.Cleanup(func() { _ = cmd.Process.Kill() })
-		waitReady(t, base+"/readyz", exited)
-		return cmd, exited
-	}
+	start := func() (*exec.Cmd, chan error) { return startService(t, bin, cfgPath, base, &logs) }
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("service log:\n%s", logs.String())
@@ -351,6 +333,36 @@ templates: {dir: %q}
 	case <-time.After(45 * time.Second):
 		t.Fatal("worker: no exit 45s after SIGTERM")
 	}
+}
+
+// buildBinary builds the service into dir, with the flags of `make build`
+// and `make run`: the packages compiled here are the ones those targets
+// reuse from the build cache (and a second test only links).
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "cartrecovery")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=e2e", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startService runs `cartrecovery serve` until the test ends, its output
+// in logs (shown when the test fails), and waits until it is ready.
+func startService(t *testing.T, bin, cfgPath, base string, logs *syncBuffer) (*exec.Cmd, chan error) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--config", cfgPath)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	waitReady(t, base+"/readyz", exited)
+	return cmd, exited
 }
 
 func waitReady(t *testing.T, url string, exited chan error) {

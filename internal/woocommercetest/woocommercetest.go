@@ -90,6 +90,10 @@ type Server struct {
 	orders  map[int64]Order
 	fail    int // answer 503 to the next fail calls
 	calls   []string
+	// refuse: coupons restricted to these emails are answered 500, this
+	// many times each
+	refuse  map[string]int
+	refused []string // the emails of the coupons refused, in order
 }
 
 // Start runs a fake until the test ends.
@@ -106,6 +110,24 @@ func (s *Server) SetOrder(o Order) {
 	defer s.mu.Unlock()
 	o.Codes = append([]string(nil), o.Codes...)
 	s.orders[o.ID] = o
+}
+
+// RefuseCoupons answers 500 to the next n coupons restricted to email
+// (other calls go on as usual): a shop that fails one customer's codes.
+func (s *Server) RefuseCoupons(email string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refuse == nil {
+		s.refuse = map[string]int{}
+	}
+	s.refuse[strings.ToLower(email)] = n
+}
+
+// Refused returns the emails of the coupons refused by RefuseCoupons.
+func (s *Server) Refused() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.refused...)
 }
 
 // FailNext answers 503 to the next n calls, whatever they are.
@@ -280,6 +302,14 @@ func (s *Server) createCoupon(w http.ResponseWriter, r *http.Request) {
 	if s.codes[code] {
 		wpError(w, http.StatusBadRequest, "woocommerce_rest_coupon_code_already_exists", "The coupon code already exists", nil)
 		return
+	}
+	for _, e := range c.Emails {
+		if s.refuse[e] > 0 {
+			s.refuse[e]--
+			s.refused = append(s.refused, e)
+			wpError(w, http.StatusInternalServerError, "woocommerce_rest_cannot_create", "Database error.", nil)
+			return
+		}
 	}
 	if in.IndividualUse != nil {
 		c.IndividualUse = *in.IndividualUse
