@@ -42,6 +42,7 @@ import (
 	"github.com/hibiken/asynq"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
@@ -134,6 +135,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	bc, err := benchBigCommerce(rdb)
+	if err != nil {
+		return err
+	}
 	stopProfile, err := profile(*storeProf)
 	if err != nil {
 		return err
@@ -144,7 +149,7 @@ func run() error {
 		return err
 	}
 	printRates("ingest (HTTP, HMAC verify, JSON parse, one Lua script) vs bare asynq Enqueue+ProcessIn, same Redis",
-		"ingest >= 1.0x the bare asynq rate", base, creates, updates, woo, small, store)
+		"ingest >= 1.0x the bare asynq rate", base, creates, updates, woo, bc, small, store)
 	// For context: our one script records the cart and schedules its whole
 	// three-step sequence; asynq alone needs one Enqueue per step for that.
 	seq, err := measureEnqueueSteps(ctx, rdb, "bare asynq, 3 Enqueue+ProcessIn (one per step)", []string{"bench"}, 3)
@@ -317,7 +322,7 @@ func benchServer(rdb *goredis.Client) (*httptest.Server, *http.Client) {
 	_ = rdb.FlushAll(context.Background()).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
 	// Shopify's sample checkout links to checkout.local.
-	s := &server.Server{Store: store, Secrets: server.Secrets{Shopify: secret, Generic: secret, WooCommerce: secret},
+	s := &server.Server{Store: store, Secrets: server.Secrets{Shopify: secret, Generic: secret, WooCommerce: secret, BigCommerce: secret},
 		Shop:  recovery.Shop{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -371,6 +376,27 @@ func benchWooCommerce(rdb *goredis.Client) (result, error) {
 	return measure(name, *nOps, *conc, func(i int) error {
 		return postWebhook(hc, ts.URL+"/webhooks/woocommerce", bodies[i], map[string]string{"X-WC-Webhook-Topic": "order.created",
 			"X-WC-Webhook-Source": "https://woo.example/", "X-WC-Webhook-Signature": webhook.SignWooCommerce(bodies[i], secret)})
+	})
+}
+
+// benchBigCommerce posts store/cart/created deliveries as BigCommerce
+// sends them (ids only, Standard Webhooks signatures): the content is
+// fetched by the worker at send time, not here.
+func benchBigCommerce(rdb *goredis.Client) (result, error) {
+	ts, hc := benchServer(rdb)
+	defer ts.Close()
+	now := time.Now().Unix()
+	stamp := strconv.FormatInt(now, 10)
+	bodies := make([][]byte, *nOps)
+	for i := range bodies {
+		bodies[i] = fmt.Appendf(nil, `{"scope":"store/cart/created","store_id":"1000001","data":{"type":"cart","id":"%08d-4b1c-4d2e-9f3a-5b6c7d8e9f0a"},"hash":"%040x","created_at":%d,"producer":"stores/benchstore"}`,
+			i, i, now)
+	}
+	name := fmt.Sprintf("webhook, BigCommerce cart created (%d B)", len(bodies[0]))
+	return measure(name, *nOps, *conc, func(i int) error {
+		id := "msg_" + strconv.Itoa(i)
+		return postWebhook(hc, ts.URL+"/webhooks/bigcommerce", bodies[i], map[string]string{"webhook-id": id,
+			"webhook-timestamp": stamp, "webhook-signature": bigcommerce.Sign(id, stamp, bodies[i], secret)})
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/redis"
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/report"
 	"github.com/cartrecovery/cartrecovery/webhook"
@@ -148,6 +149,11 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	d := render.SampleData()
 	d.Store = render.Store{Name: cfg.Store.Name, URL: cfg.Store.URL, Address: cfg.Store.Address}
 	d.Discount = render.Discount{Code: variant.Discount.Code, Label: variant.Discount.Label}
+	if dc := variant.Discount; dc.Unique {
+		// a placeholder as long as the codes that will be made
+		d.Discount.Code = dc.Prefix + strings.Repeat("X", recovery.CodeLength)
+		d.Discount.ExpiresAt = time.Now().Add(dc.ExpiresAfter).UTC()
+	}
 	d.Step = render.Step{Name: step.Name, Index: idx}
 	if *cartFile != "" {
 		raw, err := os.ReadFile(*cartFile)
