@@ -558,6 +558,21 @@ func TestClickThrough(t *testing.T) {
 	if len(c.Clicks) != 2 || c.Clicks[recovery.Slot{Step: 0, Channel: "email"}].IsZero() {
 		t.Fatalf("clicks %v", c.Clicks)
 	}
+	// a unique code made for the cart's step is applied once registered
+	uc, _, err := e.store.CodeFor(ctx, c, 0, "a", "BACK-", 72*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, h = get(t, e.url+"/r/"+mk(0), ""); strings.Contains(h.Get("Location"), "/discount/") {
+		t.Fatalf("a code not registered with Shopify was applied: %d %q", code, h.Get("Location"))
+	}
+	if ok, err := e.store.CodeRegistered(ctx, c, 0, "a", uc); err != nil || !ok {
+		t.Fatalf("registered: %v %v", ok, err)
+	}
+	code, _, h = get(t, e.url+"/r/"+mk(0), "")
+	if want := "https://checkout.local/discount/" + uc.Code + "?redirect="; code != http.StatusFound || !strings.HasPrefix(h.Get("Location"), want) {
+		t.Fatalf("unique code click: %d %q, want %s…", code, h.Get("Location"), want)
+	}
 	tok := mk(0)
 	for name, bad := range map[string]string{
 		"tampered": tok[:5] + strings.Map(func(r rune) rune { return r ^ 1 }, tok[5:6]) + tok[6:],
