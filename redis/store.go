@@ -422,15 +422,6 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 	c.Created = msTime(h["c0"])
 	c.TooOld = h["old"] == "1"
 	for f, v := range h {
-		switch kind, slot, ok := recovery.ParseSlotField(f); {
-		case !ok:
-		case kind == "m":
-			c.Sends[slot] = parseSend(v)
-		case kind == "k":
-			c.Clicks[slot] = msTime(v)
-		}
-	}
-	for f, v := range h {
 		if i, ok := strings.CutPrefix(f, "dc:"); ok {
 			if step, err := strconv.Atoi(i); err == nil {
 				if c.Codes == nil {
@@ -438,6 +429,14 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 				}
 				c.Codes[step] = parseCode(v)
 			}
+			continue
+		}
+		switch kind, slot, ok := recovery.ParseSlotField(f); {
+		case !ok:
+		case kind == "m":
+			c.Sends[slot] = parseSend(v)
+		case kind == "k":
+			c.Clicks[slot] = msTime(v)
 		}
 	}
 	c.Cart, c.Customer, c.Platform, err = decodeRecord(id, dc.Val())

@@ -844,23 +844,28 @@ func (s *shopifyScan) address(dst **shopifyAddress, depth int) bool {
 	})
 }
 
-func (s *shopifyScan) lines(dst *[]shopifyLine) bool {
+func (s *shopifyScan) lines(dst *[]shopifyLine) bool { return scanObjects(s, dst, s.line) }
+
+// scanObjects reads an array of objects, each by item; null leaves dst nil
+// and [] makes it empty, as encoding/json does.
+func scanObjects[T any](s *shopifyScan, dst *[]T, item func(*T) bool) bool {
 	if present, ok := s.nullOr('['); !present {
 		return ok
 	}
 	s.i++
-	lines := []shopifyLine{} // encoding/json's [] is an empty slice, not nil
+	out := []T{} // encoding/json's [] is an empty slice, not nil
 	if s.peek() == ']' {
 		s.i++
-		*dst = lines
+		*dst = out
 		return true
 	}
 	for {
-		if s.peek() != '{' { // null would be a zero line: encoding/json's
+		if s.peek() != '{' { // null would be a zero element: encoding/json's
 			return false
 		}
-		lines = append(lines, shopifyLine{})
-		if !s.line(&lines[len(lines)-1]) {
+		var zero T
+		out = append(out, zero)
+		if !item(&out[len(out)-1]) {
 			return false
 		}
 		switch s.peek() {
@@ -868,7 +873,7 @@ func (s *shopifyScan) lines(dst *[]shopifyLine) bool {
 			s.i++
 		case ']':
 			s.i++
-			*dst = lines
+			*dst = out
 			return true
 		default:
 			return false
@@ -901,40 +906,13 @@ func (s *shopifyScan) line(li *shopifyLine) bool {
 
 // codes reads an order's discount_codes: [{"code": ...}, ...].
 func (s *shopifyScan) codes(dst *[]shopifyCode) bool {
-	if present, ok := s.nullOr('['); !present {
-		return ok
-	}
-	s.i++
-	codes := []shopifyCode{} // encoding/json's [] is an empty slice, not nil
-	if s.peek() == ']' {
-		s.i++
-		*dst = codes
-		return true
-	}
-	for {
-		if s.peek() != '{' {
-			return false
-		}
-		codes = append(codes, shopifyCode{})
-		c := &codes[len(codes)-1]
+	return scanObjects(s, dst, func(c *shopifyCode) bool {
 		var set uint32
-		if !s.object(func(key []byte) bool {
+		return s.object(func(key []byte) bool {
 			if string(key) == "code" {
 				return seen(&set, 0) && s.text(&c.Code)
 			}
 			return s.other(key, codeNames, 3)
-		}) {
-			return false
-		}
-		switch s.peek() {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			*dst = codes
-			return true
-		default:
-			return false
-		}
-	}
+		})
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"io"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -294,14 +292,7 @@ func TestAppBigCommerce(t *testing.T) {
 		Items: []bigcommercetest.Item{{Name: "Openhouse No. 3", SKU: "OH-3", Quantity: 5, Price: "27.95"}}})
 	post := func(n int, scope, data string) {
 		t.Helper()
-		body := fmt.Sprintf(`{"scope":%q,"store_id":"1000001","data":%s,"hash":"h%d","created_at":%d,"producer":"stores/%s"}`,
-			scope, data, n, b.clock.Now().Unix(), bigcommercetest.Hash)
-		id, ts := fmt.Sprintf("msg_%d", n), strconv.FormatInt(b.clock.Now().Unix(), 10)
-		req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/bigcommerce", strings.NewReader(body))
-		req.Header.Set("webhook-id", id)
-		req.Header.Set("webhook-timestamp", ts)
-		req.Header.Set("webhook-signature", bigcommerce.Sign(id, ts, []byte(body), "bc_app"))
-		do(t, req, http.StatusAccepted)
+		postBigCommerce(t, b.base, "bc_app", b.clock.Now(), n, scope, data, http.StatusAccepted)
 	}
 	post(1, "store/cart/created", `{"type":"cart","id":"bc-1"}`)
 	post(2, "store/cart/created", `{"type":"cart","id":"bc-gone"}`) // converted, its webhook lost
@@ -351,14 +342,7 @@ func TestAppBigCommerceOrders(t *testing.T) {
 	}
 	post := func(n int, scope, data string, want int) {
 		t.Helper()
-		body := fmt.Sprintf(`{"scope":%q,"store_id":"1000001","data":%s,"hash":"h%d","created_at":%d,"producer":"stores/%s"}`,
-			scope, data, n, b.clock.Now().Unix(), bigcommercetest.Hash)
-		id, ts := fmt.Sprintf("msg_%d", n), strconv.FormatInt(b.clock.Now().Unix(), 10)
-		req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/bigcommerce", strings.NewReader(body))
-		req.Header.Set("webhook-id", id)
-		req.Header.Set("webhook-timestamp", ts)
-		req.Header.Set("webhook-signature", bigcommerce.Sign(id, ts, []byte(body), "bc_app"))
-		do(t, req, want)
+		postBigCommerce(t, b.base, "bc_app", b.clock.Now(), n, scope, data, want)
 	}
 	post(1, "store/cart/created", `{"type":"cart","id":"bc-1"}`, http.StatusAccepted)
 	post(2, "store/cart/created", `{"type":"cart","id":"bc-2"}`, http.StatusAccepted)

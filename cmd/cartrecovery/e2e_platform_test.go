@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
@@ -103,14 +102,7 @@ templates: {dir: %q}
 	}
 	postBC := func(n int, scope, data string) {
 		t.Helper()
-		body := fmt.Sprintf(`{"scope":%q,"store_id":"1000001","data":%s,"hash":"e2e%d","created_at":%d,"producer":"stores/%s"}`,
-			scope, data, n, time.Now().Unix(), bigcommercetest.Hash)
-		id, ts := fmt.Sprintf("msg_%d", n), strconv.FormatInt(time.Now().Unix(), 10)
-		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/bigcommerce", strings.NewReader(body))
-		req.Header.Set("webhook-id", id)
-		req.Header.Set("webhook-timestamp", ts)
-		req.Header.Set("webhook-signature", bigcommerce.Sign(id, ts, []byte(body), "bc_e2e"))
-		do(t, req, http.StatusAccepted)
+		postBigCommerce(t, base, "bc_e2e", time.Now(), n, scope, data, http.StatusAccepted)
 	}
 
 	start := time.Now()

@@ -11,12 +11,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/internal/twiliotest"
@@ -392,6 +395,21 @@ func postShopify(t *testing.T, base, topic, id string, body []byte, want int) {
 	req.Header.Set("X-Shopify-Webhook-Id", id)
 	req.Header.Set("X-Shopify-Shop-Domain", "e2e.myshopify.com")
 	req.Header.Set("X-Shopify-Hmac-Sha256", webhook.SignShopify(body, "shpss_e2e"))
+	do(t, req, want)
+}
+
+// postBigCommerce posts a delivery of scope with data, as BigCommerce
+// signs it (Standard Webhooks), dated now by clock; n numbers the
+// delivery (its webhook-id and hash).
+func postBigCommerce(t *testing.T, base, secret string, now time.Time, n int, scope, data string, want int) {
+	t.Helper()
+	body := fmt.Sprintf(`{"scope":%q,"store_id":"1000001","data":%s,"hash":"h%d","created_at":%d,"producer":"stores/%s"}`,
+		scope, data, n, now.Unix(), bigcommercetest.Hash)
+	id, ts := fmt.Sprintf("msg_%d", n), strconv.FormatInt(now.Unix(), 10)
+	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/bigcommerce", strings.NewReader(body))
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", ts)
+	req.Header.Set("webhook-signature", bigcommerce.Sign(id, ts, []byte(body), secret))
 	do(t, req, want)
 }
 
