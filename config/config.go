@@ -259,6 +259,17 @@ type SMTP struct {
 type SMS struct {
 	Transport string `mapstructure:"transport"` // "twilio" | "log"
 	Twilio    Twilio `mapstructure:"twilio"`
+	// HelpText answers an SMS of HELP or INFO (sms.help_text); empty: the
+	// store's name and address with the STOP and START words.
+	HelpText string `mapstructure:"help_text"`
+}
+
+// SMSHelp is the answer to HELP: sms.help_text, or one made from store.*.
+func (c Config) SMSHelp() string {
+	if c.SMS.HelpText != "" {
+		return c.SMS.HelpText
+	}
+	return c.Store.Name + ": reminders about carts left at " + c.Store.URL + ". Reply STOP to opt out, START to opt back in."
 }
 
 // Twilio configures the Twilio client.

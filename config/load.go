@@ -60,6 +60,7 @@ email:
 sms:
   transport: log
   twilio: {account_sid: "", auth_token: "", from: "", messaging_service_sid: "", base_url: "https://api.twilio.com"}
+  help_text: ""
 templates: {dir: ./templates}
 worker: {concurrency: 10, send_timeout: 30s, queues: 0}
 log: {level: info, format: text}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
@@ -280,6 +281,9 @@ func (c Config) Validate() error {
 	oneOf("email.smtp.tls", c.Email.SMTP.TLS, "starttls", "tls", "none")
 
 	oneOf("sms.transport", c.SMS.Transport, "twilio", "log")
+	if n := utf8.RuneCountInString(c.SMSHelp()); n > 320 {
+		bad("sms.help_text", "is %d characters: at most 320 (two SMS segments)", n)
+	}
 	if c.SMS.Transport == "twilio" && c.Uses("sms") {
 		tw := c.SMS.Twilio
 		if !sidRE.MatchString(tw.AccountSID) {
@@ -382,7 +386,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("email", "transport", c.Email.Transport, "outbox", c.Email.Outbox,
 			"smtp.host", c.Email.SMTP.Host, "smtp.port", c.Email.SMTP.Port, "smtp.username", c.Email.SMTP.Username,
 			"smtp.password", mask(c.Email.SMTP.Password), "smtp.tls", c.Email.SMTP.TLS, "smtp.pool", c.Email.SMTP.Pool),
-		slog.Group("sms", "transport", c.SMS.Transport, "twilio.account_sid", c.SMS.Twilio.AccountSID,
+		slog.Group("sms", "transport", c.SMS.Transport, "help_text", c.SMS.HelpText, "twilio.account_sid", c.SMS.Twilio.AccountSID,
 			"twilio.auth_token", mask(c.SMS.Twilio.AuthToken), "twilio.from", c.SMS.Twilio.From,
 			"twilio.messaging_service_sid", c.SMS.Twilio.MessagingServiceSID, "twilio.base_url", c.SMS.Twilio.BaseURL),
 		slog.String("templates.dir", c.Templates.Dir),

@@ -121,6 +121,45 @@ func FromMinor(minor int64, code string) string {
 	return s
 }
 
+// Round rounds a decimal string to the minor-unit digits of currency code,
+// half away from zero, and returns it in canonical form (no leading zeros,
+// exactly Digits(code) decimals): "1234.5" JPY → "1235", "0.005" EUR →
+// "0.01", "-2.345" EUR → "-2.35", "7" EUR → "7.00". An amount that rounds to
+// zero loses its sign. ok is false when amount is not a plain decimal
+// ([-]digits[.digits], no exponent, no sign other than a leading minus).
+// Any length is accepted: the arithmetic is on big integers, never floats.
+func Round(amount, code string) (string, bool) {
+	a := strings.TrimSpace(amount)
+	neg := strings.HasPrefix(a, "-")
+	a = strings.TrimPrefix(a, "-")
+	whole, frac, _ := strings.Cut(a, ".")
+	if whole == "" || !digits(whole) || !digits(frac) {
+		return "", false
+	}
+	d := Digits(code)
+	up := false
+	if len(frac) > d {
+		up = frac[d] >= '5'
+		frac = frac[:d]
+	}
+	frac += strings.Repeat("0", d-len(frac))
+	n, _ := new(big.Int).SetString(whole+frac, 10)
+	if up {
+		n.Add(n, big.NewInt(1))
+	}
+	s := n.String()
+	if d > 0 {
+		if len(s) <= d {
+			s = strings.Repeat("0", d-len(s)+1) + s
+		}
+		s = s[:len(s)-d] + "." + s[len(s)-d:]
+	}
+	if neg && n.Sign() != 0 {
+		s = "-" + s
+	}
+	return s, true
+}
+
 func digits(s string) bool {
 	for _, r := range s {
 		if r < '0' || r > '9' {

@@ -74,3 +74,24 @@ func TestISOMinorUnitsWhereCLDRShowsFewer(t *testing.T) {
 		}
 	}
 }
+
+func TestRound(t *testing.T) {
+	for _, tc := range []struct {
+		in, cur, want string
+		ok            bool
+	}{
+		{"1234.5", "JPY", "1235", true}, {"1234.49", "JPY", "1234", true}, {"-1234.5", "JPY", "-1235", true},
+		{"0.005", "EUR", "0.01", true}, {"0.0049", "EUR", "0.00", true}, {"-0.004", "EUR", "0.00", true},
+		{"-2.345", "EUR", "-2.35", true}, {"2.344999", "EUR", "2.34", true}, {"7", "EUR", "7.00", true},
+		{"007.10", "EUR", "7.10", true}, {"9.995", "USD", "10.00", true}, {"99.5", "JPY", "100", true},
+		{"1.2345", "KWD", "1.235", true}, {"0.5", "kwd", "0.500", true}, {"5.", "EUR", "5.00", true},
+		{"123456789012345678901234.565", "EUR", "123456789012345678901234.57", true},
+		{"", "EUR", "", false}, {"abc", "EUR", "", false}, {"1e3", "EUR", "", false}, {".5", "EUR", "", false},
+		{"+5", "EUR", "", false}, {"1.2.3", "EUR", "", false}, {"--1", "EUR", "", false}, {"1,5", "EUR", "", false},
+	} {
+		got, ok := Round(tc.in, tc.cur)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("Round(%q, %s) = %q %v, want %q %v", tc.in, tc.cur, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -21,6 +21,9 @@ type Message struct {
 	// ID is a stable idempotency key for (cart, step, channel); email uses it
 	// to derive the Message-ID, SMS passes nothing to the provider.
 	ID string
+	// StatusCallback (SMS) is where the provider posts delivery receipts;
+	// empty: none asked for.
+	StatusCallback string
 }
 
 // Sender is what every channel transport implements.

@@ -195,9 +195,14 @@ func TestTwilio(t *testing.T) {
 	if err := twilioSMS(t, srv, "", mg).Send(context.Background(), sm); err != nil {
 		t.Fatal(err)
 	}
+	withReceipts := sm
+	withReceipts.StatusCallback = "https://recover.example/webhooks/twilio/status?m=0%7Csms%7Ca%7Cs%7Cc"
+	if err := twilioSMS(t, srv, "+15005550006", "").Send(context.Background(), withReceipts); err != nil {
+		t.Fatal(err)
+	}
 	got := srv.Messages()
-	if len(got) != 2 || got[0].From != "+15005550006" || got[0].To != sm.To || got[0].Body != sm.Text ||
-		got[1].MessagingServiceSID != mg || got[1].From != "" {
+	if len(got) != 3 || got[0].From != "+15005550006" || got[0].To != sm.To || got[0].Body != sm.Text ||
+		got[1].MessagingServiceSID != mg || got[1].From != "" || got[0].StatusCallback != "" || got[2].StatusCallback != withReceipts.StatusCallback {
 		t.Fatalf("twilio saw %+v", got)
 	}
 

@@ -88,6 +88,9 @@ func (t *twilioSMS) Send(ctx context.Context, m Message) error {
 	p := &openapi.CreateMessageParams{}
 	p.SetTo(m.To)
 	p.SetBody(m.Text)
+	if m.StatusCallback != "" {
+		p.SetStatusCallback(m.StatusCallback)
+	}
 	if t.mgs != "" {
 		p.SetMessagingServiceSid(t.mgs)
 	} else {

@@ -168,6 +168,11 @@ type CartState struct {
 	Sends     map[Slot]Send
 	// Codes are the unique discount codes made for the cart, by step.
 	Codes map[int]Code
+	// Receipts are the providers' delivery receipts of sent messages (SMS).
+	Receipts map[Slot]Receipt
+	// Holds are the messages held back by quiet hours: until when (the
+	// last hold of each).
+	Holds map[Slot]Hold
 	// Clicks holds the first click on each message's link.
 	Clicks  map[Slot]time.Time
 	Holdout bool
@@ -225,7 +230,31 @@ const (
 	// ClaimCooldown: another cart of the customer was reminded within
 	// rules.cooldown; this channel is skipped, the sequence goes on.
 	ClaimCooldown = "cooldown"
+	// ClaimUnsubscribed: the channel's contact unsubscribed (or replied
+	// STOP) since the guards ran; this channel is skipped.
+	ClaimUnsubscribed = "unsubscribed"
 )
+
+// Receipt is a provider's delivery receipt of a sent message (Twilio's
+// status callback): the first final status is kept.
+type Receipt struct {
+	Status string    // ReceiptDelivered, ReceiptUndelivered, ReceiptFailed
+	At     time.Time // when it was received
+	Error  string    // the provider's error code, if any
+}
+
+// Final delivery statuses.
+const (
+	ReceiptDelivered   = "delivered"
+	ReceiptUndelivered = "undelivered"
+	ReceiptFailed      = "failed"
+)
+
+// Hold is a message held back by quiet hours.
+type Hold struct {
+	At    time.Time // when it was held
+	Until time.Time // the end of the quiet hours
+}
 
 // Skip and failure reasons the reports and the timeline show.
 const (

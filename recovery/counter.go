@@ -41,6 +41,9 @@ const (
 	CountSkipped     CounterKind = "skipped"
 	CountClicked     CounterKind = "clicked"
 	CountRecoveredBy CounterKind = "recovered" // with a suffix: credited message
+	// Delivery receipts (SMS): delivered, and undelivered or failed.
+	CountDelivered   CounterKind = "delivered"
+	CountUndelivered CounterKind = "undelivered"
 	// Unique discount codes by step and variant (no channel: one code per
 	// cart and step): registered with the platform, and carried by an order.
 	CountCodesIssued   CounterKind = "codes_issued"
@@ -62,7 +65,7 @@ var stepKinds = map[CounterKind]bool{CountCodesIssued: true, CountCodesRedeemed:
 
 var messageKinds = map[CounterKind]bool{
 	CountSent: true, CountFailed: true, CountUnknown: true, CountSkipped: true,
-	CountClicked: true, CountRecoveredBy: true, CountRevenue: true,
+	CountClicked: true, CountRecoveredBy: true, CountRevenue: true, CountDelivered: true, CountUndelivered: true,
 }
 
 // Counter is one report counter.

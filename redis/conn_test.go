@@ -43,7 +43,7 @@ func TestEmbeddedRunsTheScripts(t *testing.T) {
 	if err := s.Release(ctx, now.Add(time.Minute), ds); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, ds[0].Gen, "a@b.co"); err != nil || r != recovery.ClaimOK {
+	if r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, ds[0].Gen, "a@b.co", ""); err != nil || r != recovery.ClaimOK {
 		t.Fatalf("claim %q %v", r, err)
 	}
 	if err := s.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, ""); err != nil {

@@ -17,6 +17,7 @@ import (
 //	<prefix>l:<hex id>                  click-through link → message key
 //	<prefix>linkkey                     HMAC key signing links and unsubscribe tokens
 //	<prefix>session:<id>                dashboard sign-in
+//	<prefix>unsub:<channel>:<contact hash>  suppression in every store (SMS STOP)
 //	<prefix>maintenance                 the relay whose turn it is to run Maintain
 //	<prefix>{<store>}:cart:<id>         cart hash (fields: see store.go)
 //	<prefix>{<store>}:d:<id>            cart content for the messages (record.go)
@@ -92,6 +93,15 @@ func (k keyspace) cool(store, email string) string    { return k.store(store) + 
 func (k keyspace) unsub(store, channel, contactHash string) string {
 	return k.store(store) + "unsub:" + channel + ":" + contactHash
 }
+
+// unsubAll is a suppression in every store, present and future (an SMS
+// STOP applies to the number, whichever shop texted it). The claim checks
+// each store's own key (one hash slot); this one is copied into every
+// store's on STOP and checked by the guards for stores added later.
+func (k keyspace) unsubAll(channel, contactHash string) string {
+	return k.prefix + "unsub:" + channel + ":" + contactHash
+}
+
 func (k keyspace) stats(store, day string) string { return k.store(store) + "stats:" + day }
 
 // Keys of releases before the schedule was kept per store (one global due

@@ -96,7 +96,7 @@ func TestFlowOverStoresAndCountersParse(t *testing.T) {
 	}
 	c, _, _ := s.Load(ctx, "default", "laptop")
 	m := c.Message(0, "email", "b")
-	if r, err := s.Claim(ctx, m, c.Gen, c.Email()); err != nil || r != recovery.ClaimOK {
+	if r, err := s.Claim(ctx, m, c.Gen, c.Email(), ""); err != nil || r != recovery.ClaimOK {
 		t.Fatalf("claim %q %v", r, err)
 	}
 	if err := s.Finish(ctx, m, c.Email(), recovery.OutcomeSent, ""); err != nil {
@@ -384,7 +384,7 @@ func TestSetContentOnlyOnTheGenerationRead(t *testing.T) {
 		t.Fatalf("content without expiry: %v", ttl)
 	}
 	// the claim now checks orders by the address the platform gave
-	if r, _ := s.Claim(ctx, got.Message(0, "email", ""), got.Gen, got.Email()); r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, got.Message(0, "email", ""), got.Gen, got.Email(), ""); r != recovery.ClaimOK {
 		t.Fatalf("claim with the fetched address: %q", r)
 	}
 	ingest(t, s, update("u2", "bc", t0.Add(time.Minute)))

@@ -63,7 +63,7 @@ func TestOrderStopsOtherCartWhateverThePlatformClock(t *testing.T) {
 			ingest(t, s, o)
 			clk.Add(time.Hour)
 			c, _, _ := s.Load(ctx, "default", "laptop")
-			if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "laptop", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOrdered {
+			if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "laptop", Step: 0, Channel: "email"}, c.Gen, c.Email(), ""); r != recovery.ClaimOrdered {
 				t.Fatalf("claim after the customer's order: %q, want %q", r, recovery.ClaimOrdered)
 			}
 		})
@@ -164,7 +164,7 @@ func TestSweepClaims(t *testing.T) {
 	for _, id := range []string{"dead", "done"} {
 		ingest(t, s, update("u-"+id, id, t0.Add(-2*time.Hour)))
 		c, _, _ := s.Load(ctx, "default", id)
-		if r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: id, Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOK || err != nil {
+		if r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: id, Step: 0, Channel: "email"}, c.Gen, c.Email(), ""); r != recovery.ClaimOK || err != nil {
 			t.Fatalf("claim %s: %q %v", id, r, err)
 		}
 	}
@@ -190,7 +190,7 @@ func TestSweepClaims(t *testing.T) {
 		t.Fatalf("late finish: %v", err)
 	}
 	// a redelivered task cannot claim it again: never resent
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "dead", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimTaken {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "dead", Step: 0, Channel: "email"}, c.Gen, c.Email(), ""); r != recovery.ClaimTaken {
 		t.Fatalf("claim after the sweep: %q", r)
 	}
 	stats, err := rdb.HGetAll(ctx, "test:{default}:stats:"+clk.Now().UTC().Format(time.DateOnly)).Result()
@@ -250,11 +250,11 @@ func TestLateRetryDoesNotOutrunTheOrder(t *testing.T) {
 	ingest(t, s, update("new-2", "later", clk.Now()))
 	clk.Add(2 * time.Hour)
 	phone, _, _ := s.Load(ctx, "default", "phone")
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "phone", Step: 0, Channel: "email"}, phone.Gen, phone.Email()); r != recovery.ClaimOrdered {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "phone", Step: 0, Channel: "email"}, phone.Gen, phone.Email(), ""); r != recovery.ClaimOrdered {
 		t.Fatalf("claim for the late-retried cart: %q, want %q", r, recovery.ClaimOrdered)
 	}
 	later, _, _ := s.Load(ctx, "default", "later")
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "later", Step: 0, Channel: "email"}, later.Gen, later.Email()); r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "later", Step: 0, Channel: "email"}, later.Gen, later.Email(), ""); r != recovery.ClaimOK {
 		t.Fatalf("claim for a cart active an hour after the order: %q, want %q", r, recovery.ClaimOK)
 	}
 }

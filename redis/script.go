@@ -39,6 +39,8 @@ var (
 	contentScript    = load("content")
 	issueScript      = load("issue")
 	registeredScript = load("registered")
+	receiptScript    = load("receipt")
+	holdScript       = load("hold")
 )
 
 // run runs a script with EVALSHA, loading it on first use (or after a

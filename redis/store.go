@@ -51,6 +51,8 @@ import (
 //	m:<step>:<channel>  send state "claimed|ms", then "sent|ms|claimed|detail",
 //	                    "failed|ms|claimed|detail" or "skipped|ms|ms|reason"
 //	k:<step>:<channel>  first click on that message's link (ms)
+//	r:<step>:<channel>  the provider's delivery receipt: "status|ms|error"
+//	q:<step>:<channel>  held by quiet hours: "until ms|ms" (the last hold)
 //	dc:<step>           the step's unique discount code: "CODE|expires ms|0",
 //	                    "|1" once registered with the platform (issue.lua)
 
@@ -437,6 +439,22 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 			c.Sends[slot] = parseSend(v)
 		case kind == "k":
 			c.Clicks[slot] = msTime(v)
+		case kind == "r":
+			if c.Receipts == nil {
+				c.Receipts = map[recovery.Slot]recovery.Receipt{}
+			}
+			p := strings.SplitN(v, "|", 3)
+			r := recovery.Receipt{Status: p[0]}
+			if len(p) == 3 {
+				r.At, r.Error = msTime(p[1]), p[2]
+			}
+			c.Receipts[slot] = r
+		case kind == "q":
+			if c.Holds == nil {
+				c.Holds = map[recovery.Slot]recovery.Hold{}
+			}
+			until, at, _ := strings.Cut(v, "|")
+			c.Holds[slot] = recovery.Hold{Until: msTime(until), At: msTime(at)}
 		}
 	}
 	c.Cart, c.Customer, c.Platform, err = decodeRecord(id, dc.Val())
@@ -660,10 +678,10 @@ func (s *Store) Reschedule(ctx context.Context, store, id string, t time.Time) e
 // still active on (step, gen), that its customer (email, as the caller read
 // it with the cart) has not ordered since, and that nobody claimed the
 // message yet; then claims it. It returns recovery.ClaimOK or why not.
-func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email string) (string, error) {
+func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email, contactHash string) (string, error) {
 	now := s.now()
 	r, err := claimScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.due(m.Store), s.k.inflight(m.Store),
-		s.k.ordered(m.Store, email), s.k.cool(m.Store, email)},
+		s.k.ordered(m.Store, email), s.k.cool(m.Store, email), s.k.unsub(m.Store, m.Channel, contactHash)},
 		m.Slot().Field("m"), m.Step, gen, now.UnixMilli(), m.Cart, s.cooldown.Milliseconds(),
 		recovery.OrderGrace.Milliseconds(), now.Add(s.sendLease).UnixMilli(), m.String(), email).Text()
 	if err != nil {
@@ -776,10 +794,57 @@ func (s *Store) Suppress(ctx context.Context, store, channel, contactHash, reaso
 	return s.rdb.Set(ctx, s.k.unsub(store, channel, contactHash), sendValue("unsub", s.now(), reason), 0).Err()
 }
 
+// SuppressEverywhere suppresses a contact on channel in every store, those
+// to come included (an SMS STOP: the number asked the sender to stop).
+// The deployment-wide key is written first: a store added meanwhile is
+// covered by it (the guards read it), every known store gets its own key
+// (the claim reads that one).
+func (s *Store) SuppressEverywhere(ctx context.Context, channel, contactHash, reason string) error {
+	v := sendValue("unsub", s.now(), reason)
+	if err := s.rdb.Set(ctx, s.k.unsubAll(channel, contactHash), v, 0).Err(); err != nil {
+		return err
+	}
+	return s.everyStore(ctx, func(p goredis.Pipeliner, store string) {
+		p.Set(ctx, s.k.unsub(store, channel, contactHash), v, 0)
+	})
+}
+
+// Unsuppress lifts a contact's suppression on channel in every store (an
+// SMS START or UNSTOP).
+func (s *Store) Unsuppress(ctx context.Context, channel, contactHash string) error {
+	if err := s.everyStore(ctx, func(p goredis.Pipeliner, store string) {
+		p.Del(ctx, s.k.unsub(store, channel, contactHash))
+	}); err != nil {
+		return err
+	}
+	return s.rdb.Del(ctx, s.k.unsubAll(channel, contactHash)).Err()
+}
+
+// everyStore runs one command per known store in one pipeline.
+func (s *Store) everyStore(ctx context.Context, cmd func(p goredis.Pipeliner, store string)) error {
+	stores, err := s.Stores(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, st := range stores {
+			cmd(p, st)
+		}
+		return nil
+	})
+	return err
+}
+
 // Suppressed reports whether contactHash unsubscribed from channel.
 func (s *Store) Suppressed(ctx context.Context, store, channel, contactHash string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.k.unsub(store, channel, contactHash)).Result()
-	return n == 1, err
+	// two keys in two hash slots: two calls, pipelined
+	var own, all *goredis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		own = p.Exists(ctx, s.k.unsub(store, channel, contactHash))
+		all = p.Exists(ctx, s.k.unsubAll(channel, contactHash))
+		return nil
+	})
+	return own.Val()+all.Val() > 0, err
 }
 
 // Clicked is what a click on a message's link needs for its redirect.
@@ -980,4 +1045,29 @@ func orderCodes(in []string) []string {
 		}
 	}
 	return out
+}
+
+// Receipt records a provider's delivery receipt of message m (status
+// delivered, undelivered or failed; errCode the provider's code) and
+// counts it, once per message. ok is false when the message was not sent
+// by this service or already has its receipt.
+func (s *Store) Receipt(ctx context.Context, m recovery.MessageKey, status, errCode string) (bool, error) {
+	kind := recovery.CountUndelivered
+	if status == recovery.ReceiptDelivered {
+		kind = recovery.CountDelivered
+	}
+	now := s.now()
+	v := status + "|" + strconv.FormatInt(now.UnixMilli(), 10) + "|" + strings.ReplaceAll(recovery.Clip(errCode, 40), "|", "/")
+	n, err := receiptScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.stats(m.Store, day(now))},
+		m.Slot().Field("r"), v, m.Slot().Field("m"), s.counter(kind, m)).Int()
+	if err != nil {
+		return false, fmt.Errorf("record the receipt of %s: %w", m, err)
+	}
+	return n == 1, nil
+}
+
+// Hold notes that message m waits for the end of quiet hours, until.
+func (s *Store) Hold(ctx context.Context, m recovery.MessageKey, until time.Time) error {
+	v := strconv.FormatInt(until.UnixMilli(), 10) + "|" + strconv.FormatInt(s.now().UnixMilli(), 10)
+	return holdScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart)}, m.Slot().Field("q"), v).Err()
 }

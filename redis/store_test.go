@@ -165,7 +165,7 @@ func TestOrderFindsCartsByRefAndEmail(t *testing.T) {
 	}
 	// the other device's cart is stopped at its claim, and ended there
 	b, _, _ := s.Load(ctx, "default", "tok-b")
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "tok-b", Step: 0, Channel: "email"}, b.Gen, b.Email()); r != recovery.ClaimOrdered {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "tok-b", Step: 0, Channel: "email"}, b.Gen, b.Email(), ""); r != recovery.ClaimOrdered {
 		t.Errorf("claim for tok-b: %q", r)
 	}
 	if c, _, _ := s.Load(ctx, "default", "tok-b"); c.State != recovery.StateOrdered {
@@ -175,7 +175,7 @@ func TestOrderFindsCartsByRefAndEmail(t *testing.T) {
 		t.Error("tok-b still scheduled")
 	}
 	c, _, _ := s.Load(ctx, "default", "tok-c")
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "tok-c", Step: 0, Channel: "email"}, c.Gen, c.Email()); c.State != recovery.StateActive || r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "tok-c", Step: 0, Channel: "email"}, c.Gen, c.Email(), ""); c.State != recovery.StateActive || r != recovery.ClaimOK {
 		t.Errorf("cart updated after the order: state %q claim %q, want active/ok", c.State, r)
 	}
 }
@@ -203,22 +203,22 @@ func TestClaimGuards(t *testing.T) {
 	s, _ := newStore(t)
 	ingest(t, s, update("e1", "c1", t0.Add(-time.Minute)))
 	c, _, _ := s.Load(ctx, "default", "c1")
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen+1, c.Email()); r != recovery.ClaimSuperseded {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen+1, c.Email(), ""); r != recovery.ClaimSuperseded {
 		t.Fatalf("claim with old gen: %q", r)
 	}
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email(), ""); r != recovery.ClaimOK {
 		t.Fatalf("first claim: %q", r)
 	}
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimTaken {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email(), ""); r != recovery.ClaimTaken {
 		t.Fatalf("second claim: %q", r)
 	}
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "sms"}, c.Gen, c.Email()); r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "sms"}, c.Gen, c.Email(), ""); r != recovery.ClaimOK {
 		t.Fatalf("other channel: %q", r)
 	}
 	if err := s.Unclaim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "sms"}); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "sms"}, c.Gen, c.Email()); r != recovery.ClaimOK {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "sms"}, c.Gen, c.Email(), ""); r != recovery.ClaimOK {
 		t.Fatalf("claim after unclaim: %q", r)
 	}
 	if err := s.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, "id-1"); err != nil {
@@ -241,7 +241,7 @@ func TestClaimGuards(t *testing.T) {
 		OccurredAt: t0, Customer: recovery.Customer{Email: "ANA@example.com"}, Order: recovery.Order{ID: "x"}}); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c2", Step: 0, Channel: "email"}, c2.Gen, c2.Email()); r != recovery.ClaimOrdered {
+	if r, _ := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c2", Step: 0, Channel: "email"}, c2.Gen, c2.Email(), ""); r != recovery.ClaimOrdered {
 		t.Fatalf("claim after email order: %q", r)
 	}
 }
@@ -313,7 +313,7 @@ func TestClaimCooldown(t *testing.T) {
 	claim := func(cart string, step int, ch string) string {
 		t.Helper()
 		c, _, _ := s.Load(ctx, "default", cart)
-		r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: cart, Step: step, Channel: ch}, c.Gen, c.Email())
+		r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: cart, Step: step, Channel: ch}, c.Gen, c.Email(), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,7 +349,7 @@ func TestClaimCooldown(t *testing.T) {
 	ingest(t, off, update("f2", "y", t0.Add(-2*time.Hour)))
 	for _, cart := range []string{"x", "y"} {
 		c, _, _ := off.Load(ctx, "default", cart)
-		if r, _ := off.Claim(ctx, recovery.MessageKey{Store: "default", Cart: cart, Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOK {
+		if r, _ := off.Claim(ctx, recovery.MessageKey{Store: "default", Cart: cart, Step: 0, Channel: "email"}, c.Gen, c.Email(), ""); r != recovery.ClaimOK {
 			t.Errorf("cooldown off, cart %s: %q", cart, r)
 		}
 	}

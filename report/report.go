@@ -71,6 +71,10 @@ type Row struct {
 	Clicked          int64             `json:"clicked"`
 	Recovered        int64             `json:"recovered"`
 	RecoveredRevenue map[string]string `json:"recovered_revenue"`
+	// Delivered and Undelivered count the providers' delivery receipts
+	// (SMS through Twilio): a sent message has at most one of them.
+	Delivered   int64 `json:"delivered"`
+	Undelivered int64 `json:"undelivered"`
 	// Unique discount codes of the row's step (not by channel: one code
 	// serves every channel of a step).
 	CodesIssued   int64 `json:"codes_issued"`
@@ -168,7 +172,7 @@ func (r revenue) strings() map[string]string {
 
 type rowAcc struct {
 	sent, failed, unknown, skipped, clicked, recovered int64
-	issued, redeemed                                   int64
+	issued, redeemed, delivered, undelivered           int64
 	rev                                                revenue
 }
 
@@ -248,6 +252,10 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 						r.recovered += n
 					case recovery.CountRevenue:
 						r.rev[c.Currency] += n
+					case recovery.CountDelivered:
+						r.delivered += n
+					case recovery.CountUndelivered:
+						r.undelivered += n
 					}
 					continue
 				}
@@ -320,7 +328,7 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 		r := rows[k]
 		rep.Rows = append(rep.Rows, Row{Key: k, Sent: r.sent, Failed: r.failed, Unknown: r.unknown, Skipped: r.skipped,
 			Clicked: r.clicked, Recovered: r.recovered, RecoveredRevenue: r.rev.strings(),
-			CodesIssued: r.issued, CodesRedeemed: r.redeemed})
+			CodesIssued: r.issued, CodesRedeemed: r.redeemed, Delivered: r.delivered, Undelivered: r.undelivered})
 	}
 	return rep, nil
 }
@@ -384,15 +392,31 @@ func WriteTable(w io.Writer, r Report) error {
 	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	codes := t.CodesIssued > 0 || t.CodesRedeemed > 0
+	receipts := false
+	for _, row := range r.Rows {
+		receipts = receipts || row.Delivered+row.Undelivered > 0
+	}
 	head := "%-*s\tsent\tfailed\tof which unknown\tskipped\tclicked\trecovered\t  recovered revenue"
+	if receipts {
+		head += "\tdelivered\tundelivered"
+	}
 	if codes {
-		head += "\tcodes issued\tredeemed\t"
+		head += "\tcodes issued\tredeemed"
+	}
+	if receipts || codes {
+		head += "\t" // right-aligned to the last column too
 	}
 	fmt.Fprintf(tw, head+"\n", kw, r.By)
 	for _, row := range r.Rows {
 		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t%d\t%d\t  %s", kw, row.Key, row.Sent, row.Failed, row.Unknown, row.Skipped, row.Clicked, row.Recovered, revenueText(row.RecoveredRevenue))
+		if receipts {
+			fmt.Fprintf(tw, "\t%d\t%d", row.Delivered, row.Undelivered)
+		}
 		if codes {
-			fmt.Fprintf(tw, "\t%d\t%d\t", row.CodesIssued, row.CodesRedeemed)
+			fmt.Fprintf(tw, "\t%d\t%d", row.CodesIssued, row.CodesRedeemed)
+		}
+		if receipts || codes {
+			fmt.Fprint(tw, "\t")
 		}
 		fmt.Fprintln(tw)
 	}
@@ -415,18 +439,19 @@ func WriteCSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
 	// "unknown" (of failed) comes last, so scripts that read the earlier
 	// columns by position keep working.
-	_ = cw.Write([]string{r.By, "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed"})
+	_ = cw.Write([]string{r.By, "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed", "delivered", "undelivered"})
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
 	for _, row := range r.Rows {
 		_ = cw.Write([]string{row.Key, i(row.Sent), i(row.Failed), i(row.Skipped), i(row.Clicked), i(row.Recovered), revenueText(row.RecoveredRevenue), i(row.Unknown),
-			i(row.CodesIssued), i(row.CodesRedeemed)})
+			i(row.CodesIssued), i(row.CodesRedeemed), i(row.Delivered), i(row.Undelivered)})
 	}
-	var s, f, u, k, c int64
+	var s, f, u, k, c, dl, ud int64
 	for _, row := range r.Rows {
 		s, f, u, k, c = s+row.Sent, f+row.Failed, u+row.Unknown, k+row.Skipped, c+row.Clicked
+		dl, ud = dl+row.Delivered, ud+row.Undelivered
 	}
 	_ = cw.Write([]string{"total", i(s), i(f), i(k), i(c), i(r.Totals.Recovered), revenueText(r.Totals.RecoveredRevenue), i(u),
-		i(r.Totals.CodesIssued), i(r.Totals.CodesRedeemed)})
+		i(r.Totals.CodesIssued), i(r.Totals.CodesRedeemed), i(dl), i(ud)})
 	cw.Flush()
 	return cw.Error()
 }

@@ -77,6 +77,7 @@ func sample() map[string]map[string]map[string]int64 {
 				"converted_before": 6, "converted_late": 4,
 				"tracked_h": 60, "abandoned_h": 50, "converted_h": 5,
 				"verified_ordered": 3, "codes_issued|second|a": 50, "codes_redeemed|second|a": 7,
+				"delivered|second|sms|a": 15, "undelivered|second|sms|a": 3,
 			},
 		},
 		"b.example": {
@@ -301,11 +302,11 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"channel", "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed"},
-		{"email", "148", "0", "0", "12", "19", "1810.00 EUR", "0", "0", "0"},
-		{"sms", "20", "2", "28", "3", "12", "59.99 USD", "1", "0", "0"},
+		{"channel", "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed", "delivered", "undelivered"},
+		{"email", "148", "0", "0", "12", "19", "1810.00 EUR", "0", "0", "0", "0", "0"},
+		{"sms", "20", "2", "28", "3", "12", "59.99 USD", "1", "0", "0", "15", "3"},
 		// codes are per step: by channel, in the totals only
-		{"total", "168", "2", "28", "15", "31", "1810.00 EUR, 59.99 USD", "1", "50", "7"},
+		{"total", "168", "2", "28", "15", "31", "1810.00 EUR, 59.99 USD", "1", "50", "7", "15", "3"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("csv %v", recs)

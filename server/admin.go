@@ -179,6 +179,16 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 	for slot, at := range c.Clicks {
 		add(at, "message.clicked", slot.String())
 	}
+	for slot, rc := range c.Receipts {
+		detail := slot.String()
+		if rc.Error != "" {
+			detail += " error " + rc.Error
+		}
+		add(rc.At, "message."+rc.Status, detail)
+	}
+	for slot, h := range c.Holds {
+		add(h.At, "message.held", slot.String()+" quiet hours until "+h.Until.UTC().Format(time.RFC3339))
+	}
 	if c.OrderID != "" {
 		add(c.OrderReceived, "order.created", fmt.Sprintf("order %s %s %s placed %s, matched by %s",
 			c.OrderID, c.OrderTotal, c.OrderCurrency, c.OrderAt.Format(time.RFC3339), c.OrderMatch))

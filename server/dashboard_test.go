@@ -62,7 +62,7 @@ func TestDashboardInChromium(t *testing.T) {
 				t.Fatal(err)
 			}
 		} else {
-			if r, _ := e.store.Claim(ctx, m, c.Gen, c.Email()); r != recovery.ClaimOK {
+			if r, _ := e.store.Claim(ctx, m, c.Gen, c.Email(), ""); r != recovery.ClaimOK {
 				t.Fatal(r)
 			}
 			_ = e.store.Finish(ctx, m, c.Email(), recovery.OutcomeSent, "")

@@ -35,6 +35,9 @@ const MaxBody = 1 << 20
 // that platform's webhooks).
 type Secrets struct {
 	Shopify, WooCommerce, BigCommerce, Generic string
+	// Twilio is the account's auth token: it signs inbound SMS and
+	// delivery receipts (X-Twilio-Signature).
+	Twilio string
 }
 
 // Server holds what the handlers need.
@@ -44,6 +47,11 @@ type Server struct {
 	Shop    recovery.Shop
 	Links   *link.Signer
 	Steps   []recovery.Step // discount codes for click-through redirects
+	// SMSHelp answers an SMS of HELP or INFO (sms.help_text).
+	SMSHelp string
+	// Receipts, when set, is told each delivery receipt recorded (the
+	// worker's cartrecovery_messages_total).
+	Receipts func(channel, status string)
 	// Lookup records an order known by its id only (BigCommerce's
 	// store/order/created) for the worker to find its cart; nil when no
 	// platform API is configured (such orders are then ignored).
@@ -90,6 +98,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhooks/shopify", s.webhook("shopify", s.shopify))
 	mux.HandleFunc("POST /webhooks/generic", s.webhook("generic", s.generic))
+	mux.HandleFunc("POST /webhooks/twilio/inbound", s.twilioInbound)
+	mux.HandleFunc("POST /webhooks/twilio/status", s.twilioStatus)
 	mux.HandleFunc("POST /webhooks/woocommerce", s.webhook("woocommerce", s.woocommerce))
 	mux.HandleFunc("POST /webhooks/bigcommerce", s.webhook(bigcommerce.Platform, s.bigcommerce))
 	mux.HandleFunc("POST /webhooks/{platform}", func(w http.ResponseWriter, r *http.Request) {

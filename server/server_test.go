@@ -615,7 +615,7 @@ func TestReportAndTimelineAPI(t *testing.T) {
 	b := generic("e1", "cart.updated", "c1", time.Now().Add(-2*time.Hour))
 	e.post("/webhooks/generic", genericHeaders(b), b)
 	c, _, _ := e.store.Load(ctx, "default", "c1")
-	if r, _ := e.store.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email()); r != recovery.ClaimOK {
+	if r, _ := e.store.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email(), ""); r != recovery.ClaimOK {
 		t.Fatal(r)
 	}
 	_ = e.store.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, "")
@@ -693,7 +693,7 @@ func TestClickThroughVariant(t *testing.T) {
 	}
 	// the timeline names the variant of a step that has variants
 	cs, _, _ := e.store.Load(ctx, "test.myshopify.com", "123123123")
-	if r, _ := e.store.Claim(ctx, recovery.MessageKey{Store: "test.myshopify.com", Cart: "123123123", Step: 0, Channel: "email"}, cs.Gen, cs.Email()); r != recovery.ClaimOK {
+	if r, _ := e.store.Claim(ctx, recovery.MessageKey{Store: "test.myshopify.com", Cart: "123123123", Step: 0, Channel: "email"}, cs.Gen, cs.Email(), ""); r != recovery.ClaimOK {
 		t.Fatal(r)
 	}
 	_ = e.store.Finish(ctx, recovery.MessageKey{Store: "test.myshopify.com", Cart: "123123123", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, "")

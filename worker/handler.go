@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,9 @@ type Handler struct {
 	Rules     Rules
 	Shop      recovery.Shop
 	PublicURL string
+	// StatusURL, when set, is where Twilio posts each SMS's delivery
+	// receipts (http.public_url + /webhooks/twilio/status, when public).
+	StatusURL string
 	Renderer  *render.Renderer
 	Senders   map[string]notify.Sender // by channel: "email", "sms"
 	Links     *link.Signer
@@ -235,7 +239,12 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, variant recovery.V
 					"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 				}}}
 		case "sms":
-			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id}}
+			msg := notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id}
+			if h.StatusURL != "" {
+				// the receipt names its message; Twilio signs the whole URL
+				msg.StatusCallback = h.StatusURL + "?m=" + url.QueryEscape(c.Message(stepIdx, ch, variant.Name).String())
+			}
+			out[ch] = outgoing{link: lid, Message: msg}
 		}
 	}
 	return out, nil

@@ -36,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer, store *redis.Store, now func() time.T
 	m := &Metrics{
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartrecovery_messages_total",
-			Help: "Reminder messages by channel and outcome (sent, failed, unknown, skipped, retry, deferred, held).",
+			Help: "Reminder messages by channel and outcome (sent, failed, unknown, skipped, retry, deferred, held; delivered, undelivered and failed receipts).",
 		}, []string{"channel", "outcome"}),
 		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "cartrecovery_send_delay_seconds",
@@ -81,3 +81,7 @@ func (m *Metrics) platformCall(platform, call, result string) {
 		m.platform.WithLabelValues(platform, call, result).Inc()
 	}
 }
+
+// Receipt counts a delivery receipt (delivered, undelivered, failed) in
+// cartrecovery_messages_total.
+func (m *Metrics) Receipt(channel, status string) { m.count(channel, status) }

@@ -45,8 +45,16 @@ func TestQuietHoursHoldSMSUntilTheyEnd(t *testing.T) {
 	if n := b.sms.count("default/night/1/sms"); n != 0 {
 		t.Fatalf("sms sent %d times inside quiet hours", n)
 	}
-	if c := b.load("night"); c.Step != 1 {
+	c := b.load("night")
+	if c.Step != 1 {
 		t.Fatalf("cart moved to step %d while its sms waits", c.Step)
+	}
+	// the hold is on the cart when it happens (its timeline shows it)
+	if h := c.Holds[recovery.Slot{Step: 1, Channel: "sms"}]; !h.Until.Equal(end) || !h.At.Equal(due) || len(c.Holds) != 1 {
+		t.Fatalf("holds %v, want step 1's sms held at %v until %v", c.Holds, due, end)
+	}
+	if len(b.load("day").Holds) != 0 {
+		t.Fatal("the daytime customer's sms was noted as held")
 	}
 	next, ok, err := b.store.NextDue(ctx, "default", "night")
 	if err != nil || !ok || !next.Equal(end) {

@@ -107,7 +107,7 @@ func benchReport(ctx context.Context, rdb *goredis.Client) (fx reportFixture, ti
 				}
 				held.Add(1)
 			} else {
-				r, err := st.Claim(ctx, recovery.MessageKey{Store: ev.Store, Cart: ev.Cart.ID, Step: 0, Channel: "email"}, 1, recovery.NormalizeEmail(ev.Customer.Email))
+				r, err := st.Claim(ctx, recovery.MessageKey{Store: ev.Store, Cart: ev.Cart.ID, Step: 0, Channel: "email"}, 1, recovery.NormalizeEmail(ev.Customer.Email), "")
 				if err != nil {
 					return err
 				}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -78,9 +80,24 @@ func workerRules(c config.Rules) worker.Rules {
 		QuietHours: c.QuietHours.Domain(), PlatformCheck: c.PlatformCheck, PlatformCheckTimeout: c.PlatformCheckTimeout}
 }
 
-func secrets(c config.Platforms) server.Secrets {
-	return server.Secrets{Shopify: c.Shopify.Secret, WooCommerce: c.WooCommerce.Secret, BigCommerce: c.BigCommerce.ClientSecret,
-		Generic: c.Generic.Secret}
+func secrets(c config.Config) server.Secrets {
+	p := c.Platforms
+	return server.Secrets{Shopify: p.Shopify.Secret, WooCommerce: p.WooCommerce.Secret, BigCommerce: p.BigCommerce.ClientSecret,
+		Generic: p.Generic.Secret, Twilio: c.SMS.Twilio.AuthToken}
+}
+
+// statusURL is where Twilio posts delivery receipts: only when
+// http.public_url can be reached from the internet (https, not this
+// machine or a private network), else Twilio would post into the void.
+func statusURL(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "localhost" {
+		return ""
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsUnspecified() || ip.IsLinkLocalUnicast()) {
+		return ""
+	}
+	return strings.TrimSuffix(publicURL, "/") + "/webhooks/twilio/status"
 }
 
 // platforms are the API clients the worker asks at send time.
@@ -135,6 +152,7 @@ func runApp(ctx context.Context, a App) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	metrics := worker.NewMetrics(reg, store, now)
 	queues := worker.Queues(cfg.Redis.Prefix, cfg.QueueCount())
 	var (
 		srv       *asynq.Server
@@ -158,7 +176,7 @@ func runApp(ctx context.Context, a App) error {
 		h := &worker.Handler{Store: store, Steps: seq, Rules: workerRules(cfg.Rules), Shop: cfg.Shop(),
 			PublicURL: cfg.HTTP.PublicURL, Renderer: a.Renderer, Links: signer, Now: now,
 			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
-			Metrics: worker.NewMetrics(reg, store, now), SendTimeout: cfg.Worker.SendTimeout,
+			Metrics: metrics, SendTimeout: cfg.Worker.SendTimeout, StatusURL: statusURL(cfg.HTTP.PublicURL),
 			Platforms: platforms(cfg.Platforms)}
 		client = asynq.NewClientFromRedisClient(conn.Client)
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
@@ -179,7 +197,7 @@ func runApp(ctx context.Context, a App) error {
 	// probes and metrics on the same address. With http.ops_addr, /metrics
 	// and the probes are served there, and http.addr no longer serves
 	// /metrics (a worker alone then listens on http.ops_addr only).
-	s := &server.Server{Store: store, Secrets: secrets(cfg.Platforms), Shop: cfg.Shop(), Links: signer, Steps: seq,
+	s := &server.Server{Store: store, Secrets: secrets(cfg), SMSHelp: cfg.SMSHelp(), Receipts: metrics.Receipt, Shop: cfg.Shop(), Links: signer, Steps: seq,
 		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
 		SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
 		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: now}

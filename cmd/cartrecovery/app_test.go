@@ -388,3 +388,24 @@ func recipients(msgs []smtptest.Received) []string {
 	}
 	return out
 }
+
+// Twilio posts delivery receipts only where it can reach: a public https
+// address.
+func TestStatusURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://recover.example":       "https://recover.example/webhooks/twilio/status",
+		"https://recover.example/":      "https://recover.example/webhooks/twilio/status",
+		"https://recover.example/carts": "https://recover.example/carts/webhooks/twilio/status",
+		"http://recover.example":        "",
+		"https://localhost:8080":        "",
+		"https://127.0.0.1":             "",
+		"https://10.0.0.5":              "",
+		"https://[::1]:8443":            "",
+		"http://localhost:8080":         "",
+		"::not a url":                   "",
+	} {
+		if got := statusURL(in); got != want {
+			t.Errorf("statusURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -8,13 +8,16 @@
 -- The email keys come from the caller's read of the cart; any update since
 -- bumped the generation, so a changed email is 'superseded'.
 --
+-- The channel's contact must not be suppressed (unsubscribed, STOP): the
+-- guards checked before, this checks again at the last moment.
+--
 -- KEYS: 1 cart hash, 2 the store's due set, 3 the store's in-flight set,
---       4 ordered:<email>, 5 cool:<email>
+--       4 ordered:<email>, 5 cool:<email>, 6 unsub:<channel>:<contact hash>
 -- ARGV: 1 send field, 2 step, 3 gen, 4 now ms, 5 cart id, 6 cooldown ms
 --       (0 = off), 7 order grace ms, 8 sweep deadline ms, 9 message key,
 --       10 normalized email
 -- Returns: 'ok' or why not: gone, ordered, deleted, superseded, claimed,
---          cooldown
+--          cooldown, unsubscribed
 local v = redis.call('HMGET', KEYS[1], 'st', 'step', 'gen', 'em', 'rx', 'c0')
 if not v[1] then return 'gone' end
 if v[1] ~= 'active' then return v[1] end
@@ -29,6 +32,7 @@ if email ~= '' then
     return 'ordered'
   end
 end
+if redis.call('EXISTS', KEYS[6]) == 1 then return 'unsubscribed' end
 local cool = tonumber(ARGV[6])
 if cool > 0 and email ~= '' then
   local holder = redis.call('GET', KEYS[5])
