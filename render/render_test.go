@@ -19,36 +19,48 @@ func load(t *testing.T) *Renderer {
 	return r
 }
 
+// TestGolden renders the shipped steps for the sample cart in each shipped
+// language ("" is the default, English): every part has a golden file,
+// reviewed when it changes (go test ./render -update).
 func TestGolden(t *testing.T) {
 	r := load(t)
-	for _, step := range []string{"first-reminder", "second-reminder", "last-chance"} {
-		d := SampleData()
-		if step != "second-reminder" {
-			d.Discount = Discount{}
-		}
-		out, err := r.Render(step, []string{"email", "sms"}, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for part, got := range map[string]string{"subject": out.Subject, "txt": out.Text, "html": out.HTML, "sms": out.SMS} {
-			path := filepath.Join("testdata", "golden", step+"."+part)
-			if *update {
-				_ = os.MkdirAll(filepath.Dir(path), 0o755)
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
+	for _, locale := range []string{"", "es", "de", "fr"} {
+		for _, step := range []string{"first-reminder", "second-reminder", "last-chance"} {
+			d := SampleData()
+			if step != "second-reminder" {
+				d.Discount = Discount{}
 			}
-			want, err := os.ReadFile(path)
+			name := step
+			if locale != "" {
+				d.Customer.Locale, name = locale, step+"."+locale
+			}
+			out, err := r.Render(step, []string{"email", "sms"}, d)
 			if err != nil {
-				t.Fatalf("%v (run go test ./render -update)", err)
+				t.Fatal(err)
 			}
-			if got != string(want) {
-				t.Errorf("%s differs from %s (go test ./render -update after reviewing):\n%s", part, path, got)
+			if out.Locale != locale {
+				t.Errorf("%s for %q rendered from %v", step, locale, out.Files)
 			}
-		}
-		if n, enc := SMSSegments(out.SMS); n != 1 || enc != "GSM-7" {
-			t.Errorf("%s sms: %d %s segments (%d chars): %q", step, n, enc, len(out.SMS), out.SMS)
+			for part, got := range map[string]string{"subject": out.Subject, "txt": out.Text, "html": out.HTML, "sms": out.SMS} {
+				path := filepath.Join("testdata", "golden", name+"."+part)
+				if *update {
+					_ = os.MkdirAll(filepath.Dir(path), 0o755)
+					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go test ./render -update)", err)
+				}
+				if got != string(want) {
+					t.Errorf("%s differs from %s (go test ./render -update after reviewing):\n%s", part, path, got)
+				}
+			}
+			if n, enc := SMSSegments(out.SMS); n != 1 || enc != "GSM-7" {
+				t.Errorf("%s sms: %d %s segments (%d chars): %q", name, n, enc, len(out.SMS), out.SMS)
+			}
 		}
 	}
 }
@@ -142,9 +154,14 @@ func TestMoney(t *testing.T) {
 	for _, tc := range []struct{ amount, cur, want string }{
 		{"59.90", "EUR", "€59.90"}, {"59.9", "EUR", "€59.90"}, {"59", "USD", "$59.00"},
 		{"1234.5", "USD", "$1,234.50"}, {"1234567.89", "GBP", "£1,234,567.89"},
-		{"1000", "JPY", "¥1,000"}, {"1000.00", "JPY", "¥1,000"}, {"12.5", "JPY", "12.5 JPY"},
-		{"1.234", "KWD", "1.234 KWD"}, {"59.90", "CHF", "59.90 CHF"}, {"-5.00", "EUR", "-€5.00"},
-		{"0.005", "EUR", "0.005 EUR"}, {"abc", "EUR", "abc EUR"}, {"007.10", "", "7.10"}, {"", "EUR", "EUR"},
+		{"1000", "JPY", "¥1,000"}, {"1000.00", "JPY", "¥1,000"},
+		// rounded half away from zero to the currency's digits (these four were
+		// returned as given before locales: "12.5 JPY", "0.005 EUR"...), and
+		// CLDR's space after a prefix symbol ending in a letter
+		{"12.5", "JPY", "¥13"}, {"0.005", "EUR", "€0.01"}, {"-0.005", "EUR", "-€0.01"},
+		{"1.234", "KWD", "KWD\u00a01.234"}, {"59.90", "CHF", "CHF\u00a059.90"}, {"-5.00", "EUR", "-€5.00"},
+		{"5", "XYZ", "5.00\u00a0XYZ"}, {"5", "cad", "CA$5.00"},
+		{"abc", "EUR", "abc EUR"}, {"1e3", "EUR", "1e3 EUR"}, {"007.10", "", "7.10"}, {"", "EUR", "EUR"},
 	} {
 		if got := Money(tc.amount, tc.cur); got != tc.want {
 			t.Errorf("Money(%q, %q) = %q, want %q", tc.amount, tc.cur, got, tc.want)

@@ -211,8 +211,9 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, variant recovery.V
 	base := strings.TrimSuffix(h.PublicURL, "/")
 	unsub := base + "/unsubscribe/" + UnsubscribeToken(h.Links, c.Store, "email", email)
 	d := render.Data{
-		Store:          render.Store{Name: h.Shop.Name, URL: h.Shop.URL, Address: h.Shop.Address},
-		Customer:       render.Customer{FirstName: c.Customer.FirstName, Email: c.Customer.Email, Phone: c.Customer.Phone, Locale: c.Customer.Locale},
+		Store: render.Store{Name: h.Shop.Name, URL: h.Shop.URL, Address: h.Shop.Address, Timezone: h.Shop.Timezone},
+		Customer: render.Customer{FirstName: c.Customer.FirstName, Email: c.Customer.Email, Phone: c.Customer.Phone,
+			Locale: c.Customer.Locale, Timezone: c.Customer.Timezone},
 		Cart:           render.Cart{ID: c.ID, Total: c.Cart.Total, Currency: c.Cart.Currency},
 		Discount:       discount,
 		UnsubscribeURL: unsub,

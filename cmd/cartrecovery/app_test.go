@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,8 +17,10 @@ import (
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/clock"
+	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
+	"github.com/cartrecovery/cartrecovery/internal/twiliotest"
 	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
@@ -56,6 +59,13 @@ func platformsYAML(given []string) string {
 
 func startApp(t *testing.T, sequence string, platforms ...string) *appBundle {
 	t.Helper()
+	return startAppWith(t, sequence, "", platforms...)
+}
+
+// startAppWith is startApp with more top-level config (extra: YAML keys
+// the base config does not set, such as sms).
+func startAppWith(t *testing.T, sequence, extra string, platforms ...string) *appBundle {
+	t.Helper()
 	mode, url := testredis.ModeURL(t)
 	smtp := smtptest.Start(t)
 	templates, _ := filepath.Abs("../../templates")
@@ -70,7 +80,8 @@ sequence:
 rules: {quiet_hours: {start: "", end: ""}}
 email: {transport: smtp, from: "App Shop <shop@example.com>", smtp: {host: %q, port: %d, tls: none}}
 templates: {dir: %q}
-`, url, mode, platformsYAML(platforms), sequence, smtp.Host(), smtp.Port(), templates)
+%s
+`, url, mode, platformsYAML(platforms), sequence, smtp.Host(), smtp.Port(), templates, extra)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -407,5 +418,73 @@ func TestStatusURL(t *testing.T) {
 		if got := statusURL(in); got != want {
 			t.Errorf("statusURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A Spanish customer in Madrid gets her reminders in Spanish, with euros
+// written the Spanish way, and her STOP reply, signed by Twilio, stops the
+// next SMS step; HELP gets the shop's answer.
+func TestAppSpanishCustomerAndSTOP(t *testing.T) {
+	tw := twiliotest.Start(t)
+	b := startAppWith(t, `
+  - {name: first-reminder, delay: 1h, channels: [email, sms], template: first-reminder}
+  - {name: second-reminder, delay: 24h, channels: [email, sms], template: second-reminder}`,
+		fmt.Sprintf(`sms: {transport: twilio, help_text: "App Shop: recordatorios de carrito. STOP para darte de baja.", twilio: {account_sid: %q, auth_token: %q, from: "+15005550006", base_url: %q}}`,
+			twiliotest.AccountSID, twiliotest.AuthToken, tw.URL()))
+	body := fmt.Sprintf(`{"id":"es-1","type":"cart.updated","occurred_at":%q,"cart":{"id":"c-es","currency":"EUR","total":"1234.5",`+
+		`"items":[{"title":"Cafetera","quantity":1,"price":"1234.5"}]},"customer":{"email":"lucia@example.es","phone":"+34600111222",`+
+		`"first_name":"Lucía","locale":"es-ES","timezone":"Europe/Madrid","email_consent":true,"sms_consent":true}}`,
+		b.clock.Now().Format(time.RFC3339))
+	req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/generic", strings.NewReader(body))
+	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(body), "generic_app"))
+	do(t, req, http.StatusAccepted)
+
+	b.advance(t, time.Hour)
+	mails := b.smtp.WaitMessages(t, 1, 10*time.Second)
+	texts := tw.WaitMessages(t, 1, 10*time.Second)
+	hdr, text, _, err := mails[0].Parsed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(hdr.Get("Subject"))
+	if err != nil || !strings.Contains(subject, "Lucía") || !strings.Contains(subject, "carrito") || !strings.Contains(text, "1.234,50\u00a0€") {
+		t.Fatalf("not in Spanish with euros the Spanish way: subject %q (%v)\n%s", subject, err, text)
+	}
+	if sms := texts[0].Body; !strings.HasPrefix(sms, "App Shop") || !strings.HasSuffix(sms, "Responde STOP para darte de baja") {
+		t.Fatalf("sms %q: want the shop's name and the Spanish opt-out line", sms)
+	}
+
+	// she replies STOP, then HELP, as Twilio posts them
+	reply := func(word string) string {
+		t.Helper()
+		form := map[string]string{"From": "+34600111222", "To": "+15005550006", "Body": word, "MessageSid": "SM1", "AccountSid": twiliotest.AccountSID}
+		v := url.Values{}
+		for k, x := range form {
+			v.Set(k, x)
+		}
+		req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/twilio/inbound", strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", twiliotest.Sign(twiliotest.AuthToken, "http://127.0.0.1/webhooks/twilio/inbound", form))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", word, resp.StatusCode, out)
+		}
+		return string(out)
+	}
+	reply(" Stop ")
+	if help := reply("HELP"); !strings.Contains(help, "<Message>App Shop: recordatorios de carrito. STOP para darte de baja.</Message>") {
+		t.Fatalf("HELP answered %s", help)
+	}
+	b.waitCart(t, "default", "c-es", func(step int, due *time.Time) bool { return step == 1 && due != nil })
+	b.advance(t, 24*time.Hour)
+	b.smtp.WaitMessages(t, 2, 10*time.Second)
+	b.waitCart(t, "default", "c-es", func(step int, due *time.Time) bool { return step == 2 })
+	if n := len(tw.Messages()); n != 1 {
+		t.Fatalf("%d SMS: the second went out after STOP", n)
 	}
 }

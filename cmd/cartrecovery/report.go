@@ -123,6 +123,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	variantName := fs.String("variant", config.BaseVariant, "A/B variant of the step (a is the step's own template)")
 	cartFile := fs.String("cart", "", "a generic cart.updated event (JSON) to render instead of the sample cart")
 	out := fs.String("out", "", "directory to write the parts to (default: print)")
+	locale := fs.String("locale", "", "customer locale to render for (es, es-MX, de-CH...): picks the translation and how money and dates are written (default: the sample's, or the --cart customer's)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -147,7 +148,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 		channels = []string{*channel}
 	}
 	d := render.SampleData()
-	d.Store = render.Store{Name: cfg.Store.Name, URL: cfg.Store.URL, Address: cfg.Store.Address}
+	d.Store = render.Store{Name: cfg.Store.Name, URL: cfg.Store.URL, Address: cfg.Store.Address, Timezone: cfg.Store.Timezone}
 	d.Discount = render.Discount{Code: variant.Discount.Code, Label: variant.Discount.Label}
 	if dc := variant.Discount; dc.Unique {
 		// a placeholder as long as the codes that will be made
@@ -168,12 +169,17 @@ func preview(args []string, stdout, stderr io.Writer) error {
 		for _, it := range ev.Cart.Items {
 			d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
 		}
-		d.Customer = render.Customer{FirstName: ev.Customer.FirstName, Email: ev.Customer.Email, Phone: ev.Customer.Phone, Locale: ev.Customer.Locale}
+		d.Customer = render.Customer{FirstName: ev.Customer.FirstName, Email: ev.Customer.Email, Phone: ev.Customer.Phone,
+			Locale: ev.Customer.Locale, Timezone: ev.Customer.Timezone}
+	}
+	if *locale != "" {
+		d.Customer.Locale = *locale
 	}
 	res, err := r.Render(variant.Template, channels, d)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "locale %q: %s (dates in %s)\n", d.Customer.Locale, strings.Join(res.Files, ", "), render.Zone(d))
 	parts := map[string]string{}
 	if slices.Contains(channels, "email") {
 		parts["subject.txt"], parts["email.txt"], parts["email.html"] = res.Subject, res.Text, res.HTML

@@ -35,9 +35,9 @@ commands:
   serve    [--config FILE] [--role all|web|worker]   run the HTTP endpoints and/or the worker
   report   [--config FILE] [--since 30d | --from D --to D] [--by step|channel|variant|day|store]
            [--store NAME] [--format table|csv|json]          recovery report from the counters
-  preview  [--config FILE] --step NAME [--channel email|sms] [--variant V] [--cart FILE.json] [--out DIR]
+  preview  [--config FILE] --step NAME [--channel email|sms] [--variant V] [--cart FILE.json] [--locale L] [--out DIR]
                                                      render a step's messages for a sample cart
-  check    [--config FILE]                           validate the config and every template
+  check    [--config FILE]                           validate the config and every template and translation
   version                                            print version and commit
 `
 
