@@ -54,6 +54,7 @@ type cartResponse struct {
 			Code string `json:"code"`
 		} `json:"currency"`
 		CartAmount json.Number `json:"cart_amount"`
+		Locale     string      `json:"locale"` // the storefront's, e.g. es-MX
 		LineItems  struct {
 			Physical []lineItem `json:"physical_items"`
 			Digital  []lineItem `json:"digital_items"`
@@ -93,6 +94,9 @@ func (c *Client) Cart(ctx context.Context, id string) (recovery.Cart, recovery.C
 		}
 	}
 	cu := recovery.Customer{Email: strings.TrimSpace(d.Email)}
+	if l := strings.TrimSpace(d.Locale); len(l) <= 35 {
+		cu.Locale = l
+	}
 	if n := d.CustomerID.String(); n != "" && n != "0" {
 		cu.ID = n
 	}

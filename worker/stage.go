@@ -158,7 +158,10 @@ func (r *run) refresh() (done bool, err error) {
 		return true, fmt.Errorf("ask %s for cart %s: %w", r.c.Platform, r.c.ID, err)
 	}
 	cart.RecoveryURL = r.c.Cart.RecoveryURL
-	cu.FirstName, cu.Phone, cu.Locale, cu.Timezone = r.c.Customer.FirstName, r.c.Customer.Phone, r.c.Customer.Locale, r.c.Customer.Timezone
+	cu.FirstName, cu.Phone, cu.Timezone = r.c.Customer.FirstName, r.c.Customer.Phone, r.c.Customer.Timezone
+	if cu.Locale == "" { // the cart's own locale (BigCommerce has one) comes first
+		cu.Locale = r.c.Customer.Locale
+	}
 	cu.EmailConsent, cu.SMSConsent = r.c.Customer.EmailConsent, r.c.Customer.SMSConsent
 	r.c.Cart, r.c.Customer = cart, cu
 	if ok, err := r.h.Store.SetContent(r.ctx, r.c, r.c.Gen); err != nil || !ok {

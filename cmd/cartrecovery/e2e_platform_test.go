@@ -33,8 +33,9 @@ import (
 //	        the retry registers one (asynq's backoff, 30s)
 //	woo-103 pending; paid, its webhook lost → the check with the shop
 //	        stops it: no reminder
-//	bc-1    created → fetched from the store → reminder with a code added
-//	        to the bulk promotion → converted → no second step
+//	bc-1    created → fetched from the store (a de-DE storefront) →
+//	        reminder in German with a code added to the bulk promotion →
+//	        converted → no second step
 func TestEndToEndPlatforms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -111,7 +112,7 @@ templates: {dir: %q}
 	woo.RefuseCoupons("woo-102@example.com", 1)
 	// paid at the shop; its processing webhook never comes
 	woo.SetOrder(woocommercetest.Order{ID: 103, Status: "processing", Total: "29.35", Currency: "USD", Created: start, Paid: start})
-	bc.SetCart("bc-1", &bigcommercetest.Cart{Email: "bea@example.com", Currency: "EUR", Total: "27.95",
+	bc.SetCart("bc-1", &bigcommercetest.Cart{Locale: "de-DE", Email: "bea@example.com", Currency: "EUR", Total: "27.95",
 		Items: []bigcommercetest.Item{{Name: "Openhouse No. 3", SKU: "OH-3", Quantity: 1, Price: "27.95"}}})
 	postWoo(101, "woo-101@example.com", "checkout-draft")
 	postWoo(102, "woo-102@example.com", "pending")
@@ -162,7 +163,9 @@ templates: {dir: %q}
 	// the bulk promotion
 	_, textBC, _, _ := mbc.Parsed()
 	codes := bc.Codes()
+	// the cart's storefront locale (de-DE): German, euros the German way
 	if len(codes) != 1 || !strings.Contains(textBC, codes[0].Code) || !strings.Contains(textBC, "Openhouse No. 3") ||
+		!strings.Contains(textBC, "27,95\u00a0€") || !strings.Contains(textBC, "Warenkorb") ||
 		codes[0].MaxUses != 1 || codes[0].MaxUsesPerCustomer != 1 {
 		t.Fatalf("bc-1: codes %+v in\n%s", codes, textBC)
 	}

@@ -43,6 +43,7 @@ const PromotionID = "7"
 
 // Cart is what the fake answers for a cart id.
 type Cart struct {
+	Locale   string // the storefront's ("" leaves it out)
 	Email    string
 	Currency string
 	Total    string // cart_amount, sent as a JSON number
@@ -201,6 +202,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		for _, it := range c.Items {
 			b, _ := json.Marshal(map[string]any{"name": it.Name, "sku": it.SKU, "quantity": it.Quantity})
 			items = append(items, strings.TrimSuffix(string(b), "}")+`,"sale_price":`+it.Price+`,"list_price":`+it.Price+`}`)
+		}
+		if c.Locale != "" {
+			fmt.Fprintf(w, `{"data":{"id":%q,"locale":%q,"customer_id":0,"email":%q,"currency":{"code":%q},"cart_amount":%s,"base_amount":%s,`+
+				`"line_items":{"physical_items":[%s],"digital_items":[],"custom_items":[],"gift_certificates":[]}},"meta":{}}`,
+				id, c.Locale, c.Email, c.Currency, c.Total, c.Total, strings.Join(items, ","))
+			return
 		}
 		fmt.Fprintf(w, `{"data":{"id":%q,"customer_id":0,"email":%q,"currency":{"code":%q},"cart_amount":%s,"base_amount":%s,`+
 			`"line_items":{"physical_items":[%s],"digital_items":[],"custom_items":[],"gift_certificates":[]}},"meta":{}}`,
