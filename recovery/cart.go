@@ -183,15 +183,18 @@ type CartState struct {
 	Reminded  time.Time // first message accepted by a provider
 	// LastTouch is the counter suffix (MessageSuffix) of the last message
 	// sent, and LastTouchAt when it was sent.
-	LastTouch     string
-	LastTouchAt   time.Time
-	Attribution   string    // set by the order: recovered|..., converted_before, ...
-	OrderAt       time.Time // platform time of the order
-	OrderReceived time.Time
-	Deleted       time.Time // when a cart.deleted ended it
-	OrderTotal    string
-	OrderCurrency string
-	OrderMatch    string // how the order found the cart: id, ref, email
+	LastTouch   string
+	LastTouchAt time.Time
+	Attribution string // set by the order: recovered|..., converted_before, ...
+	// AttributionRule says how a recovery was credited: "click" (the last
+	// message clicked within the window) or "send" (the last message sent).
+	AttributionRule string
+	OrderAt         time.Time // platform time of the order
+	OrderReceived   time.Time
+	Deleted         time.Time // when a cart.deleted ended it
+	OrderTotal      string
+	OrderCurrency   string
+	OrderMatch      string // how the order found the cart: id, ref, email
 }
 
 // Email is the cart's customer email in the form it is indexed under.

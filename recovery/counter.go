@@ -44,6 +44,18 @@ const (
 	// Delivery receipts (SMS): delivered, and undelivered or failed.
 	CountDelivered   CounterKind = "delivered"
 	CountUndelivered CounterKind = "undelivered"
+	// CountReached: carts that got at least one message of a step (by step
+	// and variant): the A/B tests' denominator.
+	CountReached CounterKind = "reached"
+	// CountCreditClick: recoveries credited to the last clicked message
+	// (the click rule) rather than the last one sent.
+	CountCreditClick CounterKind = "credit_click"
+	// CountSkipReason: messages skipped, or held by quiet hours, by reason
+	// code (SkipCode): "skipr|no_consent".
+	CountSkipReason CounterKind = "skipr"
+	// CountRecoveredIn: recovered carts by the order's currency
+	// ("recc|EUR"): with revt, the average recovered order value.
+	CountRecoveredIn CounterKind = "recc"
 	// Unique discount codes by step and variant (no channel: one code per
 	// cart and step): registered with the platform, and carried by an order.
 	CountCodesIssued   CounterKind = "codes_issued"
@@ -57,11 +69,14 @@ var cartKinds = map[CounterKind]bool{
 	CountTracked: true, CountTrackedHoldout: true, CountAbandoned: true, CountAbandonedHoldout: true,
 	CountReminded: true, CountClickedCarts: true, CountOrders: true, CountRecovered: true,
 	CountRecoveredClicked: true, CountConvertedBefore: true, CountConvertedLate: true, CountConvertedHoldout: true,
-	CountVerifiedOrdered: true,
+	CountVerifiedOrdered: true, CountCreditClick: true,
 }
 
 // stepKinds are counted per step and variant: kind|step|variant.
-var stepKinds = map[CounterKind]bool{CountCodesIssued: true, CountCodesRedeemed: true}
+var stepKinds = map[CounterKind]bool{CountCodesIssued: true, CountCodesRedeemed: true, CountReached: true}
+
+// labelKinds are counted per label: kind|label (a currency, a reason code).
+var labelKinds = map[CounterKind]bool{CountRevenueTotal: true, CountSkipReason: true, CountRecoveredIn: true}
 
 var messageKinds = map[CounterKind]bool{
 	CountSent: true, CountFailed: true, CountUnknown: true, CountSkipped: true,
@@ -74,7 +89,8 @@ type Counter struct {
 	Step     string // step name; message-level kinds only
 	Channel  string
 	Variant  string
-	Currency string // CountRevenue, CountRevenueTotal
+	Currency string // CountRevenue, CountRevenueTotal, CountRecoveredIn
+	Reason   string // CountSkipReason: a SkipCode
 }
 
 // MessageSuffix is the "step|channel|variant" part of a message-level
@@ -110,6 +126,9 @@ func (c Counter) Field() string {
 	if c.Currency != "" {
 		b.WriteString("|" + c.Currency)
 	}
+	if c.Reason != "" {
+		b.WriteString("|" + c.Reason)
+	}
 	return b.String()
 }
 
@@ -125,8 +144,12 @@ func ParseCounter(f string) (Counter, error) {
 	case len(p) == 3 && stepKinds[c.Kind] && p[1] != "" && p[2] != "":
 		c.Step, c.Variant = p[1], p[2]
 		return c, nil
-	case len(p) == 2 && c.Kind == CountRevenueTotal && p[1] != "":
-		c.Currency = p[1]
+	case len(p) == 2 && labelKinds[c.Kind] && p[1] != "":
+		if c.Kind == CountSkipReason {
+			c.Reason = p[1]
+		} else {
+			c.Currency = p[1]
+		}
 		return c, nil
 	case len(p) == 4 && messageKinds[c.Kind] && c.Kind != CountRevenue,
 		len(p) == 5 && c.Kind == CountRevenue:
@@ -140,4 +163,39 @@ func ParseCounter(f string) (Counter, error) {
 		return c, nil
 	}
 	return Counter{}, fmt.Errorf("counter %q: not a known counter", f)
+}
+
+// Skip reason codes, as the reports count them (CountSkipReason).
+var skipCodes = []struct{ prefix, code string }{
+	{"no email address", "no_email"},
+	{"no phone number", "no_phone"},
+	{"no email consent", "no_email_consent"},
+	{"no sms consent", "no_sms_consent"},
+	{"cart total below", "below_min"},
+	{"cart total is not a decimal", "bad_total"},
+	{"unsubscribed", "unsubscribed"},
+	{"cooldown", "cooldown"},
+	{"too old", "too_old"},
+	{ReasonHoldout, "holdout"},
+	{"the platform no longer has", "gone"},
+	{"the step's unique code could not", "no_code"},
+	{"the step offers a unique code", "no_registrar"},
+	{"the platform could not confirm", "not_verified"},
+	{"channel not configured", "channel_off"},
+	{"unknown channel", "channel_off"},
+}
+
+// SkipQuietHours is the reason code of a message held by quiet hours (sent
+// when they end).
+const SkipQuietHours = "quiet_hours"
+
+// SkipCode is the reason code of a skip reason: a short, stable name the
+// reports group by ("other" for a reason not listed).
+func SkipCode(reason string) string {
+	for _, c := range skipCodes {
+		if strings.HasPrefix(reason, c.prefix) {
+			return c.code
+		}
+	}
+	return "other"
 }

@@ -156,3 +156,71 @@ func TestOrderRedeemsCodeOnce(t *testing.T) {
 		t.Fatalf("after two more orders: redeemed %d, orders %d; want 1, 3", n[redeemed], n[recovery.Counter{Kind: recovery.CountOrders}])
 	}
 }
+
+// Attribution follows the click: an order is credited to the last message
+// clicked within the window, else to the last message sent.
+func TestAttributionFollowsTheClick(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := context.Background()
+	send := func(cart string, step int, ch string) recovery.MessageKey {
+		t.Helper()
+		c := load(t, s, cart)
+		m := c.Message(step, ch, "")
+		if r, err := s.Claim(ctx, m, c.Gen, c.Email(), ""); err != nil || r != recovery.ClaimOK {
+			t.Fatalf("claim %v: %q %v", m, r, err)
+		}
+		if err := s.Finish(ctx, m, c.Email(), recovery.OutcomeSent, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Advance(ctx, "default", cart, step); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, c := range []struct {
+		cart       string
+		clickAfter time.Duration // after the first message; 0: no click
+		wantAtt    string
+		wantRule   string
+	}{
+		{"clicked", time.Minute, "recovered|0|email|a", "click"},
+		{"no-click", 0, "recovered|1|sms|a", "send"},
+		// clicked, but longer than the window (168h) before the order
+		{"old-click", time.Minute, "recovered|1|sms|a", "send"},
+	} {
+		ev := update("u-"+c.cart, c.cart, clk.Now())
+		ev.Customer.Email = c.cart + "@example.com"
+		ingest(t, s, ev)
+		first := send(c.cart, 0, "email")
+		if c.clickAfter > 0 {
+			clk.Add(c.clickAfter)
+			if _, ok, err := s.Click(ctx, first); err != nil || !ok {
+				t.Fatalf("click: %v %v", ok, err)
+			}
+		}
+		if c.cart == "old-click" {
+			clk.Add(169 * time.Hour)
+		}
+		clk.Add(time.Minute)
+		send(c.cart, 1, "sms") // a later message, not clicked
+		clk.Add(time.Minute)
+		o := order("o-"+c.cart, c.cart, clk.Now())
+		o.Customer.Email = c.cart + "@example.com"
+		ingest(t, s, o)
+		got := load(t, s, c.cart)
+		if got.Attribution != c.wantAtt || got.AttributionRule != c.wantRule {
+			t.Errorf("%s: credited %q by %q, want %q by %q", c.cart, got.Attribution, got.AttributionRule, c.wantAtt, c.wantRule)
+		}
+	}
+	all, err := s.Counters(ctx, []string{"default"}, []string{t0.Format(time.DateOnly), clk.Now().UTC().Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var byClick int64
+	for _, day := range all["default"] {
+		byClick += day[recovery.Counter{Kind: recovery.CountCreditClick}]
+	}
+	if byClick != 1 {
+		t.Fatalf("credited by click %d, want 1", byClick)
+	}
+}

@@ -47,7 +47,11 @@ import (
 //	c0    first seen (ms); ho "1" in the holdout group (else absent); ab
 //	      abandoned at (ms)
 //	rem   first message accepted (ms); ls last message sent: suffix|ms
-//	clk   clicks; oid/oat/orx/otot/ocur/oby/att the order and its attribution
+//	clk   clicks; lc the last clicked message: suffix|ms
+//	oid/oat/orx/otot/ocur/oby/att the order and its attribution; arule the
+//	      rule that credited it: click (the last clicked message within the
+//	      window) or send (the last message sent)
+//	rs:<step>  when the step's first message was sent (counted reached once)
 //	m:<step>:<channel>  send state "claimed|ms", then "sent|ms|claimed|detail",
 //	                    "failed|ms|claimed|detail" or "skipped|ms|ms|reason"
 //	k:<step>:<channel>  first click on that message's link (ms)
@@ -409,7 +413,8 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 	c := recovery.CartState{Store: store, ID: id, State: h["st"], OrderID: h["oid"],
 		Sends: map[recovery.Slot]recovery.Send{}, Clicks: map[recovery.Slot]time.Time{}, Holdout: h["ho"] == "1",
 		Abandoned: msTime(h["ab"]), Reminded: msTime(h["rem"]), Attribution: h["att"],
-		OrderAt: msTime(h["oat"]), OrderReceived: msTime(h["orx"]), Deleted: msTime(h["del"]), OrderTotal: h["otot"], OrderCurrency: h["ocur"], OrderMatch: h["oby"]}
+		AttributionRule: h["arule"],
+		OrderAt:         msTime(h["oat"]), OrderReceived: msTime(h["orx"]), Deleted: msTime(h["del"]), OrderTotal: h["otot"], OrderCurrency: h["ocur"], OrderMatch: h["oby"]}
 	if ls := h["ls"]; ls != "" {
 		i := strings.LastIndexByte(ls, '|')
 		c.LastTouch, c.LastTouchAt = ls[:max(i, 0)], msTime(ls[i+1:])
@@ -700,7 +705,8 @@ func (s *Store) Finish(ctx context.Context, m recovery.MessageKey, email, outcom
 		s.k.stats(m.Store, day(now)), s.k.last(m.Store, email)},
 		m.Slot().Field("m"), sendValue(outcome, now, detail), s.counter(recovery.CounterKind(outcome), m),
 		s.counter(recovery.CountUnknown, m), s.suffix(m), now.UnixMilli(), int64(s.window/time.Second), m.Cart,
-		m.String(), email, field(recovery.CountReminded)).Int()
+		m.String(), email, field(recovery.CountReminded), "rs:"+strconv.Itoa(m.Step),
+		recovery.Counter{Kind: recovery.CountReached, Step: s.stepName(m.Step), Variant: m.Variant}.Field()).Int()
 	if err == nil && n == 0 {
 		err = recovery.ErrNoClaim
 	}
@@ -766,11 +772,12 @@ func (s *Store) Skip(ctx context.Context, m recovery.MessageKey, reason string) 
 	now := s.now()
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
 	counter := s.counter(recovery.CountSkipped, m)
+	why := recovery.Counter{Kind: recovery.CountSkipReason, Reason: recovery.SkipCode(reason)}.Field()
 	if reason == recovery.ReasonHoldout {
-		counter = ""
+		counter, why = "", ""
 	}
 	return skipScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.stats(m.Store, day(now))},
-		m.Slot().Field("m"), recovery.OutcomeSkipped+"|"+ts+"|"+ts+"|"+strings.ReplaceAll(reason, "|", "/"), counter).Err()
+		m.Slot().Field("m"), recovery.OutcomeSkipped+"|"+ts+"|"+ts+"|"+strings.ReplaceAll(reason, "|", "/"), counter, why).Err()
 }
 
 // Advance moves an active cart past step and schedules its next step from
@@ -860,7 +867,8 @@ type Clicked struct {
 func (s *Store) Click(ctx context.Context, m recovery.MessageKey) (Clicked, bool, error) {
 	now := s.now()
 	v, err := clickScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.data(m.Store, m.Cart), s.k.stats(m.Store, day(now))},
-		m.Slot().Field("k"), now.UnixMilli(), s.counter(recovery.CountClicked, m), field(recovery.CountClickedCarts), codeField(m.Step)).StringSlice()
+		m.Slot().Field("k"), now.UnixMilli(), s.counter(recovery.CountClicked, m), field(recovery.CountClickedCarts), codeField(m.Step),
+		s.suffix(m)).StringSlice()
 	if err != nil || len(v) != 2 {
 		return Clicked{}, false, fmt.Errorf("record click %s: %w", m, err)
 	}
@@ -1069,5 +1077,6 @@ func (s *Store) Receipt(ctx context.Context, m recovery.MessageKey, status, errC
 // Hold notes that message m waits for the end of quiet hours, until.
 func (s *Store) Hold(ctx context.Context, m recovery.MessageKey, until time.Time) error {
 	v := strconv.FormatInt(until.UnixMilli(), 10) + "|" + strconv.FormatInt(s.now().UnixMilli(), 10)
-	return holdScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart)}, m.Slot().Field("q"), v).Err()
+	return holdScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.stats(m.Store, day(s.now()))}, m.Slot().Field("q"), v,
+		recovery.Counter{Kind: recovery.CountSkipReason, Reason: recovery.SkipQuietHours}.Field()).Err()
 }

@@ -123,18 +123,20 @@ type TimelineEvent struct {
 
 // Timeline is GET /api/carts/{store}/{cart_id}.
 type Timeline struct {
-	Store        string          `json:"store"`
-	CartID       string          `json:"cart_id"`
-	State        string          `json:"state"`
-	Holdout      bool            `json:"holdout"`
-	Step         int             `json:"next_step"`
-	NextDue      *time.Time      `json:"next_due,omitempty"`
-	LastActivity time.Time       `json:"last_activity"`
-	Currency     string          `json:"currency"`
-	Total        string          `json:"total"`
-	Items        int             `json:"items"`
-	Outcome      string          `json:"outcome"`
-	Events       []TimelineEvent `json:"events"`
+	Store        string     `json:"store"`
+	CartID       string     `json:"cart_id"`
+	State        string     `json:"state"`
+	Holdout      bool       `json:"holdout"`
+	Step         int        `json:"next_step"`
+	NextDue      *time.Time `json:"next_due,omitempty"`
+	LastActivity time.Time  `json:"last_activity"`
+	Currency     string     `json:"currency"`
+	Total        string     `json:"total"`
+	Items        int        `json:"items"`
+	Outcome      string     `json:"outcome"`
+	// AttributionRule: how a recovery was credited, "click" or "send".
+	AttributionRule string          `json:"attribution_rule,omitempty"`
+	Events          []TimelineEvent `json:"events"`
 }
 
 func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +159,7 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 	}
 	tl := Timeline{Store: store, CartID: id, State: c.State, Holdout: c.Holdout, Step: c.Step,
 		LastActivity: c.Activity, Currency: c.Cart.Currency, Total: c.Cart.Total, Items: len(c.Cart.Items),
-		Outcome: outcome(c)}
+		Outcome: outcome(c), AttributionRule: c.AttributionRule}
 	if d, ok, err := s.Store.NextDue(r.Context(), store, id); err == nil && ok {
 		tl.NextDue = &d
 	}
@@ -190,8 +192,15 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 		add(h.At, "message.held", slot.String()+" quiet hours until "+h.Until.UTC().Format(time.RFC3339))
 	}
 	if c.OrderID != "" {
-		add(c.OrderReceived, "order.created", fmt.Sprintf("order %s %s %s placed %s, matched by %s",
-			c.OrderID, c.OrderTotal, c.OrderCurrency, c.OrderAt.Format(time.RFC3339), c.OrderMatch))
+		detail := fmt.Sprintf("order %s %s %s placed %s, matched by %s",
+			c.OrderID, c.OrderTotal, c.OrderCurrency, c.OrderAt.Format(time.RFC3339), c.OrderMatch)
+		switch c.AttributionRule {
+		case "click":
+			detail += "; credited to the last message clicked within the attribution window"
+		case "send":
+			detail += "; credited to the last message sent (no click within the attribution window)"
+		}
+		add(c.OrderReceived, "order.created", detail)
 	}
 	add(c.Deleted, "cart.deleted", "the platform deleted the cart")
 	if c.State == recovery.StateDeleted {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/webhook"
@@ -151,6 +152,17 @@ func (s *Server) opsRoutes(mux *http.ServeMux, metrics bool) {
 	})
 }
 
+// webhookTopic names a delivery's topic as its platform does (Shopify's
+// and WooCommerce's topic header), else the normalized kind.
+func webhookTopic(r *http.Request, ev recovery.Event) string {
+	for _, h := range []string{"X-Shopify-Topic", "X-WC-Webhook-Topic"} {
+		if t := r.Header.Get(h); t != "" {
+			return recovery.Clip(t, 60)
+		}
+	}
+	return string(ev.Kind)
+}
+
 // lookup records an order known by its id only for the worker, which asks
 // the platform for its cart.
 func (s *Server) lookup(ctx context.Context, ev recovery.Event) (recovery.Result, error) {
@@ -217,8 +229,8 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 			res, err = s.Store.Ingest(r.Context(), ev)
 		}
 		if err == nil {
-			s.Log.Debug("webhook recorded", "platform", platform, "kind", ev.Kind, "store", ev.Store,
-				"cart", ev.Cart.ID, "status", res.Status, "reason", res.Reason)
+			s.Log.Info("webhook", "platform", platform, "topic", webhookTopic(r, ev), "store", ev.Store,
+				"cart", recovery.Clip(ev.Cart.ID, 80), "customer", notify.MaskAddress(ev.Customer.Email), "outcome", res.Status, "reason", res.Reason)
 			switch res.Status {
 			case recovery.StatusDuplicate:
 				writeRaw(w, http.StatusOK, statusDuplicate)

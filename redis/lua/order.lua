@@ -14,6 +14,10 @@
 -- credited when none of the carts found was reminded. The caller resolves
 -- the carts (and that other cart) first; the script checks the refs and
 -- the email's last cart still point there (else 'retry').
+-- Attribution follows the click: when the customer clicked a message's
+-- link ("lc") within the window before the order, the last clicked message
+-- is credited (rule "click", counted credit_click); else the last message
+-- sent ("ls", rule "send"). The rule is kept on the cart ("arule").
 -- Counter fields follow recovery.Counter: kind, or kind|step|channel|
 -- variant with "ls" holding that suffix, and |currency for revenue.
 --
@@ -76,7 +80,7 @@ end
 local outcome = 'unmatched'
 for _, c in ipairs(carts) do
   local k = KEYS[c[2]]
-  local v = redis.call('HMGET', k, 'st', 'ls', 'ho', 'ab', 'clk')
+  local v = redis.call('HMGET', k, 'st', 'ls', 'ho', 'ab', 'clk', 'lc')
   local st = v[1]
   if (st or c[3] == 'id') and st ~= 'ordered' then
     if not st then redis.call('HSET', k, 'at', at, 'c0', now, 'step', 0, 'gen', 0) end
@@ -84,15 +88,26 @@ for _, c in ipairs(carts) do
     if v[2] then
       local suffix, ts = string.match(v[2], '^(.*)|(%d+)$')
       ts = tonumber(ts)
+      local rule = 'send'
+      if v[6] then
+        local cs, cts = string.match(v[6], '^(.*)|(%d+)$')
+        cts = tonumber(cts)
+        if cts and now + 1000 >= cts and now - cts <= window then
+          suffix, ts, rule = cs, cts, 'click'
+        end
+      end
       -- receive time against send time: this service's clock (1 s of
       -- slack between its hosts)
       if ts and now + 1000 >= ts and now - ts <= window then
         att = 'recovered|' .. suffix
         redis.call('HINCRBY', stats, 'recovered', 1)
         redis.call('HINCRBY', stats, att, 1)
+        redis.call('HSET', k, 'arule', rule)
+        if rule == 'click' then redis.call('HINCRBY', stats, 'credit_click', 1) end
         if minor and cur ~= '' then
           redis.call('HINCRBY', stats, 'rev|' .. suffix .. '|' .. cur, minor)
           redis.call('HINCRBY', stats, 'revt|' .. cur, minor)
+          redis.call('HINCRBY', stats, 'recc|' .. cur, 1)
         end
         if v[5] then redis.call('HINCRBY', stats, 'recovered_clicked', 1) end
       else
