@@ -21,9 +21,14 @@ help: ## list the targets
 
 .PHONY: run
 run: ## build, then run the service with the short-delay demo config on the embedded Redis
-	@echo "compiling cartrecovery (the first build takes a few minutes on a small machine; later ones seconds)..."
+	@# a cold build cache (most packages stale for this build's flags) is
+	@# said before the compiler's list of packages starts
+	@CGO_ENABLED=0 $(GO) list -trimpath -deps -f '{{.Stale}}' ./cmd/cartrecovery 2>/dev/null | awk ' \
+	  {n++} /true/ {s++} \
+	  END {if (n && s > n/2) print "compiling cartrecovery (first run: a minute or two)…"; \
+	       else if (s) print "compiling cartrecovery (" s " changed packages)…"}'
 	@$(BUILD) -v -o $(BIN) ./cmd/cartrecovery
-	@echo "built $(BIN); starting it: make demo-cart in another terminal posts a sample cart"
+	@echo "built $(BIN); starting it: make demo-cart in another terminal posts a new sample cart, make demo-order its order"
 	@exec $(BIN) serve --config $(CONFIG)
 
 .PHONY: run-cluster
@@ -87,5 +92,9 @@ chromium:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 .PHONY: demo-cart
-demo-cart: ## post the signed sample cart to `make run` (waits while it still compiles)
-	READY_WAIT=$(READY_WAIT) ./examples/post-demo-cart.sh
+demo-cart: ## post the signed sample cart to `make run` as a new cart each time (waits while it still compiles)
+	@READY_WAIT=$(READY_WAIT) ./examples/post-demo-cart.sh
+
+.PHONY: demo-order
+demo-order: ## post the order of the last demo cart, which stops its reminders (CART=id: another cart)
+	@READY_WAIT=$(READY_WAIT) CART='$(CART)' ./examples/post-demo-cart.sh --order

@@ -111,7 +111,7 @@ type Step struct {
 	Name     string        `mapstructure:"name"`
 	Delay    time.Duration `mapstructure:"delay"`    // from the cart's last activity; strictly increasing
 	Channels []string      `mapstructure:"channels"` // "email", "sms"
-	Template string        `mapstructure:"template"` // base name under templates.dir
+	Template string        `mapstructure:"template"` // base name under templates.dir; Load sets the step's name when empty
 	Discount Discount      `mapstructure:"discount"`
 	Variants []Variant     `mapstructure:"variants"` // A/B test: alternatives to the step's own template (variant "a")
 }

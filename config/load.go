@@ -22,6 +22,22 @@ import (
 // sets redis.url.
 const EnvPrefix = "CARTRECOVERY"
 
+// File is the configuration file Load reads for path: path, else
+// $CARTRECOVERY_CONFIG, else DefaultPath when it exists; "" for none (the
+// built-in defaults).
+func File(path string) string {
+	switch {
+	case path != "":
+		return path
+	case os.Getenv(EnvPrefix+"_CONFIG") != "":
+		return os.Getenv(EnvPrefix + "_CONFIG")
+	}
+	if _, err := os.Stat(DefaultPath); err == nil {
+		return DefaultPath
+	}
+	return ""
+}
+
 // DefaultPath is read when no --config and no $CARTRECOVERY_CONFIG is given.
 const DefaultPath = "config/cartrecovery.yaml"
 
@@ -74,16 +90,9 @@ log: {level: info, format: text}
 // the key; an unknown CARTRECOVERY_* variable is an error naming it and the
 // closest valid one. Call Validate next.
 func Load(path string) (Config, string, error) {
-	source := "defaults"
-	switch {
-	case path != "":
-		source = path
-	case os.Getenv(EnvPrefix+"_CONFIG") != "":
-		source = os.Getenv(EnvPrefix + "_CONFIG")
-	default:
-		if _, err := os.Stat(DefaultPath); err == nil {
-			source = DefaultPath
-		}
+	source := File(path)
+	if source == "" {
+		source = "defaults"
 	}
 	v := viper.New()
 	v.SetConfigType("yaml")
@@ -126,6 +135,12 @@ func Load(path string) (Config, string, error) {
 	})
 	if err != nil {
 		return Config{}, source, fmt.Errorf("%s: %w", source, cleanDecodeError(err, keys))
+	}
+	// a step's template defaults to its name (a variant names its own)
+	for i := range c.Sequence {
+		if c.Sequence[i].Template == "" {
+			c.Sequence[i].Template = c.Sequence[i].Name
+		}
 	}
 	return c, source, nil
 }

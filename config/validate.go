@@ -168,6 +168,11 @@ func (c Config) Validate() error {
 		}
 		checkDiscount(k, s.Discount, bad)
 		checkTemplate := func(key, tmpl string) {
+			if tmpl == "" {
+				// Load gives a step its name; a variant names its own
+				bad(key, "is required: the base name of the template files under templates.dir")
+				return
+			}
 			if !templateRE.MatchString(tmpl) || strings.Contains(tmpl, "..") {
 				bad(key, "%q must be a base name under templates.dir (letters, digits, - _ .)", tmpl)
 				return

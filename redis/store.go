@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -96,17 +97,14 @@ type Options struct {
 type Store struct {
 	rdb       goredis.UniversalClient
 	k         keyspace
-	delays    []any // ms, as script arguments
 	now       func() time.Time
 	seenTTL   int64 // s
 	retention int64 // s
-	steps     []string
-	window    time.Duration
-	cooldown  time.Duration
-	holdout   int
 	counters  bool
-	maxAge    time.Duration
 	sendLease time.Duration
+	// tune holds what a configuration reload may change (Retune): every
+	// call reads the version current when it starts.
+	tune atomic.Pointer[tuning]
 
 	registered sync.Map // store → when this process last added it to the stores set
 }
@@ -118,6 +116,55 @@ const registerEvery = time.Minute
 
 // NewStore returns a Store on rdb.
 func NewStore(rdb goredis.UniversalClient, o Options) *Store {
+	o = withDefaults(o)
+	longest := time.Duration(0)
+	for _, x := range o.Delays {
+		longest = max(longest, x)
+	}
+	s := &Store{
+		rdb: rdb, k: keyspace{o.Prefix}, now: o.Now, counters: !o.NoCounters, sendLease: 2 * o.SendTimeout,
+		seenTTL:   int64(o.SeenTTL / time.Second),
+		retention: int64(max(o.Retention, longest+24*time.Hour) / time.Second),
+	}
+	s.Retune(o)
+	return s
+}
+
+// tuning is the part of the options a reload may change.
+type tuning struct {
+	delays   []any // ms, as script arguments
+	steps    []string
+	window   time.Duration
+	cooldown time.Duration
+	holdout  int
+	maxAge   time.Duration
+}
+
+func (s *Store) tn() *tuning { return s.tune.Load() }
+
+// Retune applies a reloaded configuration's sequence and rules (Delays,
+// Steps, Window, Cooldown, HoldoutPercent, MaxCartAge of o; the rest of o
+// needs a restart). Calls under way finish with the version they started
+// with. Carts already scheduled keep their due time: the worker compares
+// it with the new delays when it comes (a longer delay puts the cart back,
+// a shorter one sends then); a step beyond the new sequence ends it.
+func (s *Store) Retune(o Options) {
+	o = withDefaults(o)
+	d := make([]any, len(o.Delays))
+	for i, x := range o.Delays {
+		d[i] = x.Milliseconds()
+	}
+	steps := make([]string, len(o.Delays))
+	for i := range steps {
+		steps[i] = strconv.Itoa(i)
+		if i < len(o.Steps) && o.Steps[i] != "" {
+			steps[i] = o.Steps[i]
+		}
+	}
+	s.tune.Store(&tuning{delays: d, steps: steps, window: o.Window, cooldown: o.Cooldown, holdout: o.HoldoutPercent, maxAge: o.MaxCartAge})
+}
+
+func withDefaults(o Options) Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -126,12 +173,6 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	}
 	if o.Retention <= 0 {
 		o.Retention = 90 * 24 * time.Hour
-	}
-	longest := time.Duration(0)
-	d := make([]any, len(o.Delays))
-	for i, x := range o.Delays {
-		d[i] = x.Milliseconds()
-		longest = max(longest, x)
 	}
 	if o.Window <= 0 {
 		o.Window = 168 * time.Hour
@@ -142,24 +183,11 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	if o.SendTimeout <= 0 {
 		o.SendTimeout = 30 * time.Second
 	}
-	steps := make([]string, len(o.Delays))
-	for i := range steps {
-		steps[i] = strconv.Itoa(i)
-		if i < len(o.Steps) && o.Steps[i] != "" {
-			steps[i] = o.Steps[i]
-		}
-	}
-	return &Store{
-		rdb: rdb, k: keyspace{o.Prefix}, delays: d, now: o.Now, steps: steps, window: o.Window,
-		holdout: o.HoldoutPercent, counters: !o.NoCounters, cooldown: o.Cooldown,
-		maxAge: o.MaxCartAge, sendLease: 2 * o.SendTimeout,
-		seenTTL:   int64(o.SeenTTL / time.Second),
-		retention: int64(max(o.Retention, longest+24*time.Hour) / time.Second),
-	}
+	return o
 }
 
 // Steps returns the number of steps in the sequence.
-func (s *Store) Steps() int { return len(s.delays) }
+func (s *Store) Steps() int { return len(s.tn().delays) }
 
 // LinkKeyName is the key holding the links' signing key.
 func (s *Store) LinkKeyName() string { return s.k.linkKey() }
@@ -184,8 +212,8 @@ func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // stepName names step index i in the counters.
 func (s *Store) stepName(i int) string {
-	if i >= 0 && i < len(s.steps) {
-		return s.steps[i]
+	if steps := s.tn().steps; i >= 0 && i < len(steps) {
+		return steps[i]
 	}
 	return strconv.Itoa(i)
 }
@@ -272,7 +300,7 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 		return nil, err
 	}
 	holdout, tracked := "0", recovery.CountTracked
-	if s.holdout > 0 && recovery.InHoldout(ev.Store, recovery.HoldoutWho(ev), s.holdout) {
+	if h := s.tn().holdout; h > 0 && recovery.InHoldout(ev.Store, recovery.HoldoutWho(ev), h) {
 		holdout, tracked = "1", recovery.CountTrackedHoldout
 	}
 	trackedField := field(tracked)
@@ -287,11 +315,12 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	if len(ev.Refs) > 0 {
 		keys = append(keys, s.k.ref(ev.Store, ev.Refs[0]))
 	}
-	args := make([]any, 0, 13+len(s.delays))
+	tn := s.tn()
+	args := make([]any, 0, 13+len(tn.delays))
 	args = append(args, id, now, at, data, recovery.NormalizeEmail(ev.Customer.Email), holdout,
-		deliveryFingerprint(ev.Platform, ev.ID), s.retention, s.seenTTL, s.maxAge.Milliseconds(),
-		recovery.OrderGrace.Milliseconds(), trackedField, len(s.delays))
-	args = append(args, s.delays...)
+		deliveryFingerprint(ev.Platform, ev.ID), s.retention, s.seenTTL, tn.maxAge.Milliseconds(),
+		recovery.OrderGrace.Milliseconds(), trackedField, len(tn.delays))
+	args = append(args, tn.delays...)
 	return updateScript.Run(ctx, s.rdb, keys, args...).Slice()
 }
 
@@ -379,7 +408,7 @@ func (s *Store) order(ctx context.Context, ev recovery.Event, nowT time.Time) ([
 		verified = "1"
 	}
 	args := []any{now, at, s.seenTTL, s.retention, ev.Order.ID, ev.Order.Total, ev.Order.Currency, email, minor,
-		s.window.Milliseconds(), len(refKeys) / 2, ev.Cart.ID, len(codes), other, verified}
+		s.tn().window.Milliseconds(), len(refKeys) / 2, ev.Cart.ID, len(codes), other, verified}
 	for _, id := range ids {
 		keys = append(keys, s.k.cart(ev.Store, id))
 		args = append(args, id)
@@ -687,7 +716,7 @@ func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email
 	now := s.now()
 	r, err := claimScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.due(m.Store), s.k.inflight(m.Store),
 		s.k.ordered(m.Store, email), s.k.cool(m.Store, email), s.k.unsub(m.Store, m.Channel, contactHash)},
-		m.Slot().Field("m"), m.Step, gen, now.UnixMilli(), m.Cart, s.cooldown.Milliseconds(),
+		m.Slot().Field("m"), m.Step, gen, now.UnixMilli(), m.Cart, s.tn().cooldown.Milliseconds(),
 		recovery.OrderGrace.Milliseconds(), now.Add(s.sendLease).UnixMilli(), m.String(), email).Text()
 	if err != nil {
 		return "", fmt.Errorf("claim %s: %w", m, err)
@@ -704,7 +733,7 @@ func (s *Store) Finish(ctx context.Context, m recovery.MessageKey, email, outcom
 	n, err := finishScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.inflight(m.Store),
 		s.k.stats(m.Store, day(now)), s.k.last(m.Store, email)},
 		m.Slot().Field("m"), sendValue(outcome, now, detail), s.counter(recovery.CounterKind(outcome), m),
-		s.counter(recovery.CountUnknown, m), s.suffix(m), now.UnixMilli(), int64(s.window/time.Second), m.Cart,
+		s.counter(recovery.CountUnknown, m), s.suffix(m), now.UnixMilli(), int64(s.tn().window/time.Second), m.Cart,
 		m.String(), email, field(recovery.CountReminded), "rs:"+strconv.Itoa(m.Step),
 		recovery.Counter{Kind: recovery.CountReached, Step: s.stepName(m.Step), Variant: m.Variant}.Field()).Int()
 	if err == nil && n == 0 {
@@ -784,8 +813,9 @@ func (s *Store) Skip(ctx context.Context, m recovery.MessageKey, reason string) 
 // the last activity. It is a no-op if the cart moved on or ended.
 func (s *Store) Advance(ctx context.Context, store, id string, step int) error {
 	now := s.now()
-	args := []any{id, step, now.UnixMilli(), field(recovery.CountAbandoned), field(recovery.CountAbandonedHoldout), len(s.delays)}
-	args = append(args, s.delays...)
+	tn := s.tn()
+	args := []any{id, step, now.UnixMilli(), field(recovery.CountAbandoned), field(recovery.CountAbandonedHoldout), len(tn.delays)}
+	args = append(args, tn.delays...)
 	return advanceScript.Run(ctx, s.rdb, []string{s.k.cart(store, id), s.k.due(store), s.k.stats(store, day(now))}, args...).Err()
 }
 

@@ -1,6 +1,7 @@
 // Package report turns the pre-aggregated counters into recovery reports:
-// totals, rows by step, channel, variant, day or store, and the holdout
-// lift. It reads counters only (stores x days hashes), never carts.
+// totals, rows by step, channel, variant, day or store, the A/B tests of
+// the steps with variants, and the holdout lift. It reads counters only
+// (stores x days hashes), never carts.
 package report
 
 import (
@@ -29,6 +30,9 @@ type Report struct {
 	Totals  Totals  `json:"totals"`
 	Rows    []Row   `json:"rows"`
 	Holdout Holdout `json:"holdout"`
+	// Experiments are the A/B tests: one per step with more than one
+	// variant in the counters, in sequence order; never null.
+	Experiments []Experiment `json:"experiments"`
 }
 
 // Totals are over the treated group (customers not in the holdout).
@@ -56,6 +60,21 @@ type Totals struct {
 	// CodesRedeemed those an order carried.
 	CodesIssued   int64 `json:"codes_issued"`
 	CodesRedeemed int64 `json:"codes_redeemed"`
+	// CreditedByClick counts the recoveries credited by the click rule:
+	// to the last message the customer clicked within the attribution
+	// window, rather than to the last message sent (included in Recovered).
+	CreditedByClick int64 `json:"credited_by_click"`
+	// SkipReasons counts skipped messages by reason code (recovery.SkipCode:
+	// no_email, no_sms_consent, cooldown, ... "other"), and under
+	// "quiet_hours" the messages held by quiet hours (not skipped: sent
+	// when they end, each counted once). Never null.
+	SkipReasons map[string]int64 `json:"skip_reasons"`
+	// AverageRecoveredOrder is, per currency, the recovered revenue ÷ the
+	// recovered carts whose order was in that currency, as a decimal string
+	// rounded half up to the currency's minor unit (integer arithmetic).
+	// Only currencies with such carts; days recorded before that count
+	// existed are left out of both sides.
+	AverageRecoveredOrder map[string]string `json:"average_recovered_order"`
 }
 
 // Row is one value of the breakdown.
@@ -79,6 +98,13 @@ type Row struct {
 	// serves every channel of a step).
 	CodesIssued   int64 `json:"codes_issued"`
 	CodesRedeemed int64 `json:"codes_redeemed"`
+	// Reached counts carts that got at least one message of the row's step
+	// (any channel), on the day of the first: by step (all variants), by
+	// step/variant, and by day or store summed over the steps (a cart
+	// reached by two steps counts twice). Always 0 by channel: like the
+	// codes, reached is per step, not per channel (a cart reminded by
+	// email and SMS is one cart).
+	Reached int64 `json:"reached"`
 }
 
 // Holdout compares the treated group with the control group that got no
@@ -172,7 +198,7 @@ func (r revenue) strings() map[string]string {
 
 type rowAcc struct {
 	sent, failed, unknown, skipped, clicked, recovered int64
-	issued, redeemed, delivered, undelivered           int64
+	issued, redeemed, delivered, undelivered, reached  int64
 	rev                                                revenue
 }
 
@@ -210,6 +236,19 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 		}
 	}
 	var h Holdout
+	rep.Totals.SkipReasons = map[string]int64{}
+	aovRev, aovCarts := revenue{}, map[string]int64{}
+	ab := map[string]map[string]*armAcc{} // step → variant
+	arm := func(step, variant string) *armAcc {
+		if ab[step] == nil {
+			ab[step] = map[string]*armAcc{}
+		}
+		if ab[step][variant] == nil {
+			ab[step][variant] = &armAcc{recovered: map[string]int64{}}
+		}
+		return ab[step][variant]
+	}
+	firstReached := "" // the first day with a reached count
 	wanted := map[string]bool{}
 	for _, s := range q.Stores {
 		wanted[s] = true
@@ -220,6 +259,18 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 		}
 		for day, fields := range days {
 			for c, n := range fields {
+				if c.Kind == recovery.CountReached {
+					if q.By != "channel" { // per step: no channel row
+						row([...]string{c.Step, "", c.Step + "/" + c.Variant, day, store}[dim]).reached += n
+					}
+					a := arm(c.Step, c.Variant)
+					a.reached += n
+					a.present = true
+					if firstReached == "" || day < firstReached {
+						firstReached = day
+					}
+					continue
+				}
 				if c.Kind == recovery.CountCodesIssued || c.Kind == recovery.CountCodesRedeemed {
 					r := &rowAcc{} // by channel: in the totals only
 					if q.By != "channel" {
@@ -240,6 +291,7 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 					switch c.Kind {
 					case recovery.CountSent:
 						r.sent += n
+						arm(c.Step, c.Variant).present = true
 					case recovery.CountFailed:
 						r.failed += n
 					case recovery.CountUnknown:
@@ -250,6 +302,7 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 						r.clicked += n
 					case recovery.CountRecoveredBy:
 						r.recovered += n
+						arm(c.Step, c.Variant).recovered[day] += n
 					case recovery.CountRevenue:
 						r.rev[c.Currency] += n
 					case recovery.CountDelivered:
@@ -288,11 +341,26 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 					tot[c.Currency] += n
 				case recovery.CountRecovered:
 					rep.Totals.Recovered += n
+				case recovery.CountCreditClick:
+					rep.Totals.CreditedByClick += n
+				case recovery.CountSkipReason:
+					rep.Totals.SkipReasons[c.Reason] += n
+				case recovery.CountRecoveredIn:
+					// paired with the revenue of the same hash: days written
+					// before recc existed have revenue but no count
+					aovCarts[c.Currency] += n
+					aovRev[c.Currency] += fields[recovery.Counter{Kind: recovery.CountRevenueTotal, Currency: c.Currency}]
 				}
 			}
 		}
 	}
 	rep.Totals.RecoveredRevenue = tot.strings()
+	rep.Totals.AverageRecoveredOrder = map[string]string{}
+	for cur, n := range aovCarts {
+		if n > 0 {
+			rep.Totals.AverageRecoveredOrder[cur] = money.FromMinor(divRound(aovRev[cur], n), cur)
+		}
+	}
 	rep.Totals.RecoveryRate = rate(rep.Totals.Recovered, rep.Totals.Abandoned)
 	h.ConversionRate = rate(h.Converted, h.Abandoned)
 	if h.Abandoned > 0 && rep.Totals.Abandoned > 0 {
@@ -328,9 +396,23 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 		r := rows[k]
 		rep.Rows = append(rep.Rows, Row{Key: k, Sent: r.sent, Failed: r.failed, Unknown: r.unknown, Skipped: r.skipped,
 			Clicked: r.clicked, Recovered: r.recovered, RecoveredRevenue: r.rev.strings(),
-			CodesIssued: r.issued, CodesRedeemed: r.redeemed, Delivered: r.delivered, Undelivered: r.undelivered})
+			CodesIssued: r.issued, CodesRedeemed: r.redeemed, Delivered: r.delivered, Undelivered: r.undelivered, Reached: r.reached})
 	}
+	rep.Experiments = experiments(ab, firstReached, order)
 	return rep, nil
+}
+
+// divRound divides n by d > 0, rounding half away from zero (half up for
+// the non-negative amounts of revenue).
+func divRound(n, d int64) int64 {
+	q, r := n/d, n%d
+	switch {
+	case r >= 0 && r >= d-r:
+		q++
+	case r < 0 && -r >= d+r:
+		q--
+	}
+	return q
 }
 
 func rate(n, d int64) float64 {
@@ -378,6 +460,8 @@ func WriteTable(w io.Writer, r Report) error {
 		return err
 	}
 	fmt.Fprintf(w, "recovered revenue: %s\n", revenueText(t.RecoveredRevenue))
+	fmt.Fprintf(w, "average recovered order: %s\n", revenueText(t.AverageRecoveredOrder))
+	fmt.Fprintf(w, "credited by click: %d of %d recoveries (the others to the last message sent)\n", t.CreditedByClick, t.Recovered)
 	fmt.Fprintf(w, "orders: %d (converted before any reminder: %d, after the window: %d, found by the check with the platform: %d)\n",
 		t.Orders, t.ConvertedBeforeReminder, t.ConvertedAfterWindow, t.VerifiedOrdered)
 	if t.CodesIssued > 0 || t.CodesRedeemed > 0 {
@@ -423,6 +507,10 @@ func WriteTable(w io.Writer, r Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := writeExperiments(w, r.Experiments); err != nil {
+		return err
+	}
+	writeSkipReasons(w, t.SkipReasons)
 	h := r.Holdout
 	if h.Carts > 0 {
 		fmt.Fprintf(w, "\nholdout: %d carts, %d abandoned, %d converted (%s)", h.Carts, h.Abandoned, h.Converted, pct(h.ConversionRate))
@@ -434,24 +522,81 @@ func WriteTable(w io.Writer, r Report) error {
 	return nil
 }
 
+// writeExperiments writes the A/B tests section: per step its verdict, then
+// a line per variant.
+func writeExperiments(w io.Writer, exps []Experiment) error {
+	if len(exps) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nA/B tests (recovery rate = recovered ÷ carts reached; difference with variant a, 95%% CI)\n")
+	for _, e := range exps {
+		fmt.Fprintf(w, "\n%s: %s\n", e.Step, e.Verdict)
+		kw := len("variant")
+		for _, v := range e.Variants {
+			kw = max(kw, len(v.Variant))
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%-*s\treached\trecovered\trate\tdiff vs a\t95%% CI\t  verdict\n", kw, "variant")
+		for _, v := range e.Variants {
+			diff, ci := "-", "-"
+			if v.Diff != nil {
+				diff = pts(*v.Diff)
+				ci = fmt.Sprintf("%+.1f to %+.1f", *v.Low*100, *v.High*100)
+			}
+			fmt.Fprintf(tw, "%-*s\t%d\t%d\t%s\t%s\t%s\t  %s\n", kw, v.Variant, v.Reached, v.Recovered, pct(v.Rate), diff, ci, v.Verdict)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeSkipReasons lists the skip reason codes, biggest count first.
+func writeSkipReasons(w io.Writer, m map[string]int64) {
+	if len(m) == 0 {
+		return
+	}
+	codes := make([]string, 0, len(m))
+	for c := range m {
+		codes = append(codes, c)
+	}
+	sort.Slice(codes, func(i, j int) bool {
+		if m[codes[i]] != m[codes[j]] {
+			return m[codes[i]] > m[codes[j]]
+		}
+		return codes[i] < codes[j]
+	})
+	fmt.Fprintf(w, "\nskipped by reason:\n")
+	for _, c := range codes {
+		note := ""
+		if c == recovery.SkipQuietHours {
+			note = " (held, not skipped: sent when quiet hours end)"
+		}
+		fmt.Fprintf(w, "  %s: %d%s\n", c, m[c], note)
+	}
+}
+
 // WriteCSV writes one line per row, with the totals as a last "total" row.
 func WriteCSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
-	// "unknown" (of failed) comes last, so scripts that read the earlier
-	// columns by position keep working.
-	_ = cw.Write([]string{r.By, "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed", "delivered", "undelivered"})
+	// New columns ("unknown" of failed, then the others) come last, so
+	// scripts that read the earlier columns by position keep working.
+	_ = cw.Write([]string{r.By, "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed", "delivered", "undelivered", "reached"})
 	i := func(n int64) string { return strconv.FormatInt(n, 10) }
 	for _, row := range r.Rows {
 		_ = cw.Write([]string{row.Key, i(row.Sent), i(row.Failed), i(row.Skipped), i(row.Clicked), i(row.Recovered), revenueText(row.RecoveredRevenue), i(row.Unknown),
-			i(row.CodesIssued), i(row.CodesRedeemed), i(row.Delivered), i(row.Undelivered)})
+			i(row.CodesIssued), i(row.CodesRedeemed), i(row.Delivered), i(row.Undelivered), i(row.Reached)})
 	}
-	var s, f, u, k, c, dl, ud int64
+	var s, f, u, k, c, dl, ud, re int64
 	for _, row := range r.Rows {
 		s, f, u, k, c = s+row.Sent, f+row.Failed, u+row.Unknown, k+row.Skipped, c+row.Clicked
-		dl, ud = dl+row.Delivered, ud+row.Undelivered
+		dl, ud, re = dl+row.Delivered, ud+row.Undelivered, re+row.Reached
 	}
+	// reached is per step: by channel the rows have none, and neither has
+	// the total row
 	_ = cw.Write([]string{"total", i(s), i(f), i(k), i(c), i(r.Totals.Recovered), revenueText(r.Totals.RecoveredRevenue), i(u),
-		i(r.Totals.CodesIssued), i(r.Totals.CodesRedeemed), i(dl), i(ud)})
+		i(r.Totals.CodesIssued), i(r.Totals.CodesRedeemed), i(dl), i(ud), i(re)})
 	cw.Flush()
 	return cw.Error()
 }

@@ -68,12 +68,15 @@ func sample() map[string]map[string]map[string]int64 {
 		"a.myshopify.com": {
 			"2026-11-24": {
 				"tracked": 120, "abandoned": 100, "reminded": 90, "orders": 40,
-				"sent|first|email|a": 90, "sent|second|email|a": 50, "sent|second|sms|a": 20,
+				// step first is an A/B test: variants a and b
+				"sent|first|email|a": 45, "sent|first|email|b": 45, "sent|second|email|a": 50, "sent|second|sms|a": 20,
+				"reached|first|a": 45, "reached|first|b": 45, "reached|second|a": 50,
 				"failed|second|sms|a": 2, "unknown|second|sms|a": 1, "skipped|second|sms|a": 28,
-				"clicked|first|email|a": 12, "clicked|second|sms|a": 3, "clicked_carts": 13,
-				"recovered": 30, "recovered|first|email|a": 18, "recovered|second|sms|a": 12,
-				"rev|first|email|a|EUR": 180000, "rev|second|sms|a|USD": 5999,
-				"revt|EUR": 180000, "revt|USD": 5999, "recovered_clicked": 9,
+				"skipr|no_sms_consent": 20, "skipr|no_phone": 8, "skipr|quiet_hours": 5,
+				"clicked|first|email|a": 5, "clicked|first|email|b": 7, "clicked|second|sms|a": 3, "clicked_carts": 13,
+				"recovered": 30, "recovered|first|email|a": 6, "recovered|first|email|b": 12, "recovered|second|sms|a": 12, "credit_click": 4,
+				"rev|first|email|a|EUR": 60000, "rev|first|email|b|EUR": 120000, "rev|second|sms|a|USD": 5999,
+				"revt|EUR": 180000, "revt|USD": 5999, "recc|EUR": 18, "recc|USD": 1, "recovered_clicked": 9,
 				"converted_before": 6, "converted_late": 4,
 				"tracked_h": 60, "abandoned_h": 50, "converted_h": 5,
 				"verified_ordered": 3, "codes_issued|second|a": 50, "codes_redeemed|second|a": 7,
@@ -81,8 +84,8 @@ func sample() map[string]map[string]map[string]int64 {
 			},
 		},
 		"b.example": {
-			"2026-11-20": {"tracked": 10, "abandoned": 8, "reminded": 8, "sent|first|email|a": 8,
-				"recovered": 1, "recovered|first|email|a": 1, "rev|first|email|a|EUR": 1000, "revt|EUR": 1000},
+			"2026-11-20": {"tracked": 10, "abandoned": 8, "reminded": 8, "sent|first|email|a": 8, "reached|first|a": 8,
+				"recovered": 1, "recovered|first|email|a": 1, "rev|first|email|a|EUR": 1000, "revt|EUR": 1000, "recc|EUR": 1},
 			// outside the range: ignored
 			"2026-10-01": {"tracked": 999, "abandoned": 999, "recovered": 999},
 			// an unknown field from a newer version: ignored
@@ -178,7 +181,7 @@ func TestBuildRowsByDimension(t *testing.T) {
 	cases := map[string][]want{
 		"step":    {{"first", 98, 19, 12, 0}, {"second", 70, 12, 3, 2}, {"third", 0, 0, 0, 0}},
 		"channel": {{"email", 148, 19, 12, 0}, {"sms", 20, 12, 3, 2}},
-		"variant": {{"first/a", 98, 19, 12, 0}, {"second/a", 70, 12, 3, 2}},
+		"variant": {{"first/a", 53, 7, 5, 0}, {"first/b", 45, 12, 7, 0}, {"second/a", 70, 12, 3, 2}},
 		"store":   {{"a.myshopify.com", 160, 30, 15, 2}, {"b.example", 8, 1, 0, 0}},
 	}
 	for by, rows := range cases {
@@ -302,11 +305,12 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"channel", "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed", "delivered", "undelivered"},
-		{"email", "148", "0", "0", "12", "19", "1810.00 EUR", "0", "0", "0", "0", "0"},
-		{"sms", "20", "2", "28", "3", "12", "59.99 USD", "1", "0", "0", "15", "3"},
+		{"channel", "sent", "failed", "skipped", "clicked", "recovered", "recovered_revenue", "unknown", "codes_issued", "codes_redeemed", "delivered", "undelivered", "reached"},
+		// reached is per step: by channel, 0
+		{"email", "148", "0", "0", "12", "19", "1810.00 EUR", "0", "0", "0", "0", "0", "0"},
+		{"sms", "20", "2", "28", "3", "12", "59.99 USD", "1", "0", "0", "15", "3", "0"},
 		// codes are per step: by channel, in the totals only
-		{"total", "168", "2", "28", "15", "31", "1810.00 EUR, 59.99 USD", "1", "50", "7", "15", "3"},
+		{"total", "168", "2", "28", "15", "31", "1810.00 EUR, 59.99 USD", "1", "50", "7", "15", "3", "0"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("csv %v", recs)
@@ -315,5 +319,19 @@ func TestWriteCSV(t *testing.T) {
 		if strings.Join(recs[i], "|") != strings.Join(want[i], "|") {
 			t.Errorf("line %d: %v, want %v", i, recs[i], want[i])
 		}
+	}
+	// by step, reached is the last column, summed in the total row
+	r, _ = Build(counters("2026-11-19", "2026-11-25"), query("step"))
+	b.Reset()
+	if err := WriteCSV(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ = csv.NewReader(&b).ReadAll()
+	got := []string{}
+	for _, rec := range recs {
+		got = append(got, rec[0]+"="+rec[len(rec)-1])
+	}
+	if strings.Join(got, " ") != "step=reached first=98 second=50 third=0 total=148" {
+		t.Errorf("reached column: %v", got)
 	}
 }

@@ -80,8 +80,9 @@ func (s *Server) reportData(r *http.Request) (report.Report, counterSet, report.
 	if err != nil {
 		return report.Report{}, nil, report.Query{}, err
 	}
-	names := make([]string, len(s.Steps))
-	for i, st := range s.Steps {
+	steps := s.settings().steps
+	names := make([]string, len(steps))
+	for i, st := range steps {
 		names[i] = st.Name
 	}
 	q2 := report.Query{From: from, To: to, By: by, Stores: only, Steps: names}
@@ -213,10 +214,11 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 // variantNote names the A/B variant of step i, for steps that have
 // variants.
 func (s *Server) variantNote(store, id string, i int) string {
-	if i < 0 || i >= len(s.Steps) || len(s.Steps[i].Variants) == 0 {
+	steps := s.settings().steps
+	if i < 0 || i >= len(steps) || len(steps[i].Variants) == 0 {
 		return ""
 	}
-	return " (variant " + s.Steps[i].PickVariant(store, id).Name + ")"
+	return " (variant " + steps[i].PickVariant(store, id).Name + ")"
 }
 
 // outcome summarizes what happened to the cart for the timeline.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,10 @@ type Server struct {
 	// Receipts, when set, is told each delivery receipt recorded (the
 	// worker's cartrecovery_messages_total).
 	Receipts func(channel, status string)
+	// Version, when set, names the configuration serving (/readyz).
+	Version func() string
+	live    atomic.Pointer[settings]
+
 	// Lookup records an order known by its id only (BigCommerce's
 	// store/order/created) for the worker to find its cart; nil when no
 	// platform API is configured (such orders are then ignored).
@@ -76,6 +81,30 @@ type Server struct {
 	latency  *prometheus.HistogramVec
 	urls     urlPolicy   // where carts may send customers
 	limiter  authLimiter // failed admin authentication per client
+}
+
+// settings are what a configuration reload changes in the server: read
+// once per request (settings()), replaced whole by Reload.
+type settings struct {
+	steps   []recovery.Step
+	shop    recovery.Shop
+	smsHelp string
+	urls    urlPolicy
+}
+
+// Reload makes steps, shop and the SMS help text those of requests that
+// start from now on.
+func (s *Server) Reload(steps []recovery.Step, shop recovery.Shop, smsHelp string) {
+	s.live.Store(&settings{steps: steps, shop: shop, smsHelp: smsHelp, urls: newURLPolicy(shop)})
+}
+
+// settings returns the current settings: those of the last Reload, else
+// the fields the server was built with.
+func (s *Server) settings() *settings {
+	if l := s.live.Load(); l != nil {
+		return l
+	}
+	return &settings{steps: s.Steps, shop: s.Shop, smsHelp: s.SMSHelp, urls: s.urls}
 }
 
 // Handler returns the HTTP handler with every route.
@@ -142,7 +171,11 @@ func (s *Server) opsRoutes(mux *http.ServeMux, metrics bool) {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "redis: " + err.Error()})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		ready := map[string]string{"status": "ready"}
+		if s.Version != nil {
+			ready["config"] = s.Version()
+		}
+		writeJSON(w, http.StatusOK, ready)
 	})
 	if metrics {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
@@ -380,7 +413,8 @@ type page struct {
 }
 
 func (s *Server) renderPage(w http.ResponseWriter, status int, p page) {
-	p.Store, p.StoreURL = s.Shop.Name, s.Shop.URL
+	shop := s.settings().shop
+	p.Store, p.StoreURL = shop.Name, shop.URL
 	htmlHeaders(w.Header(), "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	w.WriteHeader(status)
 	_ = pageTmpl.Execute(w, p)
@@ -397,7 +431,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodGet {
 		s.renderPage(w, http.StatusOK, page{Title: "Unsubscribe from cart reminders?",
-			Text: "You will not receive any more reminders about carts you left at " + s.Shop.Name + ".", Form: true})
+			Text: "You will not receive any more reminders about carts you left at " + s.settings().shop.Name + ".", Form: true})
 		return
 	}
 	if err := s.Store.Suppress(r.Context(), f[0], f[1], f[2], "unsubscribe link"); err != nil {
@@ -407,7 +441,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Log.Info("unsubscribed", "store", f[0], "channel", f[1])
 	s.renderPage(w, http.StatusOK, page{Title: "You are unsubscribed",
-		Text: "You will not receive any more cart reminders from " + strings.TrimSpace(s.Shop.Name) + "."})
+		Text: "You will not receive any more cart reminders from " + strings.TrimSpace(s.settings().shop.Name) + "."})
 }
 
 // click records a click on a message's link and redirects to the cart, with
@@ -435,7 +469,8 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.Log.Error("record click", "err", err)
 	}
-	target := s.Shop.URL
+	cfg := s.settings()
+	target := cfg.shop.URL
 	if ok && cart.RecoveryURL != "" {
 		if err := s.policyFor(platform, l.Store).check(cart.RecoveryURL); err != nil {
 			// recorded before the URL policy existed, or the policy changed
@@ -444,8 +479,8 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 		} else {
 			target = cart.RecoveryURL
 			code := clicked.Code // the cart's unique code, else the step's own
-			if code == "" && l.Step >= 0 && l.Step < len(s.Steps) {
-				code = s.Steps[l.Step].VariantNamed(l.Variant).Discount.Code
+			if code == "" && l.Step >= 0 && l.Step < len(cfg.steps) {
+				code = cfg.steps[l.Step].VariantNamed(l.Variant).Discount.Code
 			}
 			target = withDiscount(platform, target, code)
 		}

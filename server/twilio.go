@@ -102,7 +102,7 @@ func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
 		s.Log.Info("sms opt-in", "from", notify.MaskPhone(from), "keyword", word)
 	case smsHelp[word]:
 		s.Log.Info("sms help", "from", notify.MaskPhone(from))
-		writeTwiML(w, s.SMSHelp)
+		writeTwiML(w, s.settings().smsHelp)
 		return
 	}
 	writeTwiML(w, "")

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/link"
@@ -48,8 +49,43 @@ type Handler struct {
 	// suite measure the claim-to-provider gap with it.
 	Claimed func(messageID string, at time.Time)
 
-	zones sync.Map // time zone name → *time.Location
+	// Live, when set, holds the settings of the last configuration
+	// reload: each task runs with the version current when it starts.
+	Live *Live
 }
+
+// Settings are what a configuration reload changes in the worker.
+type Settings struct {
+	Steps    []recovery.Step
+	Rules    Rules
+	Shop     recovery.Shop
+	Renderer *render.Renderer
+}
+
+// Live is the current Settings, replaced by each reload.
+type Live struct{ p atomic.Pointer[Settings] }
+
+// Store makes s the settings of tasks that start from now on.
+func (l *Live) Store(s Settings) { l.p.Store(&s) }
+
+// current is the handler with the settings a task starting now runs with:
+// itself until a reload, then a copy with the reloaded settings (a task
+// under way keeps the copy it started with).
+func (h *Handler) current() *Handler {
+	if h.Live == nil {
+		return h
+	}
+	s := h.Live.p.Load()
+	if s == nil {
+		return h
+	}
+	c := *h
+	c.Steps, c.Rules, c.Shop, c.Renderer = s.Steps, s.Rules, s.Shop, s.Renderer
+	return &c
+}
+
+// zones caches time zones by name (*time.Location).
+var zones sync.Map
 
 // Rules are the guards applied before any send.
 type Rules struct {
@@ -122,11 +158,11 @@ func (h *Handler) location(customerTZ string) *time.Location {
 		if name == "" {
 			continue
 		}
-		if v, ok := h.zones.Load(name); ok {
+		if v, ok := zones.Load(name); ok {
 			return v.(*time.Location)
 		}
 		if loc, err := time.LoadLocation(name); err == nil {
-			h.zones.Store(name, loc)
+			zones.Store(name, loc)
 			return loc
 		}
 	}

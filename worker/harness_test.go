@@ -137,6 +137,8 @@ type testBundle struct {
 	insp   *asynq.Inspector
 	// platforms are the handlers' platform APIs (worker.Handler.Platforms)
 	platforms map[string]worker.Platform
+	// live is every handler's reloadable settings (reload)
+	live *worker.Live
 
 	processed atomic.Int64 // tasks run by the workers' asynq servers
 
@@ -153,7 +155,7 @@ var bundles atomic.Int64
 func setup(t *testing.T, st []recovery.Step, opts ...func(*redis.Options)) *testBundle {
 	t.Helper()
 	b := &testBundle{t: t, clock: clock.NewSim(day0), rdb: testredis.Client(t), steps: st,
-		rules: worker.Rules{MinCartValue: "0"}, events: newBroadcast()}
+		rules: worker.Rules{MinCartValue: "0"}, events: newBroadcast(), live: &worker.Live{}}
 	b.email = &transport{now: b.clock.Now, events: b.events}
 	b.sms = &transport{now: b.clock.Now, events: b.events}
 	o := redis.Options{Prefix: fmt.Sprintf("t%d:", bundles.Add(1)), Now: b.clock.Now}
@@ -193,7 +195,22 @@ func (b *testBundle) handler() *worker.Handler {
 	return &worker.Handler{Store: b.store, Steps: b.steps, Rules: b.rules,
 		Shop: recovery.Shop{Name: "Test Shop", URL: "https://shop.example", Address: "1 Main St"}, PublicURL: "http://localhost:8080",
 		Renderer: r, Senders: map[string]notify.Sender{"email": b.email, "sms": b.sms},
-		Links: link.New([]byte("test-key-test-key-test-key-test!")), Now: b.clock.Now, Log: quiet, Platforms: b.platforms}
+		Links: link.New([]byte("test-key-test-key-test-key-test!")), Now: b.clock.Now, Log: quiet, Platforms: b.platforms,
+		Live: b.live}
+}
+
+// reload gives every handler of the bundle new settings (the shipped
+// templates when s has none), as a configuration reload does.
+func (b *testBundle) reload(s worker.Settings) {
+	b.t.Helper()
+	if s.Renderer == nil {
+		r, err := render.Load("../templates")
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		s.Renderer = r
+	}
+	b.live.Store(s)
 }
 
 // relayClock is a relay's clock: the bundle's time, and a timer of its own

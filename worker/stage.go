@@ -58,7 +58,7 @@ type run struct {
 
 // ProcessTask implements asynq.Handler.
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	r, err := h.load(ctx, t)
+	r, err := h.current().load(ctx, t)
 	if r == nil || err != nil {
 		return err
 	}
@@ -102,11 +102,10 @@ func (h *Handler) load(ctx context.Context, t *asynq.Task) (*run, error) {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Store == "" || p.Cart == "" {
 		return nil, fmt.Errorf("bad task payload %q: %w", t.Payload(), asynq.SkipRetry)
 	}
-	if p.Step < 0 || p.Step >= len(h.Steps) {
-		return nil, fmt.Errorf("task %s: step %d outside the configured sequence (%d steps): %w",
-			TaskID(p), p.Step, len(h.Steps), asynq.SkipRetry)
+	if p.Step < 0 {
+		return nil, fmt.Errorf("task %s: step %d: %w", TaskID(p), p.Step, asynq.SkipRetry)
 	}
-	log := h.Log.With("task", TaskID(p), "step", h.Steps[p.Step].Name)
+	log := h.Log.With("task", TaskID(p), "step", p.Step)
 	c, ok, err := h.Store.Load(ctx, p.Store, p.Cart)
 	if err != nil {
 		return nil, err
@@ -115,6 +114,12 @@ func (h *Handler) load(ctx context.Context, t *asynq.Task) (*run, error) {
 		log.Debug("task superseded", "exists", ok, "state", c.State, "cart_step", c.Step, "cart_gen", c.Gen)
 		return nil, nil
 	}
+	if p.Step >= len(h.Steps) {
+		// a reload removed this step: the cart's sequence ends here
+		log.Info("step no longer in the sequence; the cart's sequence ends", "steps", len(h.Steps))
+		return nil, h.Store.Advance(ctx, p.Store, p.Cart, p.Step)
+	}
+	log = log.With("step", h.Steps[p.Step].Name)
 	step := h.Steps[p.Step]
 	if due := c.Activity.Add(step.Delay); h.Now().Before(due) {
 		// Due set and clock disagree (skew between hosts): put it back.

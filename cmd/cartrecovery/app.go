@@ -7,7 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -47,6 +50,14 @@ type App struct {
 	Clock clock.Clock
 	// Notify adjusts the transports (tests pass TLS roots).
 	Notify []notify.Option
+	// ConfigPath is the --config the app was started with ("": the
+	// environment's or the default lookup): reloads read it again. Watch
+	// (default on in serve) reloads on a change of it or of the templates;
+	// SIGHUP reloads too.
+	ConfigPath string
+	Watch      bool
+	// Reloaded, when set, is told each reload applied (tests).
+	Reloaded func(version string)
 }
 
 // Conversions from the configuration to each package's own options.
@@ -125,6 +136,39 @@ func platforms(c config.Platforms) map[string]worker.Platform {
 // sends in flight.
 func runApp(ctx context.Context, a App) error {
 	cfg, log := a.Config, a.Log
+	// Bind the listeners before anything else starts, so that a busy port
+	// is the first and only error, and nothing was started in vain.
+	type listener struct {
+		key, addr string
+		ops       bool // serves /metrics and the probes only
+		ln        net.Listener
+	}
+	var listeners []listener
+	switch {
+	case a.Role != "worker":
+		listeners = append(listeners, listener{key: "http.addr", addr: cfg.HTTP.Addr})
+	case cfg.HTTP.OpsAddr == "":
+		listeners = append(listeners, listener{key: "http.addr", addr: cfg.HTTP.Addr, ops: true})
+	}
+	if cfg.HTTP.OpsAddr != "" {
+		listeners = append(listeners, listener{key: "http.ops_addr", addr: cfg.HTTP.OpsAddr, ops: true})
+	}
+	defer func() {
+		// the ones not served yet, on an early return (served ones are
+		// closed by Shutdown; closing again is harmless)
+		for _, l := range listeners {
+			if l.ln != nil {
+				_ = l.ln.Close()
+			}
+		}
+	}()
+	for i := range listeners {
+		ln, err := net.Listen("tcp", listeners[i].addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", listeners[i].key, err)
+		}
+		listeners[i].ln = ln
+	}
 	if a.Clock == nil {
 		a.Clock = clock.Real{}
 	}
@@ -153,6 +197,7 @@ func runApp(ctx context.Context, a App) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	metrics := worker.NewMetrics(reg, store, now)
+	live := &worker.Live{}
 	queues := worker.Queues(cfg.Redis.Prefix, cfg.QueueCount())
 	var (
 		srv       *asynq.Server
@@ -177,7 +222,7 @@ func runApp(ctx context.Context, a App) error {
 			PublicURL: cfg.HTTP.PublicURL, Renderer: a.Renderer, Links: signer, Now: now,
 			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
 			Metrics: metrics, SendTimeout: cfg.Worker.SendTimeout, StatusURL: statusURL(cfg.HTTP.PublicURL),
-			Platforms: platforms(cfg.Platforms)}
+			Platforms: platforms(cfg.Platforms), Live: live}
 		client = asynq.NewClientFromRedisClient(conn.Client)
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()
@@ -201,6 +246,36 @@ func runApp(ctx context.Context, a App) error {
 		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
 		SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
 		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: now}
+	rl := newReloader(a.ConfigPath, cfg, log.With("component", "config"), reg, func(c config.Config, r *render.Renderer) {
+		store.Retune(storeOptions(c, now))
+		live.Store(worker.Settings{Steps: c.Steps(), Rules: workerRules(c.Rules), Shop: c.Shop(), Renderer: r})
+		s.Reload(c.Steps(), c.Shop(), c.SMSHelp())
+	})
+	s.Version = rl.Version
+	reload := func(trigger string) {
+		rl.reload(trigger)
+		if a.Reloaded != nil {
+			a.Reloaded(rl.Version())
+		}
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				reload("SIGHUP")
+			}
+		}
+	}()
+	if a.Watch {
+		if err := config.Watch(ctx, config.File(a.ConfigPath), cfg.Templates.Dir, 300*time.Millisecond, log, func() { reload("file change") }); err != nil {
+			log.Warn("configuration not watched (SIGHUP still reloads)", "err", err)
+		}
+	}
 	if _, ok := platforms(cfg.Platforms)[bigcommerce.Platform].(worker.OrderFinder); ok {
 		// store/order/created carries the order's id only: recorded as a
 		// task in Redis before the answer, for a worker to find its cart
@@ -209,32 +284,15 @@ func runApp(ctx context.Context, a App) error {
 			return worker.EnqueueLookup(ctx, lookups, queues[0], ev)
 		}
 	}
-	type listener struct {
-		key, addr string
-		handler   func() http.Handler
-	}
-	var listeners []listener
-	switch {
-	case a.Role != "worker":
-		listeners = append(listeners, listener{"http.addr", cfg.HTTP.Addr, s.Handler})
-	case cfg.HTTP.OpsAddr == "":
-		listeners = append(listeners, listener{"http.addr", cfg.HTTP.Addr, s.OpsHandler})
-	}
-	if cfg.HTTP.OpsAddr != "" {
-		listeners = append(listeners, listener{"http.ops_addr", cfg.HTTP.OpsAddr, s.OpsHandler})
-	}
 	var httpSrvs []*http.Server
 	httpErr := make(chan error, len(listeners))
 	bound := map[string]string{}
 	for _, l := range listeners {
-		ln, err := net.Listen("tcp", l.addr)
-		if err != nil {
-			for _, hs := range httpSrvs {
-				_ = hs.Close()
-			}
-			return fmt.Errorf("%s: %w", l.key, err)
+		ln, handler := l.ln, s.Handler
+		if l.ops {
+			handler = s.OpsHandler
 		}
-		hs := &http.Server{Handler: l.handler(), ReadHeaderTimeout: 5 * time.Second,
+		hs := &http.Server{Handler: handler(), ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		httpSrvs = append(httpSrvs, hs)
 		bound[l.key] = ln.Addr().String()

@@ -30,10 +30,12 @@ func TestAppOnEveryMode(t *testing.T) { testredis.EveryMode(t, "^TestAppFlow$") 
 
 // appBundle is a running in-process app and what it talks to.
 type appBundle struct {
-	base  string
-	clock *clock.Sim
-	smtp  *smtptest.Server
-	logs  *syncBuffer
+	cfgPath, cfgText string      // the config file and what it held at start
+	reloads          chan string // the version after each reload attempt
+	base             string
+	clock            *clock.Sim
+	smtp             *smtptest.Server
+	logs             *syncBuffer
 }
 
 // startApp builds the whole service from a config file, as serve does, and
@@ -66,9 +68,22 @@ func startApp(t *testing.T, sequence string, platforms ...string) *appBundle {
 // the base config does not set, such as sms).
 func startAppWith(t *testing.T, sequence, extra string, platforms ...string) *appBundle {
 	t.Helper()
+	templates, _ := filepath.Abs("../../templates")
+	return startAppIn(t, appSetup{templates: templates, sequence: sequence, extra: extra, platforms: platforms})
+}
+
+// appSetup is what startAppIn varies.
+type appSetup struct {
+	templates, sequence, extra string
+	platforms                  []string
+	watch                      bool // reload on a change of the file or the templates
+}
+
+func startAppIn(t *testing.T, o appSetup) *appBundle {
+	t.Helper()
+	templates, sequence, extra, platforms := o.templates, o.sequence, o.extra, o.platforms
 	mode, url := testredis.ModeURL(t)
 	smtp := smtptest.Start(t)
-	templates, _ := filepath.Abs("../../templates")
 	cfgPath := filepath.Join(t.TempDir(), "cartrecovery.yaml")
 	cfg := fmt.Sprintf(`
 http: {addr: "127.0.0.1:0", public_url: "http://127.0.0.1", admin_token: "app-admin-token-0123456789"}
@@ -89,14 +104,16 @@ templates: {dir: %q}
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	b := &appBundle{clock: clock.NewSim(time.Now().UTC().Truncate(time.Second)), smtp: smtp, logs: &syncBuffer{}}
+	b := &appBundle{clock: clock.NewSim(time.Now().UTC().Truncate(time.Second)), smtp: smtp, logs: &syncBuffer{},
+		cfgPath: cfgPath, cfgText: cfg, reloads: make(chan string, 16)}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- runApp(ctx, App{Config: c, Role: "all", Renderer: renderer, Clock: b.clock,
-			Log:   slog.New(slog.NewTextHandler(b.logs, nil)),
-			Ready: func(addrs map[string]string) { ready <- addrs["http.addr"] }})
+			Log:        slog.New(slog.NewTextHandler(b.logs, nil)),
+			Ready:      func(addrs map[string]string) { ready <- addrs["http.addr"] },
+			ConfigPath: cfgPath, Watch: o.watch, Reloaded: func(v string) { b.reloads <- v }})
 	}()
 	t.Cleanup(func() {
 		cancel()

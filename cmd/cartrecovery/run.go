@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/render"
@@ -35,8 +37,9 @@ commands:
   serve    [--config FILE] [--role all|web|worker]   run the HTTP endpoints and/or the worker
   report   [--config FILE] [--since 30d | --from D --to D] [--by step|channel|variant|day|store]
            [--store NAME] [--format table|csv|json]          recovery report from the counters
-  preview  [--config FILE] --step NAME [--channel email|sms] [--variant V] [--cart FILE.json] [--locale L] [--out DIR]
-                                                     render a step's messages for a sample cart
+  preview  [--config FILE]                           list the steps: delay, channels, template, discount, variants, locales
+  preview  [--config FILE] --step NAME [--channel email|sms] [--variant V|all] [--locale L|all] [--cart FILE.json] [--out DIR]
+                                                     render a step's messages as a send would, for a sample cart
   check    [--config FILE]                           validate the config and every template and translation
   version                                            print version and commit
 `
@@ -126,6 +129,7 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs, cfgPath := flags("serve", stderr)
 	role := fs.String("role", "all", "all | web | worker")
+	watch := fs.Bool("watch", true, "reload on a change of the config file or the templates (SIGHUP reloads either way)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -137,6 +141,50 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("config %s is invalid:\n%w", src, err)
 	}
 	log := newLogger(cfg.Log, stderr)
-	log.Info("starting cartrecovery", "version", version, "commit", commit, "role", *role, "config_source", src, "config", cfg)
-	return runApp(ctx, App{Config: cfg, Role: *role, Renderer: renderer, Log: log})
+	log.Info("starting cartrecovery", "version", version, "commit", commit, "role", *role, "config", src)
+	logConfig(log, cfg)
+	return runApp(ctx, App{Config: cfg, Role: *role, Renderer: renderer, Log: log, ConfigPath: *cfgPath, Watch: *watch})
+}
+
+// logConfig logs the effective configuration with every secret masked (as
+// config.LogValue shows it): one "config" record per section, without the
+// keys left empty, and one per step of the sequence, so that it reads as
+// lines in the text format and each section can be picked out of JSON logs.
+func logConfig(log *slog.Logger, cfg config.Config) {
+	for _, a := range cfg.LogValue().Group() {
+		switch {
+		case a.Key == "sequence":
+			for i, st := range cfg.Steps() {
+				args := []any{"section", "sequence", "step", i + 1, "name", st.Name, "delay", shortDuration(st.Delay),
+					"channels", strings.Join(st.Channels, "+"), "template", st.Template, "discount", discountSummary(st.Discount)}
+				for _, v := range st.Variants {
+					v = st.VariantNamed(v.Name)
+					args = append(args, "variant."+v.Name, fmt.Sprintf("%d%% %s, %s", v.Weight, v.Template, discountSummary(v.Discount)))
+				}
+				log.Info("config", args...)
+			}
+		case a.Value.Kind() == slog.KindGroup:
+			// unset keys are left out, and 12h0m0s is written 12h
+			args := []any{"section", a.Key}
+			for _, g := range a.Value.Group() {
+				if g.Value.Kind() == slog.KindString {
+					v := g.Value.String()
+					if v == "" {
+						continue
+					}
+					if d, err := time.ParseDuration(v); err == nil && strings.HasSuffix(v, "m0s") {
+						g.Value = slog.StringValue(shortDuration(d))
+					}
+				}
+				args = append(args, g)
+			}
+			log.Info("config", args...)
+		default: // templates.dir
+			section, key, ok := strings.Cut(a.Key, ".")
+			if !ok {
+				section, key = a.Key, "value"
+			}
+			log.Info("config", "section", section, key, a.Value)
+		}
+	}
 }

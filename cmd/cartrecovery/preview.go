@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/render"
+	"github.com/cartrecovery/cartrecovery/webhook"
+	"github.com/cartrecovery/cartrecovery/worker"
+)
+
+// previewAll is the --variant and --locale value that renders every one.
+const previewAll = "all"
+
+// previewEvent lets preview take any generic cart event, or just its cart
+// and customer: when is irrelevant to a preview, so a missing or template
+// occurred_at (examples/cart.json has OCCURRED_AT), id or type is filled in.
+// Input that is not a JSON object is passed on for the parser to explain.
+func previewEvent(raw []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return raw
+	}
+	if s, _ := m["occurred_at"].(string); s == "" || s == "OCCURRED_AT" {
+		m["occurred_at"] = time.Now().UTC().Format(time.RFC3339)
+	}
+	if s, _ := m["id"].(string); s == "" {
+		m["id"] = "preview"
+	}
+	if s, _ := m["type"].(string); s == "" {
+		m["type"] = "cart.updated"
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return raw
+	}
+	return b
+}
+
+// preview renders a step's messages as a real send would make them, for a
+// sample cart (or a generic cart.updated event from --cart), into --out or
+// printed: the links on http.public_url with tokens of the real length, the
+// variant's own discount (a unique code as its prefix and 10 placeholder
+// characters, expiring expires_after from now), one variant or all of them,
+// one locale or every translation. Without --step it lists the steps.
+func preview(args []string, stdout, stderr io.Writer) error {
+	fs, cfgPath := flags("preview", stderr)
+	stepName := fs.String("step", "", "step name from the sequence (default: list the steps)")
+	channel := fs.String("channel", "", "email | sms (default: the step's channels)")
+	variantName := fs.String("variant", config.BaseVariant, "A/B variant of the step (a is the step's own template), or all")
+	cartFile := fs.String("cart", "", "a generic cart.updated event (JSON) to render instead of the sample cart")
+	out := fs.String("out", "", "directory to write the parts to (default: print)")
+	locale := fs.String("locale", "", "customer locale to render for (es, es-MX, de-CH...): picks the translation and how money and dates are written (default: the sample's, or the --cart customer's); all: the default files and every translation of the template")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q (flags come as --name value)", fs.Arg(0))}
+	}
+	if *stepName == "" {
+		var set []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "config" {
+				set = append(set, "--"+f.Name)
+			}
+		})
+		if len(set) > 0 {
+			return usageError{fmt.Errorf("%s: needs --step (without it, preview lists the steps)", strings.Join(set, ", "))}
+		}
+	}
+	cfg, src, r, err := load(*cfgPath)
+	if err != nil {
+		return fmt.Errorf("config %s is invalid:\n%w", src, err)
+	}
+	if *stepName == "" {
+		return listSteps(stdout, cfg, src, r)
+	}
+	idx := slices.IndexFunc(cfg.Sequence, func(s config.Step) bool { return s.Name == *stepName })
+	if idx < 0 {
+		return usageError{fmt.Errorf("--step: %q is not a step of the sequence (%s)", *stepName, strings.Join(stepNames(cfg), ", "))}
+	}
+	step := cfg.Steps()[idx]
+	var variants []recovery.Variant
+	if *variantName == previewAll {
+		variants = append(variants, step.VariantNamed(config.BaseVariant))
+		for _, v := range step.Variants {
+			variants = append(variants, step.VariantNamed(v.Name))
+		}
+	} else {
+		v := step.VariantNamed(*variantName)
+		if v.Name != *variantName {
+			return usageError{fmt.Errorf("--variant: %q is not a variant of step %s (%s, or all)", *variantName, step.Name,
+				strings.Join(variantNames(step), ", "))}
+		}
+		variants = append(variants, v)
+	}
+	channels := step.Channels
+	if *channel != "" {
+		if !slices.Contains(step.Channels, *channel) {
+			return usageError{fmt.Errorf("--channel: %q is not a channel of step %s (%s)", *channel, step.Name, strings.Join(step.Channels, ", "))}
+		}
+		channels = []string{*channel}
+	}
+
+	now := time.Now()
+	d := render.SampleData()
+	d.Store = render.Store{Name: cfg.Store.Name, URL: cfg.Store.URL, Address: cfg.Store.Address, Timezone: cfg.Store.Timezone}
+	d.Step = render.Step{Name: step.Name, Index: idx}
+	store := "default" // the generic platform's store when an event names none
+	if *cartFile != "" {
+		raw, err := os.ReadFile(*cartFile)
+		if err != nil {
+			return err
+		}
+		ev, err := webhook.ParseGeneric(previewEvent(raw))
+		if err != nil {
+			return fmt.Errorf("%s: %w", *cartFile, err)
+		}
+		store = ev.Store
+		d.Cart = render.Cart{ID: ev.Cart.ID, Total: ev.Cart.Total, Currency: ev.Cart.Currency}
+		for _, it := range ev.Cart.Items {
+			d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
+		}
+		d.Customer = render.Customer{FirstName: ev.Customer.FirstName, Email: ev.Customer.Email, Phone: ev.Customer.Phone,
+			Locale: ev.Customer.Locale, Timezone: ev.Customer.Timezone}
+	}
+	if *locale != "" && *locale != previewAll {
+		d.Customer.Locale = *locale
+	}
+	// The links as a send makes them (worker.Handler.messages): on
+	// http.public_url, signed with a throwaway key of the real length, so
+	// they are as long as the real ones (and the SMS counts right) but
+	// open nothing.
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	signer := link.New(key)
+	base := strings.TrimSuffix(cfg.HTTP.PublicURL, "/")
+	d.UnsubscribeURL = base + "/unsubscribe/" + worker.UnsubscribeToken(signer, store, "email", recovery.NormalizeEmail(d.Customer.Email))
+
+	multi := len(variants) > 1 || *locale == previewAll
+	for _, v := range variants {
+		d.Discount = previewDiscount(v.Discount, now)
+		locales := []string{d.Customer.Locale}
+		if *locale == previewAll {
+			// "" renders the default files
+			locales = append([]string{""}, r.Locales(v.Template)...)
+		}
+		for _, loc := range locales {
+			d.Customer.Locale = loc
+			name := step.Name + "." + v.Name
+			if *locale == previewAll {
+				name += "." + cmp.Or(loc, "default")
+			}
+			info := func(format string, a ...any) {
+				if multi {
+					fmt.Fprintf(stderr, "[%s] ", name)
+				}
+				fmt.Fprintf(stderr, format, a...)
+			}
+			parts := map[string]string{}
+			var files []string
+			for _, ch := range channels {
+				// one click-through link per message, as a send makes them
+				d.RecoveryURL = base + "/r/" + signer.ShortToken(link.NewID(), now.Add(recovery.LinkTTL))
+				res, err := r.Render(v.Template, []string{ch}, d)
+				if err != nil {
+					return err
+				}
+				files = append(files, res.Files...)
+				switch ch {
+				case "email":
+					parts["subject.txt"], parts["email.txt"], parts["email.html"] = res.Subject, res.Text, res.HTML
+				case "sms":
+					parts["sms.txt"] = res.SMS
+				}
+			}
+			info("locale %q: %s (dates in %s)\n", loc, strings.Join(files, ", "), render.Zone(d))
+			if sms, ok := parts["sms.txt"]; ok {
+				n, enc := render.SMSSegments(sms)
+				info("sms: %d characters, %d %s segment(s)\n", len([]rune(sms)), n, enc)
+			}
+			if err := writeParts(stdout, *out, name, multi, parts); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeParts prints the parts (headed by their name, with the step,
+// variant and locale when several are shown) or writes each to
+// dir/name.part.
+func writeParts(stdout io.Writer, dir, name string, multi bool, parts map[string]string) error {
+	keys := make([]string, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if dir == "" {
+			head := k
+			if multi {
+				head = name + "." + k
+			}
+			fmt.Fprintf(stdout, "==> %s <==\n%s\n\n", head, parts[k])
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		p := filepath.Join(dir, name+"."+k)
+		if err := os.WriteFile(p, []byte(parts[k]), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, p)
+	}
+	return nil
+}
+
+// previewDiscount is what a send offers: a static code as is; a unique
+// code as its prefix and placeholder characters as long as the made ones,
+// expiring expires_after from now.
+func previewDiscount(dc recovery.Discount, now time.Time) render.Discount {
+	if !dc.Unique {
+		return render.Discount{Code: dc.Code, Label: dc.Label}
+	}
+	return render.Discount{Code: dc.Prefix + strings.Repeat("X", recovery.CodeLength), Label: dc.Label,
+		ExpiresAt: now.Add(dc.ExpiresAfter).UTC()}
+}
+
+// listSteps prints the sequence: each step's delay, channels, template,
+// discount and the locales it has translations for, then its A/B
+// variants with their weights.
+func listSteps(w io.Writer, cfg config.Config, src string, r *render.Renderer) error {
+	fmt.Fprintf(w, "steps of %s (links on %s):\n\n", src, cfg.HTTP.PublicURL)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tDELAY\tCHANNELS\tTEMPLATE\tDISCOUNT\tLOCALES")
+	locales := func(tmpl string) string {
+		return strings.Join(append([]string{"default"}, r.Locales(tmpl)...), ", ")
+	}
+	for _, st := range cfg.Steps() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, shortDuration(st.Delay), strings.Join(st.Channels, "+"),
+			st.Template, discountSummary(st.Discount), locales(st.Template))
+		if len(st.Variants) == 0 {
+			continue
+		}
+		rest := 100
+		for _, v := range st.Variants {
+			rest -= v.Weight
+		}
+		a := st.VariantNamed(config.BaseVariant)
+		fmt.Fprintf(tw, "  variant %s\t%d%%\t\t%s\t%s\t%s\n", a.Name, rest, a.Template, discountSummary(a.Discount), locales(a.Template))
+		for _, v := range st.Variants {
+			v = st.VariantNamed(v.Name)
+			fmt.Fprintf(tw, "  variant %s\t%d%%\t\t%s\t%s\t%s\n", v.Name, v.Weight, v.Template, discountSummary(v.Discount), locales(v.Template))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\npreview one: cartrecovery preview --step NAME [--channel email|sms] [--variant V|all] [--locale L|all] [--cart FILE.json] [--out DIR]")
+	return nil
+}
+
+// discountSummary is one line about what a step or variant offers.
+func discountSummary(d recovery.Discount) string {
+	label := ""
+	if d.Label != "" {
+		label = fmt.Sprintf(", label %q", d.Label)
+	}
+	switch {
+	case d.Unique:
+		off := d.Amount + " off"
+		if d.Percent != "" {
+			off = d.Percent + "% off"
+		}
+		return fmt.Sprintf("unique code %s%s, %s, valid %s%s", d.Prefix, strings.Repeat("X", recovery.CodeLength), off,
+			shortDuration(d.ExpiresAfter), label)
+	case d.Code != "":
+		return "code " + d.Code + label
+	}
+	return "none"
+}
+
+// shortDuration writes 1h for 1h0m0s and 1h30m for 1h30m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func stepNames(cfg config.Config) []string {
+	out := make([]string, len(cfg.Sequence))
+	for i, s := range cfg.Sequence {
+		out[i] = s.Name
+	}
+	return out
+}
+
+func variantNames(st recovery.Step) []string {
+	out := []string{config.BaseVariant}
+	for _, v := range st.Variants {
+		out = append(out, v.Name)
+	}
+	return out
+}
