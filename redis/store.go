@@ -1110,3 +1110,22 @@ func (s *Store) Hold(ctx context.Context, m recovery.MessageKey, until time.Time
 	return holdScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.stats(m.Store, day(s.now()))}, m.Slot().Field("q"), v,
 		recovery.Counter{Kind: recovery.CountSkipReason, Reason: recovery.SkipQuietHours}.Field()).Err()
 }
+
+// LastReminded returns the cart a customer (by email) was last reminded
+// about in store, while it is within the attribution window: the only
+// index by email (it serves cross-device orders), used by the dashboard's
+// search.
+func (s *Store) LastReminded(ctx context.Context, store, email string) (cartID string, ok bool, err error) {
+	email = recovery.NormalizeEmail(email)
+	if email == "" {
+		return "", false, nil
+	}
+	id, err := s.rdb.Get(ctx, s.k.last(store, email)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("look up the last cart of a customer: %w", err)
+	}
+	return id, true, nil
+}

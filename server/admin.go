@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sort"
@@ -109,6 +110,7 @@ func (s *Server) apiReport(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Query().Get("format") == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="cartrecovery-%s-to-%s-by-%s.csv"`, rep.From, rep.To, rep.By))
 		_ = report.WriteCSV(w, rep)
 		return
 	}
@@ -145,23 +147,31 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.Log, err)
 		return
 	}
-	store, id := r.PathValue("store"), r.PathValue("cart")
-	if !recovery.ValidStore(store) {
-		writeError(w, s.Log, recovery.Invalid("store", "is not a store name"))
-		return
-	}
-	c, ok, err := s.Store.Load(r.Context(), store, id)
-	if err == nil && !ok {
-		err = fmt.Errorf("cart %s/%s (expired or never seen): %w", store, id, recovery.ErrNotFound)
-	}
+	tl, err := s.timeline(r.Context(), r.PathValue("store"), r.PathValue("cart"))
 	if err != nil {
 		writeError(w, s.Log, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, tl)
+}
+
+// timeline is one cart's history: GET /api/carts/{store}/{cart_id} and the
+// dashboard's search. An unknown cart wraps recovery.ErrNotFound.
+func (s *Server) timeline(ctx context.Context, store, id string) (Timeline, error) {
+	if !recovery.ValidStore(store) {
+		return Timeline{}, recovery.Invalid("store", "is not a store name")
+	}
+	c, ok, err := s.Store.Load(ctx, store, id)
+	if err == nil && !ok {
+		err = fmt.Errorf("cart %s/%s (expired or never seen): %w", store, id, recovery.ErrNotFound)
+	}
+	if err != nil {
+		return Timeline{}, err
+	}
 	tl := Timeline{Store: store, CartID: id, State: c.State, Holdout: c.Holdout, Step: c.Step,
 		LastActivity: c.Activity, Currency: c.Cart.Currency, Total: c.Cart.Total, Items: len(c.Cart.Items),
 		Outcome: outcome(c), AttributionRule: c.AttributionRule}
-	if d, ok, err := s.Store.NextDue(r.Context(), store, id); err == nil && ok {
+	if d, ok, err := s.Store.NextDue(ctx, store, id); err == nil && ok {
 		tl.NextDue = &d
 	}
 	add := func(at time.Time, typ, detail string) {
@@ -208,7 +218,7 @@ func (s *Server) apiCart(w http.ResponseWriter, r *http.Request) {
 		tl.Outcome = "deleted"
 	}
 	sort.SliceStable(tl.Events, func(i, j int) bool { return tl.Events[i].At.Before(tl.Events[j].At) })
-	writeJSON(w, http.StatusOK, tl)
+	return tl, nil
 }
 
 // variantNote names the A/B variant of step i, for steps that have

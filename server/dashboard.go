@@ -3,11 +3,13 @@ package server
 import (
 	"errors"
 	"fmt"
-	"html/template"
+	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
@@ -18,37 +20,87 @@ import (
 // nothing is loaded from elsewhere, so it works offline and behind strict
 // content security policies.
 
-type bar struct {
-	Label, Value string
-	X, Y, W, H   float64
-}
-
-type chart struct {
-	Title string
-	Bars  []bar
-	Max   string
-	W, H  float64
-	Empty bool
-}
-
+// dashboardData is everything the page shows.
 type dashboardData struct {
-	Store    string
-	Since    string
-	Ranges   []string
-	Report   report.Report
-	Funnel   []bar
-	Charts   []chart
-	Revenue  string
-	Lift     string
-	LiftCI   string
-	Holdout  bool
-	Variants []report.Row // by step/variant, when some step has an A/B test
-	Rate     string
-	Error    string
 	LoggedIn bool
+	Error    string // sign-in error
+	Notice   string // the parameters were not valid: what was shown instead
+
+	Shop     string
+	TZ       string // the store's time zone, presets count from its today
+	Today    string // today in that zone
+	Q        dashQuery
+	FormFrom string // the custom range form's dates, as typed when invalid
+	FormTo   string
+	Presets  []rangePreset
+	Views    []string
+	Stores   []string
+	Days     int
+
+	Report      report.Report
+	Rate        string
+	Revenue     string
+	AOV         string
+	Funnel      []funnelStage
+	Charts      []svgChart
+	Skips       []skipRow
+	Experiments []report.Experiment
+	Holdout     bool
+	Lift        string
+	LiftCI      string
+
+	Search     *searchResult
+	SearchIn   string // the store the search form has selected
+	EmailReady bool   // email search is available
+}
+
+// funnelStage is one stage of tracked → abandoned → reminded → clicked →
+// recovered, with its share of the previous stage and of tracked carts.
+type funnelStage struct {
+	Key, Label string
+	N          int64
+	Prev       string // the previous stage's label
+	FromPrev   string // "" for the first stage
+	Also       string // recovered: the recovery rate too
+	OfTracked  float64
+}
+
+// skipRow is one skip reason code with its count.
+type skipRow struct {
+	Code, Label string
+	N           int64
+}
+
+// skipLabels explains the skip reason codes (recovery.SkipCode).
+var skipLabels = map[string]string{
+	"no_email":              "No email address",
+	"no_phone":              "No phone number",
+	"no_email_consent":      "No email consent",
+	"no_sms_consent":        "No SMS consent",
+	"below_min":             "Cart total below rules.min_cart_value",
+	"bad_total":             "Cart total not a number",
+	"unsubscribed":          "Unsubscribed",
+	"cooldown":              "Cooldown: another cart of the customer reminded recently",
+	"too_old":               "Too old: idle longer than rules.max_cart_age when first seen",
+	"holdout":               "Holdout group (control, never messaged)",
+	"gone":                  "Cart no longer on the platform (converted, deleted or expired)",
+	"no_code":               "Unique code could not be created",
+	"no_registrar":          "Unique code needs a platform API",
+	"not_verified":          "Platform could not confirm there was no order (strict check)",
+	"channel_off":           "Channel not configured",
+	recovery.SkipQuietHours: "Held by quiet hours (sent when they end)",
+	"other":                 "Other",
 }
 
 func percent(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
+
+// ratio is n ÷ d as a percentage, "–" when d is 0.
+func ratio(n, d int64) string {
+	if d == 0 {
+		return "–"
+	}
+	return percent(float64(n) / float64(d))
+}
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	if s.AdminToken == "" {
@@ -69,93 +121,224 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	since := r.URL.Query().Get("since")
-	if since == "" {
-		since = "30d"
-		q := r.URL.Query()
-		q.Set("since", since)
-		r.URL.RawQuery = q.Encode()
-	}
-	rep, counters, q, err := s.reportData(r)
+	d, status, err := s.dashboardView(r)
 	if err != nil {
-		writeError(w, s.Log, err)
+		s.Log.Error("dashboard", "err", err)
+		s.renderPage(w, http.StatusServiceUnavailable, page{Title: "Please try again", Text: "The dashboard cannot read the report just now."})
 		return
 	}
-	daily := report.Daily(counters, q)
-	q.By = "variant"
-	byVariant, err := report.Build(counters, q)
-	if err != nil {
-		writeError(w, s.Log, err)
-		return
+	s.renderDashboard(w, status, d)
+}
+
+// dashboardView reads the parameters and builds the page: the report of a
+// range, breakdown and store, or a search's results (?q=). Parameters that
+// are not valid are named in d.Notice, and the default view is shown
+// (status 400); err is for the store's failures only.
+func (s *Server) dashboardView(r *http.Request) (d dashboardData, status int, err error) {
+	p := r.URL.Query()
+	shop := s.settings().shop
+	loc := storeLocation(shop.Timezone)
+	status = http.StatusOK
+	d = dashboardData{LoggedIn: true, Shop: shop.Name, TZ: loc.String(), Today: s.Now().In(loc).Format(time.DateOnly),
+		Presets: rangePresets, Views: report.Dimensions, EmailReady: s.emailSearch()}
+	var notes []string
+	bad := func(msg string) {
+		notes = append(notes, msg)
+		status = http.StatusBadRequest
 	}
-	d := dashboardData{LoggedIn: true, Report: rep, Since: since, Ranges: []string{"7d", "30d", "90d"},
-		Store: r.URL.Query().Get("store"), Rate: percent(rep.Totals.RecoveryRate), Revenue: report.RevenueText(rep.Totals.RecoveredRevenue, " · ", "0")}
+	q := dashQuery{By: p.Get("by"), Store: p.Get("store")}
+	if q.By == "" {
+		q.By = "step"
+	}
+	if !slices.Contains(report.Dimensions, q.By) {
+		bad(fmt.Sprintf("View %q is not one of %s: showing by step.", recovery.Clip(q.By, 40), strings.Join(report.Dimensions, ", ")))
+		q.By = "step"
+	}
+	if q.Store != "" && !recovery.ValidStore(q.Store) {
+		bad(fmt.Sprintf("Store %q is not a store name: showing every store.", recovery.Clip(q.Store, 40)))
+		q.Store = ""
+	}
+	d.FormFrom, d.FormTo = p.Get("from"), p.Get("to")
+	preset, from, to, rerr := resolveRange(p.Get("range"), p.Get("since"), d.FormFrom, d.FormTo, s.Now(), loc)
+	if rerr != nil {
+		bad(rerr.Error() + " Showing the last 30 days instead.")
+		preset, from, to, _ = resolveRange(defaultRange, "", "", "", s.Now(), loc)
+	} else {
+		d.FormFrom, d.FormTo = from.Format(time.DateOnly), to.Format(time.DateOnly)
+	}
+	q.Range, q.From, q.To = preset, from.Format(time.DateOnly), to.Format(time.DateOnly)
+	if d.Stores, err = s.Store.Stores(r.Context()); err != nil {
+		return d, 0, err
+	}
+	for _, st := range []string{q.Store, p.Get("in")} {
+		if st != "" && recovery.ValidStore(st) && !slices.Contains(d.Stores, st) {
+			d.Stores = append(d.Stores, st)
+		}
+	}
+	sort.Strings(d.Stores)
+	d.Q = q
+	d.Days = int(to.Sub(from).Hours()/24) + 1
+	if p.Has("q") {
+		d.SearchIn = p.Get("in")
+		res, err := s.searchCarts(r, p.Get("q"), d.SearchIn)
+		var fe *recovery.FieldError
+		switch {
+		case errors.As(err, &fe): // said on the page, over the report
+			bad("Search: the " + fe.Field + " " + fe.Msg + ".")
+		case err != nil:
+			return d, 0, err
+		default:
+			d.Search = &res
+			d.Notice = strings.Join(notes, " ")
+			return d, status, nil
+		}
+	}
+	// the report of exactly what /api/report answers for the same query
+	sub := r.Clone(r.Context())
+	sub.URL.RawQuery = q.apiValues().Encode()
+	rep, counters, rq, err := s.reportData(sub)
+	if err != nil {
+		var fe *recovery.FieldError
+		if errors.As(err, &fe) {
+			return d, 0, fmt.Errorf("report of valid parameters refused: %w", err)
+		}
+		return d, 0, err
+	}
+	d.Notice = strings.Join(notes, " ")
+	d.Report = rep
 	t := rep.Totals
-	steps := []struct {
-		label string
-		n     int64
-	}{{"Tracked", t.Carts}, {"Abandoned", t.Abandoned}, {"Reminded", t.Reminded}, {"Clicked", t.Clicked}, {"Recovered", t.Recovered}}
-	for i, st := range steps {
-		wdt := 0.0
-		if t.Carts > 0 {
-			wdt = 520 * float64(st.n) / float64(t.Carts)
+	d.Rate = percent(t.RecoveryRate)
+	d.Revenue = report.RevenueText(t.RecoveredRevenue, " · ", "0")
+	d.AOV = report.RevenueText(t.AverageRecoveredOrder, " · ", "–")
+	d.Funnel = funnel(t)
+	byDay := rep.Rows
+	if rq.By != "day" {
+		dq := rq
+		dq.By = "day"
+		dr, err := report.Build(counters, dq)
+		if err != nil {
+			return d, 0, err
 		}
-		d.Funnel = append(d.Funnel, bar{Label: st.label, Value: fmt.Sprint(st.n), X: 110, Y: float64(i * 34), W: max(wdt, 1), H: 24})
+		byDay = dr.Rows
 	}
-	rates := chart{Title: "Recovery rate per day", W: 640, H: 160}
-	peak := 0.0
-	for _, p := range daily {
-		peak = max(peak, p.RecoveryRate)
-	}
-	for i, p := range daily {
-		h := 0.0
-		if peak > 0 {
-			h = 140 * p.RecoveryRate / peak
+	d.Charts = dayCharts(report.Daily(counters, rq), byDay, t.RecoveredRevenue)
+	for code, n := range t.SkipReasons {
+		if n == 0 {
+			continue
 		}
-		bw := 640 / float64(len(daily))
-		rates.Bars = append(rates.Bars, bar{Label: p.Day, Value: percent(p.RecoveryRate), X: float64(i) * bw, Y: 150 - h, W: max(bw-2, 1), H: h})
-	}
-	rates.Max, rates.Empty = percent(peak), peak == 0
-	d.Charts = append(d.Charts, rates)
-	curs := make([]string, 0, len(t.RecoveredRevenue))
-	for c := range t.RecoveredRevenue {
-		curs = append(curs, c)
-	}
-	sort.Strings(curs)
-	for _, cur := range curs {
-		c := chart{Title: "Recovered revenue per day (" + cur + ")", W: 640, H: 160}
-		var top int64
-		for _, p := range daily {
-			top = max(top, p.RevenueMinor(cur))
+		label := skipLabels[code]
+		if label == "" {
+			label = code
 		}
-		for i, p := range daily {
-			h := 0.0
-			if top > 0 {
-				h = 140 * float64(p.RevenueMinor(cur)) / float64(top)
-			}
-			bw := 640 / float64(len(daily))
-			c.Bars = append(c.Bars, bar{Label: p.Day, Value: money.FromMinor(p.RevenueMinor(cur), cur) + " " + cur, X: float64(i) * bw, Y: 150 - h, W: max(bw-2, 1), H: h})
-		}
-		c.Max, c.Empty = money.FromMinor(top, cur)+" "+cur, top == 0
-		d.Charts = append(d.Charts, c)
+		d.Skips = append(d.Skips, skipRow{Code: code, Label: label, N: n})
 	}
-	for _, row := range byVariant.Rows {
-		if !strings.HasSuffix(row.Key, "/"+recovery.BaseVariant) {
-			d.Variants = byVariant.Rows // some message went out as another variant
-			break
+	sort.Slice(d.Skips, func(i, j int) bool {
+		if d.Skips[i].N != d.Skips[j].N {
+			return d.Skips[i].N > d.Skips[j].N
 		}
-	}
+		return d.Skips[i].Code < d.Skips[j].Code
+	})
+	d.Experiments = rep.Experiments
 	if h := rep.Holdout; h.Carts > 0 {
 		d.Holdout = true
 		if h.Lift != nil {
-			d.Lift, d.LiftCI = fmt.Sprintf("%+.1f pts", *h.Lift*100), fmt.Sprintf("%+.1f to %+.1f pts", *h.LiftLow*100, *h.LiftHigh*100)
+			d.Lift, d.LiftCI = pts(*h.Lift), pts(*h.LiftLow)+" to "+pts(*h.LiftHigh)
 		} else {
 			d.Lift = "not enough data"
 		}
 	}
-	s.renderDashboard(w, http.StatusOK, d)
+	return d, status, nil
 }
 
+// emailSearch reports whether the store can find a customer's last
+// reminded cart.
+func (s *Server) emailSearch() bool {
+	_, ok := any(s.Store).(lastCartFinder)
+	return ok
+}
+
+// pts writes a difference of rates in percentage points: "+4.2 pts".
+func pts(f float64) string { return fmt.Sprintf("%+.1f pts", f*100) }
+
+// ptsPtr is pts of a value that may be missing.
+func ptsPtr(f *float64) string {
+	if f == nil {
+		return "–"
+	}
+	return pts(*f)
+}
+
+func funnel(t report.Totals) []funnelStage {
+	stages := []funnelStage{{Key: "Tracked", Label: "Tracked carts", N: t.Carts}, {Key: "Abandoned", Label: "Abandoned", N: t.Abandoned},
+		{Key: "Reminded", Label: "Reminded", N: t.Reminded}, {Key: "Clicked", Label: "Clicked", N: t.Clicked}, {Key: "Recovered", Label: "Recovered", N: t.Recovered}}
+	stages[4].Also = ratio(t.Recovered, t.Abandoned) + " of abandoned (the recovery rate)"
+	for i := range stages {
+		if t.Carts > 0 {
+			stages[i].OfTracked = math.Min(100, math.Round(1000*float64(stages[i].N)/float64(t.Carts))/10)
+		}
+		if i > 0 {
+			stages[i].FromPrev, stages[i].Prev = ratio(stages[i].N, stages[i-1].N), strings.ToLower(stages[i-1].Label)
+		}
+	}
+	return stages
+}
+
+// dayCharts draws the recovery rate, the recovered revenue (a line per
+// currency) and the messages sent per day.
+func dayCharts(daily []report.Point, byDay []report.Row, revenue map[string]string) []svgChart {
+	days := make([]string, len(daily))
+	rates := make([]dayValue, len(daily))
+	for i, p := range daily {
+		days[i] = p.Day
+		rates[i] = dayValue{p.RecoveryRate, p.Abandoned > 0}
+	}
+	rate := layoutChart("recovery_rate", "Recovery rate per day", "recovery rate", days,
+		[]chartSeries{{name: "recovery rate", values: rates, text: percent}}, tickPercent, false)
+	rate.Note = "Carts recovered ÷ carts abandoned that day; days with no abandoned cart have no rate (a gap). A cart is abandoned on one day and recovered on the day of its order, so a day's rate can pass 100%."
+
+	curs := make([]string, 0, len(revenue))
+	for c := range revenue {
+		curs = append(curs, c)
+	}
+	sort.Strings(curs)
+	var revSeries []chartSeries
+	for _, cur := range curs {
+		scale := math.Pow10(money.Digits(cur))
+		vals := make([]dayValue, len(daily))
+		for i, p := range daily {
+			vals[i] = dayValue{float64(p.RevenueMinor(cur)) / scale, true}
+		}
+		revSeries = append(revSeries, chartSeries{name: cur, values: vals, text: func(v float64) string {
+			return money.FromMinor(int64(math.Round(v*scale)), cur) + " " + cur
+		}})
+	}
+	ylabel := "revenue"
+	if len(curs) == 1 {
+		ylabel += " (" + curs[0] + ")"
+	} else if len(curs) > 1 {
+		ylabel += " (per currency)"
+	}
+	rev := layoutChart("recovered_revenue", "Recovered revenue per day", ylabel, days, revSeries, tickNumber, false)
+	rev.Legend = len(revSeries) > 0
+	if len(curs) > 1 {
+		rev.Note = "One line per currency, each on the same axis in its own units: amounts in different currencies are not added up."
+	}
+	if len(curs) == 0 {
+		rev.Empty = true
+	}
+
+	sentIdx := map[string]int64{}
+	for _, row := range byDay {
+		sentIdx[row.Key] = row.Sent
+	}
+	sent := make([]dayValue, len(days))
+	for i, day := range days {
+		sent[i] = dayValue{float64(sentIdx[day]), true}
+	}
+	msgs := layoutChart("sent", "Messages sent per day", "messages sent", days,
+		[]chartSeries{{name: "sent", bars: true, values: sent, text: func(v float64) string { return strconv.FormatInt(int64(v), 10) }}}, tickNumber, true)
+	return []svgChart{rate, rev, msgs}
+}
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if s.AdminToken == "" {
 		s.renderPage(w, http.StatusNotFound, page{Title: "Dashboard disabled", Text: "Set http.admin_token to enable the dashboard."})
@@ -205,102 +388,3 @@ func limitText(e *errRateLimited) string {
 func (s *Server) secureCookies(r *http.Request) bool {
 	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" || strings.HasPrefix(s.PublicURL, "https://")
 }
-
-func (s *Server) renderDashboard(w http.ResponseWriter, status int, d dashboardData) {
-	htmlHeaders(w.Header(), "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'")
-	w.WriteHeader(status)
-	if err := dashboardTmpl.Execute(w, d); err != nil {
-		s.Log.Error("render dashboard", "err", err)
-	}
-}
-
-var dashboardTmpl = template.Must(template.New("dashboard").Funcs(template.FuncMap{
-	"mul100":  func(f float64) float64 { return f * 100 },
-	"revenue": func(m map[string]string) string { return report.RevenueText(m, " · ", "") },
-	"ratio": func(n, d int64) string {
-		if d == 0 {
-			return "–"
-		}
-		return percent(float64(n) / float64(d))
-	},
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>cartrecovery dashboard</title>
-<style>
-*{box-sizing:border-box}body{margin:0;font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;background:#f4f4f5;color:#18181b}
-header{background:#18181b;color:#fff;padding:14px 24px;display:flex;justify-content:space-between;align-items:center}
-header a,header button{color:#fff;background:none;border:0;font:inherit;cursor:pointer;text-decoration:underline}
-main{max-width:1100px;margin:0 auto;padding:24px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px;margin-bottom:20px}
-.card{background:#fff;border-radius:10px;padding:16px;box-shadow:0 1px 2px rgba(0,0,0,.06)}
-.card .k{font-size:13px;color:#71717a}.card .v{font-size:26px;font-weight:700;margin-top:4px}
-section{background:#fff;border-radius:10px;padding:18px;margin-bottom:20px;box-shadow:0 1px 2px rgba(0,0,0,.06)}
-h2{font-size:16px;margin:0 0 12px}table{border-collapse:collapse;width:100%;font-size:14px}
-th,td{padding:8px;border-bottom:1px solid #e4e4e7;text-align:right}th:first-child,td:first-child{text-align:left}
-.ranges a{margin-right:10px;color:#2563eb}.ranges a.on{font-weight:700;color:#18181b;text-decoration:none}
-svg text{font-size:12px;fill:#3f3f46}.muted{color:#71717a;font-size:13px}
-form.login{max-width:360px;margin:12vh auto;background:#fff;padding:28px;border-radius:12px}
-form.login input{width:100%;padding:10px;margin:8px 0 14px;border:1px solid #d4d4d8;border-radius:8px;font-size:15px}
-form.login button{background:#18181b;color:#fff;border:0;border-radius:8px;padding:10px 18px;font-size:15px}
-.err{color:#b91c1c}
-</style></head><body>
-{{if not .LoggedIn}}
-<form class="login" method="post" action="/dashboard/login">
-  <h2>cartrecovery dashboard</h2>
-  <label for="token">Admin token</label>
-  <input id="token" name="token" type="password" autocomplete="current-password" required>
-  {{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
-  <button type="submit">Sign in</button>
-</form>
-{{else}}
-<header><strong>cartrecovery</strong>
-  <form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form></header>
-<main>
-  <p class="ranges">{{range .Ranges}}<a href="/dashboard?since={{.}}" {{if eq . $.Since}}class="on"{{end}}>last {{.}}</a>{{end}}
-  <span class="muted">{{.Report.From}} to {{.Report.To}} (UTC){{if .Store}}, store {{.Store}}{{end}}</span></p>
-  <div class="cards">
-    <div class="card"><div class="k">Abandoned carts</div><div class="v" data-metric="abandoned">{{.Report.Totals.Abandoned}}</div></div>
-    <div class="card"><div class="k">Recovered carts</div><div class="v" data-metric="recovered">{{.Report.Totals.Recovered}}</div></div>
-    <div class="card"><div class="k">Recovery rate</div><div class="v" data-metric="recovery_rate">{{.Rate}}</div></div>
-    <div class="card"><div class="k">Recovered revenue</div><div class="v" data-metric="recovered_revenue">{{.Revenue}}</div></div>
-    {{if .Holdout}}<div class="card"><div class="k">Incremental lift vs holdout</div><div class="v" data-metric="lift">{{.Lift}}</div>
-      <div class="muted" data-metric="lift_ci">95% CI {{.LiftCI}}</div></div>{{end}}
-  </div>
-  <section><h2>Funnel</h2>
-    <svg width="100%" height="170" viewBox="0 0 700 170" role="img" aria-label="funnel">
-    {{range .Funnel}}<text x="0" y="{{.Y}}" dy="17">{{.Label}}</text>
-      <rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" rx="4" fill="#18181b"></rect>
-      <text x="{{.X}}" y="{{.Y}}" dx="{{.W}}" dy="17" transform="translate(8,0)" data-funnel="{{.Label}}">{{.Value}}</text>{{end}}
-    </svg>
-  </section>
-  {{range .Charts}}<section><h2>{{.Title}}</h2>
-    {{if .Empty}}<p class="muted">Nothing yet in this period.</p>{{else}}
-    <svg width="100%" viewBox="0 0 {{.W}} {{.H}}" preserveAspectRatio="none" role="img" aria-label="{{.Title}}">
-      {{range .Bars}}<rect x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" fill="#16a34a"><title>{{.Label}}: {{.Value}}</title></rect>{{end}}
-      <line x1="0" y1="150" x2="{{.W}}" y2="150" stroke="#a1a1aa"></line>
-    </svg><p class="muted">peak {{.Max}}</p>{{end}}
-  </section>{{end}}
-  <section><h2>By step</h2>
-    <table><thead><tr><th>Step</th><th>Sent</th><th>Failed</th><th>Skipped</th><th>Clicked</th><th>Recovered</th><th>Recovered revenue</th></tr></thead><tbody>
-    {{range .Report.Rows}}<tr data-step="{{.Key}}"><td>{{.Key}}</td><td data-field="sent">{{.Sent}}</td><td data-field="failed">{{.Failed}}</td>
-      <td data-field="skipped">{{.Skipped}}</td><td data-field="clicked">{{.Clicked}}</td><td data-field="recovered">{{.Recovered}}</td>
-      <td>{{revenue .RecoveredRevenue}}</td></tr>{{end}}
-    </tbody></table>
-  </section>
-  {{if .Variants}}<section><h2>A/B variants</h2>
-    <table><thead><tr><th>Step / variant</th><th>Sent</th><th>Clicked</th><th>Click rate</th><th>Recovered</th><th>Recovered per sent</th></tr></thead><tbody>
-    {{range .Variants}}<tr data-variant="{{.Key}}"><td>{{.Key}}</td><td data-field="sent">{{.Sent}}</td><td data-field="clicked">{{.Clicked}}</td>
-      <td>{{ratio .Clicked .Sent}}</td><td data-field="recovered">{{.Recovered}}</td><td>{{ratio .Recovered .Sent}}</td></tr>{{end}}
-    </tbody></table>
-  </section>{{end}}
-  {{if .Holdout}}<section><h2>Holdout</h2><p>
-    {{.Report.Holdout.Carts}} carts kept as a control group got no message; {{.Report.Holdout.Converted}} of their
-    {{.Report.Holdout.Abandoned}} abandoned carts converted ({{printf "%.1f" (mul100 .Report.Holdout.ConversionRate)}}%).
-    Lift = recovery rate − holdout conversion rate.</p></section>
-  {{else}}<section><h2>Holdout</h2><p class="muted">No holdout group in this period, so the incremental lift cannot be measured.
-    Set <code>rules.holdout_percent</code> (for example 10) to keep that share of customers unmessaged as a control group.</p></section>{{end}}
-  <p class="muted">Definitions: abandoned = reached the first step's due time with no order; recovered = reminded and ordered within
-  the attribution window of the last message, credited to that message. Revenue is per currency.</p>
-</main>
-{{end}}
-</body></html>`))
