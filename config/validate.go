@@ -69,7 +69,7 @@ func (c Config) Validate() error {
 	httpURL := func(key, v string) {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad(key, "%q must be an absolute http(s) URL", v)
+			bad(key, "%q must be an absolute http(s) URL", maskURL(v))
 		}
 	}
 
@@ -474,11 +474,11 @@ func apiURL(key, v string, bad func(key, format string, a ...any)) {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		bad(key, "%q must be an https URL", v)
+		bad(key, "%q must be an https URL", maskURL(v))
 	case u.User != nil:
 		bad(key, "must not carry a user or password: set the platform's own credential keys")
 	case u.Scheme == "http" && !loopback(u.Hostname()):
-		bad(key, "%q must use https: credentials travel with every call", v)
+		bad(key, "%q must use https: credentials travel with every call", maskURL(v))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -59,7 +60,7 @@ func Watch(ctx context.Context, configPath, templatesDir string, settle time.Dur
 					continue
 				}
 				name, _ := filepath.Abs(ev.Name)
-				if name != file && filepath.Dir(name) != tdir && !(file != "" && isConfigMapSwap(name, file)) {
+				if name != file && !(filepath.Dir(name) == tdir && isTemplate(name)) && !(file != "" && isConfigMapSwap(name, file)) {
 					continue
 				}
 				fire = time.After(settle)
@@ -85,4 +86,11 @@ func isConfigMapSwap(name, file string) bool {
 	}
 	_, err := os.Stat(file)
 	return err == nil
+}
+
+// isTemplate reports whether a file of the templates folder is one the
+// renderer reads (*.tmpl), not an editor's swap or backup file.
+func isTemplate(name string) bool {
+	base := filepath.Base(name)
+	return filepath.Ext(base) == ".tmpl" && !strings.HasPrefix(base, ".")
 }

@@ -224,3 +224,43 @@ func TestAttributionFollowsTheClick(t *testing.T) {
 		t.Fatalf("credited by click %d, want 1", byClick)
 	}
 }
+
+// One order seen twice (its webhook, then the check before another cart's
+// send finds it by email; or BigCommerce's converted, then the lookup with
+// the order's codes) ends every cart it finds, is counted and credited
+// once, and its codes are counted whichever sighting carries them.
+func TestOrderSeenTwiceCountsOnce(t *testing.T) {
+	s, clk := newStore(t)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b"} {
+		ingest(t, s, update("u-"+id, id, clk.Now()))
+		c := load(t, s, id)
+		m := c.Message(0, "email", "")
+		if r, err := s.Claim(ctx, m, c.Gen, c.Email(), ""); err != nil || r != recovery.ClaimOK {
+			t.Fatalf("claim %s: %q %v", id, r, err)
+		}
+		if err := s.Finish(ctx, m, c.Email(), recovery.OutcomeSent, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, err := s.CodeFor(ctx, load(t, s, "b"), 0, "a", "BC-", 72*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute)
+	first := order("w1", "a", clk.Now())
+	first.Order.ID = "5001" // no codes: BigCommerce's converted names none
+	ingest(t, s, first)
+	again := order("verified:5001", "b", clk.Now())
+	again.Order.ID, again.Verified, again.Order.Codes = "5001", true, []string{code.Code}
+	ingest(t, s, again)
+	if b := load(t, s, "b"); b.State != recovery.StateOrdered || b.Attribution != "same_order" {
+		t.Fatalf("cart b: %s %q, want ordered, not credited again", b.State, b.Attribution)
+	}
+	n := counters(t, s, clk)
+	if n[recovery.Counter{Kind: recovery.CountOrders}] != 1 || n[recovery.Counter{Kind: recovery.CountRecovered}] != 1 ||
+		n[recovery.Counter{Kind: recovery.CountVerifiedOrdered}] != 0 ||
+		n[recovery.Counter{Kind: recovery.CountCodesRedeemed, Step: "0", Variant: "a"}] != 1 {
+		t.Fatalf("counters %v: want 1 order, 1 recovery, its code redeemed once", n)
+	}
+}

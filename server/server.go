@@ -204,6 +204,9 @@ func (s *Server) lookup(ctx context.Context, ev recovery.Event) (recovery.Result
 			Reason: "an order without its cart needs the platform's API (platforms." + ev.Platform + " credentials) to be looked up"}, nil
 	}
 	dup, err := s.Lookup(ctx, ev)
+	if errors.Is(err, recovery.ErrIgnored) {
+		return recovery.Result{Status: recovery.StatusIgnored, Reason: err.Error()}, nil
+	}
 	if err != nil {
 		return recovery.Result{}, fmt.Errorf("record order %s for lookup: %w", ev.Order.ID, err)
 	}

@@ -82,7 +82,13 @@ func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	from := strings.TrimSpace(form["From"])
-	word := strings.ToUpper(strings.TrimSpace(form["Body"]))
+	// the whole text is the keyword, as carriers match it, punctuation
+	// around it aside ("Stop.", "STOP!")
+	word := strings.ToUpper(strings.Trim(strings.TrimSpace(form["Body"]), ".!?¡¿ "))
+	switch form["OptOutType"] { // Twilio's Advanced Opt-Out classified it (its own keyword lists)
+	case "STOP", "START", "HELP":
+		word = form["OptOutType"]
+	}
 	hash := recovery.ContactHash(from)
 	switch {
 	case from == "":
@@ -90,6 +96,9 @@ func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
 		return
 	case smsStop[word]:
 		if err := s.Store.SuppressEverywhere(r.Context(), "sms", hash, "replied "+word); err != nil {
+			// Twilio does not retry an inbound message: the log keeps what
+			// is needed to apply it by hand
+			s.Log.Error("sms opt-out not recorded", "from", notify.MaskPhone(from), "contact_hash", hash, "err", err)
 			writeError(w, s.Log, err)
 			return
 		}

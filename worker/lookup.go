@@ -60,8 +60,9 @@ func (h *Handler) ProcessLookup(ctx context.Context, t *asynq.Task) error {
 	pl := h.Platforms[p.Platform]
 	f, ok := pl.(OrderFinder)
 	if !ok || (pl.Store() != "" && pl.Store() != p.Store) {
-		h.Log.Warn("order not looked up: no API for its store", "platform", p.Platform, "store", p.Store, "order", p.Order)
-		return nil
+		// the web process had the API for it: this worker's configuration
+		// differs (a rolling restart); retried until one that has it runs it
+		return fmt.Errorf("order %s of store %s: this worker has no %s API for that store", p.Order, p.Store, p.Platform)
 	}
 	cartID, o, email, placed, err := f.Order(ctx, p.Order)
 	switch {
@@ -74,10 +75,7 @@ func (h *Handler) ProcessLookup(ctx context.Context, t *asynq.Task) error {
 		h.Log.Info("order looked up: not placed or without a cart; nothing to stop", "platform", p.Platform, "order", p.Order, "placed", placed)
 		return nil
 	}
-	at := o.At
-	if at.IsZero() || at.After(h.Now()) {
-		at = h.Now()
-	}
+	at := plausible(o.At, h.Now())
 	ev := recovery.Event{ID: p.Event, Platform: p.Platform, Kind: recovery.OrderCreated, Store: p.Store, OccurredAt: at,
 		Cart: recovery.Cart{ID: cartID}, Customer: recovery.Customer{Email: email}, Order: o}
 	res, err := h.Store.Ingest(context.WithoutCancel(ctx), ev)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"github.com/cartrecovery/cartrecovery/internal/shopifytest"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
@@ -284,4 +286,47 @@ func texts(s []sent) []string {
 		out[i] = codeIn(m.Text)
 	}
 	return out
+}
+
+// A step whose preparation fails on every attempt (the platform down for
+// longer than the retries) is skipped with the reason, and the cart keeps
+// its schedule: never left active with nothing due. A cart the platform
+// deleted because it became an order is recorded as ordered, not skipped.
+func TestPlatformDownAndConvertedCarts(t *testing.T) {
+	parallel(t)
+	b := setup(t, steps(time.Hour, 2*time.Hour))
+	b.steps[1].Channels = []string{"email"}
+	fake := bigcommercetest.Start(t)
+	cl := bigcommerce.NewClient(fake.URL, bigcommercetest.Hash, bigcommercetest.Token)
+	b.platforms = map[string]worker.Platform{bigcommerce.Platform: cl}
+	fake.SetCart("down", &bigcommercetest.Cart{Email: "d@example.com", Currency: "EUR", Total: "5.00",
+		Items: []bigcommercetest.Item{{Name: "Mug", Quantity: 1, Price: "5.00"}}})
+	fake.AddOrder(bigcommercetest.Order{ID: 77, CartID: "paid", Email: "p@example.com", Total: "5.00", Currency: "EUR",
+		StatusID: 11, Created: b.clock.Now().Add(30 * time.Minute)})
+	b.startWorker()
+	for _, id := range []string{"down", "paid"} {
+		b.ingest(recovery.Event{ID: "c-" + id, Platform: bigcommerce.Platform, Kind: recovery.CartUpdated, Store: bigcommercetest.Hash,
+			OccurredAt: b.clock.Now(), Cart: recovery.Cart{ID: id}})
+	}
+	fake.FailNext(1000) // every call of the first step's attempts
+	b.advance(time.Hour)
+	fake.FailNext(0)
+	c, _, _ := b.store.Load(context.Background(), bigcommercetest.Hash, "down")
+	s := c.Sends[recovery.Slot{Step: 0, Channel: "email"}]
+	if s.Outcome != recovery.OutcomeSkipped || !strings.HasPrefix(s.Detail, worker.ReasonGaveUp) || c.Step != 1 {
+		t.Fatalf("cart after its step failed every attempt: %+v on step %d; want skipped (%s…), step 1", s, c.Step, worker.ReasonGaveUp)
+	}
+	if _, scheduled, _ := b.store.NextDue(context.Background(), bigcommercetest.Hash, "down"); !scheduled {
+		t.Fatal("the cart has no schedule left")
+	}
+	b.advance(2 * time.Hour) // the platform is back: the next step goes out
+	if n := len(b.email.all()); n != 1 {
+		t.Fatalf("%d emails after the platform came back, want the second step's", n)
+	}
+	// "paid" was deleted by BigCommerce when it became order 77 (its cart
+	// is gone; no webhook came): found by the check, not skipped as gone
+	p, _, _ := b.store.Load(context.Background(), bigcommercetest.Hash, "paid")
+	if p.State != recovery.StateOrdered || p.OrderID != "77" {
+		t.Fatalf("converted cart: %s, order %q; want ordered by 77", p.State, p.OrderID)
+	}
 }

@@ -21,11 +21,13 @@ import (
 //	refresh     ask the platform for the cart's content (BigCommerce)
 //	guards      skip what may not be sent (too old, holdout, consent, unsubscribed…)
 //	quietHours  hold back channels in the customer's quiet hours
-//	checkOrder  ask the platform whether the customer ordered meanwhile
-//	            (an order webhook lost); one found stops the cart
 //	discount    the step's unique code: made once, registered with the
 //	            platform before any message carries it
 //	render      render each message, with the id its link will have
+//	checkOrder  ask the platform whether the customer ordered meanwhile
+//	            (an order webhook lost); one found stops the cart
+//	(a stage that still fails on the task's last attempt skips the step
+//	with its reason: the cart is never left without a schedule)
 //	then, per channel: acquire the provider connection, save the link,
 //	claim, send, record the outcome (deliver)
 //	nextStep    schedule the next step, or the end of the quiet hours
@@ -62,23 +64,16 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if r == nil || err != nil {
 		return err
 	}
-	if done, err := r.refresh(); done || err != nil {
-		return err
+	done, err := r.prepare()
+	if err != nil && r.lastAttempt && r.ctx.Err() == nil {
+		// Nothing was claimed. Giving up must not leave the cart without
+		// a schedule (asynq archives the task, the cart would wait
+		// forever): the step is skipped with the reason, the next one
+		// scheduled.
+		r.log.Error("step given up after its retries", "err", err)
+		return r.skipStep(ReasonGaveUp + ": " + recovery.Clip(err.Error(), 200))
 	}
-	if err := r.guards(); err != nil {
-		return err
-	}
-	r.quietHours()
-	if len(r.send) == 0 {
-		return r.nextStep(r.ctx)
-	}
-	if done, err := r.checkOrder(); done || err != nil {
-		return err
-	}
-	if done, err := r.discount(); done || err != nil {
-		return err
-	}
-	if err := r.render(); err != nil {
+	if done || err != nil {
 		return err
 	}
 	for _, ch := range r.send {
@@ -91,6 +86,36 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return errors.Join(r.retry...)
 	}
 	return r.nextStep(r.rec)
+}
+
+// ReasonGaveUp is the skip reason of a step whose preparation (the
+// platform's cart, the order check, the unique code, the rendering) kept
+// failing until its last attempt.
+const ReasonGaveUp = "gave up after the retries"
+
+// prepare runs the stages before any claim: refresh, guards, quiet hours,
+// the unique code, rendering and, last, the order check. done is true when
+// the step needs no send (skipped, held, stopped).
+func (r *run) prepare() (done bool, err error) {
+	if done, err := r.refresh(); done || err != nil {
+		return true, err
+	}
+	if err := r.guards(); err != nil {
+		return true, err
+	}
+	r.quietHours()
+	if len(r.send) == 0 {
+		return true, r.nextStep(r.ctx)
+	}
+	if done, err := r.discount(); done || err != nil {
+		return true, err
+	}
+	if err := r.render(); err != nil {
+		return true, err
+	}
+	// the order check comes last, right before the claims: an order
+	// placed while the code was registered is still found
+	return r.checkOrder()
 }
 
 // load reads the task's payload and its cart. It returns no run when there
@@ -151,6 +176,11 @@ func (r *run) refresh() (done bool, err error) {
 	}
 	cart, cu, err := p.Cart(r.ctx, r.c.ID)
 	if errors.Is(err, recovery.ErrNotFound) {
+		// BigCommerce deletes a cart that became an order: ask for one
+		// before calling it gone
+		if done, err := r.checkOrder(); done || err != nil {
+			return true, err
+		}
 		r.log.Info("cart gone at the platform; step skipped", "platform", r.c.Platform)
 		for _, ch := range r.step.Channels {
 			if err := r.skip(r.ctx, ch, ReasonGone, recovery.OutcomeSkipped); err != nil {
@@ -248,7 +278,15 @@ const (
 // skipStep records every channel still to send as skipped for reason and
 // moves the cart on.
 func (r *run) skipStep(reason string) error {
-	for _, ch := range r.send {
+	chs := r.send
+	if len(chs) == 0 { // given up before the guards: every channel not handled yet
+		for _, ch := range r.step.Channels {
+			if _, done := r.c.Sends[recovery.Slot{Step: r.p.Step, Channel: ch}]; !done {
+				chs = append(chs, ch)
+			}
+		}
+	}
+	for _, ch := range chs {
 		if err := r.skip(r.rec, ch, reason, recovery.OutcomeSkipped); err != nil {
 			return err
 		}
@@ -297,10 +335,7 @@ func (r *run) checkOrder() (done bool, err error) {
 		return false, nil
 	}
 	r.h.Metrics.platformCall(r.c.Platform, "order_check", "found")
-	at := o.At
-	if at.IsZero() || at.After(r.h.Now()) {
-		at = r.h.Now()
-	}
+	at := plausible(o.At, r.h.Now())
 	ev := recovery.Event{ID: "verified:" + o.ID, Platform: r.c.Platform, Kind: recovery.OrderCreated, Store: r.c.Store,
 		OccurredAt: at, Cart: recovery.Cart{ID: r.c.ID}, Customer: recovery.Customer{Email: r.c.Customer.Email},
 		Order: o, Verified: true}
@@ -339,6 +374,9 @@ func (r *run) discount() (done bool, err error) {
 		ctx, cancel := context.WithTimeout(r.ctx, r.h.Rules.checkTimeout()*2)
 		err := reg.RegisterCode(ctx, req)
 		cancel()
+		if err != nil && r.ctx.Err() != nil {
+			return true, r.ctx.Err() // shutting down: the task runs again
+		}
 		if err != nil {
 			r.h.Metrics.platformCall(r.c.Platform, "register_code", "failed")
 			if r.lastAttempt {
@@ -535,4 +573,13 @@ func (r *run) nextStep(ctx context.Context) error {
 	}
 	// A margin keeps the next run clear of this task's own id.
 	return r.h.Store.Reschedule(ctx, r.c.Store, r.c.ID, later(r.quietEnd, r.h.Now().Add(10*time.Second)))
+}
+
+// plausible is a platform's order time, or now when it is missing, in the
+// future or before 2000 (recovery.Event.Check refuses those).
+func plausible(at, now time.Time) time.Time {
+	if at.IsZero() || at.After(now) || at.Year() < 2000 {
+		return now
+	}
+	return at
 }

@@ -136,6 +136,11 @@ func platforms(c config.Platforms) map[string]worker.Platform {
 // sends in flight.
 func runApp(ctx context.Context, a App) error {
 	cfg, log := a.Config, a.Log
+	// SIGHUP reloads: caught from the start (its default would end the
+	// process), applied once the app is up
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	// Bind the listeners before anything else starts, so that a busy port
 	// is the first and only error, and nothing was started in vain.
 	type listener struct {
@@ -251,16 +256,18 @@ func runApp(ctx context.Context, a App) error {
 		live.Store(worker.Settings{Steps: c.Steps(), Rules: workerRules(c.Rules), Shop: c.Shop(), Renderer: r})
 		s.Reload(c.Steps(), c.Shop(), c.SMSHelp())
 	})
-	s.Version = rl.Version
+	s.Version = func() string {
+		if p := rl.Pending(); len(p) > 0 {
+			return rl.Version() + " (restart pending: " + strings.Join(p, ", ") + ")"
+		}
+		return rl.Version()
+	}
 	reload := func(trigger string) {
 		rl.reload(trigger)
 		if a.Reloaded != nil {
 			a.Reloaded(rl.Version())
 		}
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
@@ -276,11 +283,16 @@ func runApp(ctx context.Context, a App) error {
 			log.Warn("configuration not watched (SIGHUP still reloads)", "err", err)
 		}
 	}
-	if _, ok := platforms(cfg.Platforms)[bigcommerce.Platform].(worker.OrderFinder); ok {
+	if bc, ok := platforms(cfg.Platforms)[bigcommerce.Platform].(worker.OrderFinder); ok {
 		// store/order/created carries the order's id only: recorded as a
 		// task in Redis before the answer, for a worker to find its cart
 		lookups := asynq.NewClientFromRedisClient(conn.Client)
+		apiStore := bc.(worker.Platform).Store()
 		s.Lookup = func(ctx context.Context, ev recovery.Event) (bool, error) {
+			if ev.Platform != bigcommerce.Platform || ev.Store != apiStore {
+				return false, fmt.Errorf("store %s: no API credentials for it (platforms.bigcommerce.store_hash is %s): %w",
+					ev.Store, apiStore, recovery.ErrIgnored)
+			}
 			return worker.EnqueueLookup(ctx, lookups, queues[0], ev)
 		}
 	}

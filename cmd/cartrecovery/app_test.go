@@ -393,9 +393,16 @@ func TestAppBigCommerceOrders(t *testing.T) {
 
 	b.advance(t, time.Hour)
 	msgs := b.smtp.WaitMessages(t, 1, 10*time.Second)
+	// bc-3's code, and bc-2's: made before the order check, which comes
+	// last before the claim (it was never sent)
 	codes := fake.Codes()
-	if len(msgs) != 1 || msgs[0].To[0] != "bc-3@example.com" || len(codes) != 1 ||
-		!strings.Contains(string(msgs[0].Data), codes[0].Code) || codes[0].MaxUses != 1 || codes[0].MaxUsesPerCustomer != 1 {
+	carried := 0
+	for _, c := range codes {
+		if strings.Contains(string(msgs[0].Data), c.Code) && c.MaxUses == 1 && c.MaxUsesPerCustomer == 1 {
+			carried++
+		}
+	}
+	if len(msgs) != 1 || msgs[0].To[0] != "bc-3@example.com" || len(codes) != 2 || carried != 1 {
 		t.Fatalf("reminders to %v; codes in the promotion %+v", recipients(msgs), codes)
 	}
 	b.waitCart(t, bigcommercetest.Hash, "bc-2", func(_ int, due *time.Time) bool { return due == nil })
@@ -404,8 +411,8 @@ func TestAppBigCommerceOrders(t *testing.T) {
 		t.Fatalf("%d messages, want only bc-3's", n)
 	}
 	rep := b.report(t)
-	if rep["orders"] != 2.0 || rep["verified_ordered"] != 1.0 || rep["codes_issued"] != 1.0 {
-		t.Fatalf("report totals %v; want orders 2, verified_ordered 1, codes_issued 1", rep)
+	if rep["orders"] != 2.0 || rep["verified_ordered"] != 1.0 || rep["codes_issued"] != 2.0 {
+		t.Fatalf("report totals %v; want orders 2, verified_ordered 1, codes_issued 2", rep)
 	}
 }
 

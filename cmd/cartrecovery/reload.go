@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,13 +34,15 @@ type reloader struct {
 	apply func(config.Config, *render.Renderer)
 	count *prometheus.CounterVec
 
+	start config.Config // as the process started: its restart-only keys stay
+
 	mu      sync.Mutex
-	cfg     config.Config // the version serving
 	version string
+	pending []string // restart-only keys changed in the file since the start
 }
 
 func newReloader(path string, cfg config.Config, log *slog.Logger, reg prometheus.Registerer, apply func(config.Config, *render.Renderer)) *reloader {
-	r := &reloader{path: path, cfg: cfg, log: log, apply: apply,
+	r := &reloader{path: path, start: cfg, log: log, apply: apply,
 		count: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartrecovery_config_reloads_total",
 			Help: "Configuration reloads by result: ok (applied), invalid (refused; the last good version serves), unchanged.",
@@ -75,20 +76,48 @@ func (r *reloader) reload(trigger string) {
 		r.count.WithLabelValues("invalid").Inc()
 		return
 	}
+	// What serves is the new file with the restart-only keys of the start:
+	// it must be valid as such (a new SMS step needs the transport that
+	// runs, not the one the file names for after a restart).
+	r.pending = restartKeys(r.start, cfg)
+	cfg = keepRestartKeys(cfg, r.start)
+	if len(r.pending) > 0 {
+		r.log.Warn("changed keys need a restart; until then the running values stay", "keys", strings.Join(r.pending, ", "))
+		if err := cfg.Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				r.log.Error("configuration refused; the last good version keeps serving", "problem", line,
+					"trigger", trigger, "with", "the running values of the keys that need a restart")
+			}
+			r.count.WithLabelValues("invalid").Inc()
+			return
+		}
+	}
 	v := versionOf(cfg)
 	if v == r.version {
 		r.count.WithLabelValues("unchanged").Inc()
 		r.log.Debug("configuration unchanged", "trigger", trigger, "version", v)
 		return
 	}
-	if keys := restartKeys(r.cfg, cfg); len(keys) > 0 {
-		r.log.Warn("changed keys need a restart; the rest is applied", "keys", strings.Join(keys, ", "))
-	}
 	r.apply(cfg, rend)
-	r.cfg, r.version = cfg, v
+	r.version = v
 	r.count.WithLabelValues("ok").Inc()
 	r.log.Info("configuration reloaded", "trigger", trigger, "config", src, "version", v,
 		"sequence", len(cfg.Sequence))
+}
+
+// Pending names the restart-only keys changed since the start (/readyz).
+func (r *reloader) Pending() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.pending...)
+}
+
+// keepRestartKeys is cur with the restart-only keys of start.
+func keepRestartKeys(cur, start config.Config) config.Config {
+	cur.HTTP, cur.Redis, cur.Platforms, cur.Email = start.HTTP, start.Redis, start.Platforms, start.Email
+	cur.SMS.Transport, cur.SMS.Twilio, cur.Worker, cur.Log = start.SMS.Transport, start.SMS.Twilio, start.Worker, start.Log
+	cur.Templates.Dir, cur.Rules.Retention = start.Templates.Dir, start.Rules.Retention
+	return cur
 }
 
 // restartKeys names the top-level sections that changed and are only read
@@ -115,21 +144,21 @@ func restartKeys(old, cur config.Config) []string {
 	return out
 }
 
-// versionOf is a short hash of the effective configuration and of every
-// file in its templates folder.
+// versionOf is a short hash of the effective configuration, its secrets
+// left out (/readyz is public), and of the template files the renderer
+// reads (<templates.dir>/*.tmpl).
 func versionOf(cfg config.Config) string {
+	c := cfg
+	c.HTTP.AdminToken, c.Redis.URL, c.Email.SMTP.Password, c.SMS.Twilio.AuthToken = "", "", "", ""
+	c.Platforms = config.Platforms{}
 	h := sha256.New()
-	fmt.Fprintf(h, "%#v", cfg)
-	_ = filepath.WalkDir(cfg.Templates.Dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err == nil {
-			fmt.Fprintf(h, "\x00%s\x00%d\x00", p, len(b))
+	fmt.Fprintf(h, "%#v", c)
+	files, _ := filepath.Glob(filepath.Join(cfg.Templates.Dir, "*.tmpl"))
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			fmt.Fprintf(h, "\x00%s\x00%d\x00", filepath.Base(p), len(b))
 			h.Write(b)
 		}
-		return nil
-	})
+	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }

@@ -66,15 +66,20 @@ if not any and other ~= '' and not seen[other] and reminded(6 + 2 * nr + #want) 
 end
 local stats = KEYS[3]
 local oid = KEYS[#KEYS]
-if ARGV[5] == '' or redis.call('SET', oid, '1', 'NX', 'EX', ARGV[4]) then
+-- counted: the first time this order is seen (by its id); a second
+-- sighting (the check after the webhook, a lookup after converted) still
+-- ends the carts it finds, crediting and counting nothing again
+local counted = ARGV[5] == '' or redis.call('SET', oid, '1', 'NX', 'EX', ARGV[4])
+if counted then
   redis.call('HINCRBY', stats, 'orders', 1)
   if ARGV[15] == '1' then redis.call('HINCRBY', stats, 'verified_ordered', 1) end
-  for i = #KEYS - ncodes, #KEYS - 1 do
-    local v = redis.call('HMGET', KEYS[i], 'sv', 'r')
-    if v[1] and not v[2] then
-      redis.call('HSET', KEYS[i], 'r', now)
-      redis.call('HINCRBY', stats, 'codes_redeemed|' .. v[1], 1)
-    end
+end
+-- each code once, whichever sighting of the order carries it
+for i = #KEYS - ncodes, #KEYS - 1 do
+  local v = redis.call('HMGET', KEYS[i], 'sv', 'r')
+  if v[1] and not v[2] then
+    redis.call('HSET', KEYS[i], 'r', now)
+    redis.call('HINCRBY', stats, 'codes_redeemed|' .. v[1], 1)
   end
 end
 local outcome = 'unmatched'
@@ -85,7 +90,9 @@ for _, c in ipairs(carts) do
   if (st or c[3] == 'id') and st ~= 'ordered' then
     if not st then redis.call('HSET', k, 'at', at, 'c0', now, 'step', 0, 'gen', 0) end
     local att = 'converted_before'
-    if v[2] then
+    if not counted then
+      att = 'same_order' -- credited where the order was first seen
+    elseif v[2] then
       local suffix, ts = string.match(v[2], '^(.*)|(%d+)$')
       ts = tonumber(ts)
       local rule = 'send'
@@ -123,7 +130,7 @@ for _, c in ipairs(carts) do
       else
         att = 'converted_h_before'
       end
-    else
+    elseif att == 'converted_before' then
       redis.call('HINCRBY', stats, att, 1)
     end
     outcome = att
