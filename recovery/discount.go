@@ -32,8 +32,6 @@ type Code struct {
 	ExpiresAt time.Time
 	// Registered: the platform accepted it; only then may a message carry it.
 	Registered bool
-	// Redeemed: an order carried it.
-	Redeemed bool
 }
 
 // Valid reports whether the code can still be offered at now: it is

@@ -253,8 +253,9 @@ func runApp(ctx context.Context, a App) error {
 		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: now}
 	rl := newReloader(a.ConfigPath, cfg, log.With("component", "config"), reg, func(c config.Config, r *render.Renderer) {
 		store.Retune(storeOptions(c, now))
-		live.Store(worker.Settings{Steps: c.Steps(), Rules: workerRules(c.Rules), Shop: c.Shop(), Renderer: r})
-		s.Reload(c.Steps(), c.Shop(), c.SMSHelp())
+		steps, shop := c.Steps(), c.Shop()
+		live.Store(worker.Settings{Steps: steps, Rules: workerRules(c.Rules), Shop: shop, Renderer: r})
+		s.Reload(steps, shop, c.SMSHelp())
 	})
 	s.Version = func() string {
 		if p := rl.Pending(); len(p) > 0 {

@@ -112,32 +112,39 @@ func (r *reloader) Pending() []string {
 	return append([]string(nil), r.pending...)
 }
 
+// restartOnly are the keys read only at start, each as a pointer to its
+// value in a Config: one list for naming what changed and for keeping the
+// running values.
+var restartOnly = []struct {
+	name  string
+	field func(*config.Config) any
+}{
+	{"http", func(c *config.Config) any { return &c.HTTP }},
+	{"redis", func(c *config.Config) any { return &c.Redis }},
+	{"platforms", func(c *config.Config) any { return &c.Platforms }},
+	{"email", func(c *config.Config) any { return &c.Email }},
+	{"sms.transport", func(c *config.Config) any { return &c.SMS.Transport }},
+	{"sms.twilio", func(c *config.Config) any { return &c.SMS.Twilio }},
+	{"worker", func(c *config.Config) any { return &c.Worker }},
+	{"log", func(c *config.Config) any { return &c.Log }},
+	{"templates.dir", func(c *config.Config) any { return &c.Templates.Dir }},
+	{"rules.retention", func(c *config.Config) any { return &c.Rules.Retention }},
+}
+
 // keepRestartKeys is cur with the restart-only keys of start.
 func keepRestartKeys(cur, start config.Config) config.Config {
-	cur.HTTP, cur.Redis, cur.Platforms, cur.Email = start.HTTP, start.Redis, start.Platforms, start.Email
-	cur.SMS.Transport, cur.SMS.Twilio, cur.Worker, cur.Log = start.SMS.Transport, start.SMS.Twilio, start.Worker, start.Log
-	cur.Templates.Dir, cur.Rules.Retention = start.Templates.Dir, start.Rules.Retention
+	for _, k := range restartOnly {
+		reflect.ValueOf(k.field(&cur)).Elem().Set(reflect.ValueOf(k.field(&start)).Elem())
+	}
 	return cur
 }
 
-// restartKeys names the top-level sections that changed and are only read
-// at start.
+// restartKeys names the restart-only keys that differ, sorted.
 func restartKeys(old, cur config.Config) []string {
 	var out []string
-	for name, pair := range map[string][2]any{
-		"http":            {old.HTTP, cur.HTTP},
-		"redis":           {old.Redis, cur.Redis},
-		"platforms":       {old.Platforms, cur.Platforms},
-		"email":           {old.Email, cur.Email},
-		"sms.transport":   {old.SMS.Transport, cur.SMS.Transport},
-		"sms.twilio":      {old.SMS.Twilio, cur.SMS.Twilio},
-		"worker":          {old.Worker, cur.Worker},
-		"log":             {old.Log, cur.Log},
-		"templates.dir":   {old.Templates.Dir, cur.Templates.Dir},
-		"rules.retention": {old.Rules.Retention, cur.Rules.Retention},
-	} {
-		if !reflect.DeepEqual(pair[0], pair[1]) {
-			out = append(out, name)
+	for _, k := range restartOnly {
+		if !reflect.DeepEqual(k.field(&old), k.field(&cur)) {
+			out = append(out, k.name)
 		}
 	}
 	sort.Strings(out)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cartrecovery/cartrecovery/config"
 )
 
 // copyTemplates copies the shipped templates into a folder the test may
@@ -167,5 +169,24 @@ func TestAppReloadsOnSIGHUP(t *testing.T) {
 	b.advance(t, time.Hour)
 	if s := b.subjectOf(t, 1); s != "After SIGHUP" {
 		t.Fatalf("subject %q", s)
+	}
+}
+
+// The restart-only keys are named when they change and keep their running
+// values; the others are applied.
+func TestRestartOnlyKeys(t *testing.T) {
+	var start config.Config
+	start.HTTP.AdminToken, start.SMS.Transport, start.Store.Name = "old-token-0123456789", "log", "Old"
+	cur := start
+	cur.HTTP.AdminToken, cur.SMS.Transport, cur.Store.Name = "new-token-0123456789", "twilio", "New"
+	if got := strings.Join(restartKeys(start, cur), ","); got != "http,sms.transport" {
+		t.Fatalf("restart keys %q", got)
+	}
+	kept := keepRestartKeys(cur, start)
+	if kept.HTTP.AdminToken != start.HTTP.AdminToken || kept.SMS.Transport != "log" || kept.Store.Name != "New" {
+		t.Fatalf("kept %+v", kept)
+	}
+	if len(restartKeys(start, kept)) != 0 {
+		t.Fatal("keepRestartKeys left a restart-only key changed")
 	}
 }
