@@ -18,12 +18,19 @@ type Config struct {
 	Store     Store     `mapstructure:"store"`
 	Platforms Platforms `mapstructure:"platforms"`
 	Sequence  []Step    `mapstructure:"sequence"`
+	Segments  []Segment `mapstructure:"segments"`
 	Rules     Rules     `mapstructure:"rules"`
 	Email     Email     `mapstructure:"email"`
 	SMS       SMS       `mapstructure:"sms"`
 	Templates Templates `mapstructure:"templates"`
 	Worker    Worker    `mapstructure:"worker"`
 	Log       Log       `mapstructure:"log"`
+	// Stores are the per-store overrides (stores.<id>), read apart from
+	// viper (their ids hold dots and capitals).
+	Stores map[string]StoreConfig `mapstructure:"-"`
+	// StoreTemplates is the store's own templates folder, in a Config
+	// made by ForStore ("" none: templates.dir alone).
+	StoreTemplates string `mapstructure:"-"`
 }
 
 // HTTP configures the listener and admin access.
@@ -208,9 +215,11 @@ func (q QuietHours) Domain() recovery.QuietHours {
 }
 
 // Steps is the sequence as the domain runs it.
-func (c Config) Steps() []recovery.Step {
-	out := make([]recovery.Step, len(c.Sequence))
-	for i, s := range c.Sequence {
+func (c Config) Steps() []recovery.Step { return domainSteps(c.Sequence) }
+
+func domainSteps(seq []Step) []recovery.Step {
+	out := make([]recovery.Step, len(seq))
+	for i, s := range seq {
 		st := recovery.Step{Name: s.Name, Delay: s.Delay, Channels: slices.Clone(s.Channels), Template: s.Template,
 			Discount: s.Discount.Domain()}
 		for _, v := range s.Variants {

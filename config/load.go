@@ -100,10 +100,14 @@ func Load(path string) (Config, string, error) {
 		return Config{}, source, fmt.Errorf("built-in defaults: %w", err)
 	}
 	keys := v.AllKeys()
+	var stores map[string]StoreConfig
 	if source != "defaults" {
 		raw, err := os.ReadFile(source)
 		if err != nil {
 			return Config{}, source, fmt.Errorf("config file: %w", err)
+		}
+		if raw, stores, err = splitStores(raw); err != nil {
+			return Config{}, source, fmt.Errorf("%s: %w", source, err)
 		}
 		if err := v.MergeConfig(bytes.NewReader(raw)); err != nil {
 			return Config{}, source, fmt.Errorf("%s: %w", source, err)
@@ -142,6 +146,8 @@ func Load(path string) (Config, string, error) {
 			c.Sequence[i].Template = c.Sequence[i].Name
 		}
 	}
+	defaultTemplates(c.Segments)
+	c.Stores = stores
 	return c, source, nil
 }
 

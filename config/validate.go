@@ -43,14 +43,40 @@ func TemplateFiles(template, channel string) []string {
 	return nil
 }
 
-// Uses reports whether any step of the sequence uses channel.
+// Uses reports whether any step of any sequence (the top level's, the
+// segments', the stores') uses channel.
 func (c Config) Uses(channel string) bool {
-	for _, s := range c.Sequence {
-		if slices.Contains(s.Channels, channel) {
+	for _, sq := range c.sequences() {
+		for _, s := range sq.steps {
+			if slices.Contains(s.Channels, channel) {
+				return true
+			}
+		}
+	}
+	for _, id := range c.StoreIDs() {
+		if c.ForStore(id).Uses(channel) {
 			return true
 		}
 	}
 	return false
+}
+
+// sequences are the sequence and each segment's, with their keys.
+func (c Config) sequences() []struct {
+	key   string
+	steps []Step
+} {
+	out := []struct {
+		key   string
+		steps []Step
+	}{{"sequence", c.Sequence}}
+	for i, sg := range c.Segments {
+		out = append(out, struct {
+			key   string
+			steps []Step
+		}{fmt.Sprintf("segments[%d].sequence", i), sg.Sequence})
+	}
+	return out
 }
 
 // Validate checks every key and returns one error per problem, each naming
@@ -131,82 +157,9 @@ func (c Config) Validate() error {
 		bad("store.timezone", "%q is not an IANA time zone (e.g. Europe/Madrid)", c.Store.Timezone)
 	}
 
-	if len(c.Sequence) == 0 {
-		bad("sequence", "needs at least one step")
-	}
-	if len(c.Sequence) > 20 {
-		bad("sequence", "has %d steps; at most 20", len(c.Sequence))
-	}
-	names := map[string]int{}
-	for i, s := range c.Sequence {
-		k := fmt.Sprintf("sequence[%d]", i)
-		if !stepNameRE.MatchString(s.Name) {
-			bad(k+".name", "%q must be lower-case letters, digits and dashes", s.Name)
-		} else if j, dup := names[s.Name]; dup {
-			bad(k+".name", "%q is already the name of sequence[%d]", s.Name, j)
-		} else {
-			names[s.Name] = i
-		}
-		if s.Delay <= 0 {
-			bad(k+".delay", "must be a positive duration such as 30m, 1h or 72h")
-		} else if i > 0 && s.Delay <= c.Sequence[i-1].Delay {
-			bad(k+".delay", "must be greater than sequence[%d].delay (%s): delays count from the last activity", i-1, c.Sequence[i-1].Delay)
-		}
-		if len(s.Channels) == 0 {
-			bad(k+".channels", "needs at least one of email, sms")
-		}
-		seen := map[string]bool{}
-		for j, ch := range s.Channels {
-			if ch != "email" && ch != "sms" {
-				bad(fmt.Sprintf("%s.channels[%d]", k, j), "unknown channel %q (email, sms)", ch)
-				continue
-			}
-			if seen[ch] {
-				bad(fmt.Sprintf("%s.channels[%d]", k, j), "%q is listed twice", ch)
-			}
-			seen[ch] = true
-		}
-		checkDiscount(k, s.Discount, bad)
-		checkTemplate := func(key, tmpl string) {
-			if tmpl == "" {
-				// Load gives a step its name; a variant names its own
-				bad(key, "is required: the base name of the template files under templates.dir")
-				return
-			}
-			if !templateRE.MatchString(tmpl) || strings.Contains(tmpl, "..") {
-				bad(key, "%q must be a base name under templates.dir (letters, digits, - _ .)", tmpl)
-				return
-			}
-			for _, ch := range s.Channels {
-				for _, f := range TemplateFiles(tmpl, ch) {
-					p := filepath.Join(c.Templates.Dir, f)
-					if _, err := os.Stat(p); err != nil {
-						bad(key, "%s is missing (needed for %s)", p, ch)
-					}
-				}
-			}
-		}
-		checkTemplate(k+".template", s.Template)
-		weights, vnames := 0, map[string]bool{BaseVariant: true}
-		for j, v := range s.Variants {
-			vk := fmt.Sprintf("%s.variants[%d]", k, j)
-			if !variantRE.MatchString(v.Name) {
-				bad(vk+".name", "%q must be 1-16 lower-case letters and digits", v.Name)
-			} else if vnames[v.Name] {
-				bad(vk+".name", "%q is taken (%q is the step's own template)", v.Name, BaseVariant)
-			}
-			vnames[v.Name] = true
-			if v.Weight < 1 || v.Weight > 99 {
-				bad(vk+".weight", "%d must be a percentage of carts between 1 and 99", v.Weight)
-			}
-			weights += v.Weight
-			checkTemplate(vk+".template", v.Template)
-			checkDiscount(vk, v.Discount, bad)
-		}
-		if weights > 99 {
-			bad(k+".variants", "weights add up to %d%%; at most 99, so that variant %q keeps some carts", weights, BaseVariant)
-		}
-	}
+	validateSequence("sequence", c.Sequence, c.templateDirs(), bad)
+	c.validateSegments("", bad)
+	c.validateStores(bad)
 
 	oneOf("rules.email_consent", c.Rules.EmailConsent, "any", "required")
 	if c.Rules.SMSConsent != "required" {
@@ -329,6 +282,87 @@ func (c Config) Validate() error {
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "text", "json")
 	return errors.Join(errs...)
+}
+
+// validateSequence checks a sequence (key: where it is, "sequence" or
+// "segments[1].sequence"); its templates are looked for in dirs, in order.
+func validateSequence(key string, seq []Step, dirs []string, bad func(key, format string, a ...any)) {
+	if len(seq) == 0 {
+		bad(key, "needs at least one step")
+	}
+	if len(seq) > 20 {
+		bad(key, "has %d steps; at most 20", len(seq))
+	}
+	names := map[string]int{}
+	for i, s := range seq {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if !stepNameRE.MatchString(s.Name) {
+			bad(k+".name", "%q must be lower-case letters, digits and dashes", s.Name)
+		} else if j, dup := names[s.Name]; dup {
+			bad(k+".name", "%q is already the name of %s[%d]", s.Name, key, j)
+		} else {
+			names[s.Name] = i
+		}
+		if s.Delay <= 0 {
+			bad(k+".delay", "must be a positive duration such as 30m, 1h or 72h")
+		} else if i > 0 && s.Delay <= seq[i-1].Delay {
+			bad(k+".delay", "must be greater than %s[%d].delay (%s): delays count from the last activity", key, i-1, seq[i-1].Delay)
+		}
+		if len(s.Channels) == 0 {
+			bad(k+".channels", "needs at least one of email, sms")
+		}
+		seen := map[string]bool{}
+		for j, ch := range s.Channels {
+			if ch != "email" && ch != "sms" {
+				bad(fmt.Sprintf("%s.channels[%d]", k, j), "unknown channel %q (email, sms)", ch)
+				continue
+			}
+			if seen[ch] {
+				bad(fmt.Sprintf("%s.channels[%d]", k, j), "%q is listed twice", ch)
+			}
+			seen[ch] = true
+		}
+		checkDiscount(k, s.Discount, bad)
+		checkTemplate := func(tkey, tmpl string) {
+			if tmpl == "" {
+				// Load gives a step its name; a variant names its own
+				bad(tkey, "is required: the base name of the template files under templates.dir")
+				return
+			}
+			if !templateRE.MatchString(tmpl) || strings.Contains(tmpl, "..") {
+				bad(tkey, "%q must be a base name under templates.dir (letters, digits, - _ .)", tmpl)
+				return
+			}
+			for _, ch := range s.Channels {
+				for _, f := range TemplateFiles(tmpl, ch) {
+					if !slices.ContainsFunc(dirs, func(d string) bool { _, err := os.Stat(filepath.Join(d, f)); return err == nil }) {
+						bad(tkey, "%s is missing (needed for %s)", filepath.Join(dirs[0], f), ch)
+					}
+				}
+			}
+		}
+		checkTemplate(k+".template", s.Template)
+		weights, vnames := 0, map[string]bool{BaseVariant: true}
+		for j, v := range s.Variants {
+			vk := fmt.Sprintf("%s.variants[%d]", k, j)
+			if !variantRE.MatchString(v.Name) {
+				bad(vk+".name", "%q must be 1-16 lower-case letters and digits", v.Name)
+			} else if vnames[v.Name] {
+				bad(vk+".name", "%q is taken (%q is the step's own template)", v.Name, BaseVariant)
+			}
+			vnames[v.Name] = true
+			if v.Weight < 1 || v.Weight > 99 {
+				bad(vk+".weight", "%d must be a percentage of carts between 1 and 99", v.Weight)
+			}
+			weights += v.Weight
+			checkTemplate(vk+".template", v.Template)
+			checkDiscount(vk, v.Discount, bad)
+		}
+		if weights > 99 {
+			bad(k+".variants", "weights add up to %d%%; at most 99, so that variant %q keeps some carts", weights, BaseVariant)
+		}
+	}
+
 }
 
 func mask(s string) string {
@@ -455,13 +489,15 @@ func checkDiscount(key string, d Discount, bad func(key, format string, a ...any
 // uniqueDiscountKey is the first step (or variant) offering a unique code,
 // "" when none does.
 func (c Config) uniqueDiscountKey() string {
-	for i, s := range c.Sequence {
-		if s.Discount.Unique() {
-			return fmt.Sprintf("sequence[%d].discount", i)
-		}
-		for j, v := range s.Variants {
-			if v.Discount.Unique() {
-				return fmt.Sprintf("sequence[%d].variants[%d].discount", i, j)
+	for _, sq := range c.sequences() {
+		for i, s := range sq.steps {
+			if s.Discount.Unique() {
+				return fmt.Sprintf("%s[%d].discount", sq.key, i)
+			}
+			for j, v := range s.Variants {
+				if v.Discount.Unique() {
+					return fmt.Sprintf("%s[%d].variants[%d].discount", sq.key, i, j)
+				}
 			}
 		}
 	}

@@ -159,13 +159,16 @@ type CartState struct {
 	Platform  string // where the cart's events come from
 	State     string
 	Step, Gen int
-	At        time.Time // platform time of newest event
-	Activity  time.Time // delays count from here
-	Created   time.Time
-	Cart      Cart
-	Customer  Customer
-	OrderID   string
-	Sends     map[Slot]Send
+	// Segment is the segment the cart was put in at its first event ("" the
+	// default sequence): Step indexes its steps.
+	Segment  string
+	At       time.Time // platform time of newest event
+	Activity time.Time // delays count from here
+	Created  time.Time
+	Cart     Cart
+	Customer Customer
+	OrderID  string
+	Sends    map[Slot]Send
 	// Codes are the unique discount codes made for the cart, by step.
 	Codes map[int]Code
 	// Receipts are the providers' delivery receipts of sent messages (SMS).
@@ -202,7 +205,7 @@ func (c CartState) Email() string { return NormalizeEmail(c.Customer.Email) }
 
 // Message is the key of the cart's message for (step, channel, variant).
 func (c CartState) Message(step int, channel, variant string) MessageKey {
-	return MessageKey{Store: c.Store, Cart: c.ID, Step: step, Channel: channel, Variant: variant}
+	return MessageKey{Store: c.Store, Cart: c.ID, Step: step, Channel: channel, Variant: variant, Segment: c.Segment}
 }
 
 // StepStarted reports whether any channel of step already has a state

@@ -72,6 +72,15 @@ var cartKinds = map[CounterKind]bool{
 	CountVerifiedOrdered: true, CountCreditClick: true,
 }
 
+// segmentKinds have a copy per segment (kind@segment): the cart-level
+// counts of carts, and recovered revenue by currency.
+var segmentKinds = map[CounterKind]bool{
+	CountTracked: true, CountTrackedHoldout: true, CountAbandoned: true, CountAbandonedHoldout: true,
+	CountReminded: true, CountClickedCarts: true, CountRecovered: true, CountRecoveredClicked: true,
+	CountConvertedBefore: true, CountConvertedLate: true, CountConvertedHoldout: true, CountCreditClick: true,
+	CountRevenueTotal: true, CountRecoveredIn: true,
+}
+
 // stepKinds are counted per step and variant: kind|step|variant.
 var stepKinds = map[CounterKind]bool{CountCodesIssued: true, CountCodesRedeemed: true, CountReached: true}
 
@@ -91,6 +100,26 @@ type Counter struct {
 	Variant  string
 	Currency string // CountRevenue, CountRevenueTotal, CountRecoveredIn
 	Reason   string // CountSkipReason: a SkipCode
+	// Segment: a segment's copy of a cart-level or per-currency counter
+	// ("recovered@high-value", "revt@high-value|EUR"), counted besides
+	// the plain one for carts of that segment (see SegmentCopy). Message
+	// and step counters name it in their qualified step
+	// ("sent|high-value/first|email|a"); ParseCounter sets it from there.
+	Segment string
+}
+
+// SegmentCopy reports whether the counter is a segment's copy of a
+// cart-level or per-currency counter: the plain counter counts the same
+// carts, so totals skip the copies.
+func (c Counter) SegmentCopy() bool { return c.Segment != "" && c.Step == "" }
+
+// SegmentSuffix is what a segment's copy adds to a counter's kind: "@name",
+// or "" for the default sequence.
+func SegmentSuffix(segment string) string {
+	if segment == "" {
+		return ""
+	}
+	return "@" + segment
 }
 
 // MessageSuffix is the "step|channel|variant" part of a message-level
@@ -117,6 +146,9 @@ func (c Counter) Message() bool { return c.Step != "" }
 func (c Counter) Field() string {
 	var b strings.Builder
 	b.WriteString(string(c.Kind))
+	if c.Step == "" {
+		b.WriteString(SegmentSuffix(c.Segment))
+	}
 	switch {
 	case stepKinds[c.Kind]:
 		b.WriteString("|" + StepSuffix(c.Step, c.Variant))
@@ -137,12 +169,16 @@ func (c Counter) Field() string {
 // nothing writes a counter that nothing reads.
 func ParseCounter(f string) (Counter, error) {
 	p := strings.Split(f, "|")
-	c := Counter{Kind: CounterKind(p[0])}
+	kind, seg, copied := strings.Cut(p[0], "@")
+	c := Counter{Kind: CounterKind(kind), Segment: seg}
+	if copied && (!ValidSegmentName(seg) || !segmentKinds[c.Kind]) {
+		return Counter{}, fmt.Errorf("counter %q: not a known counter", f)
+	}
 	switch {
 	case len(p) == 1 && cartKinds[c.Kind]:
 		return c, nil
 	case len(p) == 3 && stepKinds[c.Kind] && p[1] != "" && p[2] != "":
-		c.Step, c.Variant = p[1], p[2]
+		c.Step, c.Variant, c.Segment = p[1], p[2], SegmentOf(p[1])
 		return c, nil
 	case len(p) == 2 && labelKinds[c.Kind] && p[1] != "":
 		if c.Kind == CountSkipReason {
@@ -153,7 +189,10 @@ func ParseCounter(f string) (Counter, error) {
 		return c, nil
 	case len(p) == 4 && messageKinds[c.Kind] && c.Kind != CountRevenue,
 		len(p) == 5 && c.Kind == CountRevenue:
-		c.Step, c.Channel, c.Variant = p[1], p[2], p[3]
+		c.Step, c.Channel, c.Variant, c.Segment = p[1], p[2], p[3], SegmentOf(p[1])
+		if copied {
+			break
+		}
 		if len(p) == 5 {
 			c.Currency = p[4]
 		}

@@ -44,6 +44,10 @@ type Event struct {
 	// Verified: an order found by the check with the platform right before
 	// a send, not delivered by a webhook (counted as verified_ordered).
 	Verified bool
+	// Segment is the segment chosen for the cart (Playbook.Choose; "" the
+	// default sequence). Only a cart's first event sets it: the cart keeps
+	// it whatever later updates carry.
+	Segment string
 }
 
 // Cart is the cart's content as last reported.
@@ -63,6 +67,9 @@ type Item struct {
 	Price    string // decimal string, unit price
 	ImageURL string
 	URL      string
+	// ProductID and Tags serve segment conditions only (not stored).
+	ProductID string
+	Tags      []string
 }
 
 // Customer is who the cart belongs to.
@@ -75,6 +82,12 @@ type Customer struct {
 	Timezone     string // IANA name
 	EmailConsent bool
 	SMSConsent   bool
+	// Country (ISO 3166-1 alpha-2, billing) and the customer's earlier
+	// orders as the platform counts them (OrdersKnown: it said) serve
+	// segment conditions only (not stored).
+	Country     string
+	Orders      int
+	OrdersKnown bool
 }
 
 // Order is a placed order.

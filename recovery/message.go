@@ -17,6 +17,9 @@ type MessageKey struct {
 	Step    int
 	Channel string
 	Variant string // "" is BaseVariant
+	// Segment is the cart's segment ("" the default sequence): Step is an
+	// index into its steps.
+	Segment string
 }
 
 // ExternalID is the message's id outside this service,
@@ -36,15 +39,20 @@ type Slot struct {
 // Slot returns the message's place within its cart.
 func (m MessageKey) Slot() Slot { return Slot{Step: m.Step, Channel: m.Channel} }
 
-// String is "<step>|<channel>|<variant>|<store>|<cart>". The cart id comes
-// last because it may contain "|"; store names cannot (ValidStore), and
-// channels and variant names are checked by the configuration.
+// String is "<step>|<channel>|<variant>|<store>|<cart>", the step as
+// "<segment>/<index>" in a segment. The cart id comes last because it may
+// contain "|"; store names cannot (ValidStore), and channels, variant and
+// segment names are checked by the configuration.
 func (m MessageKey) String() string {
 	v := m.Variant
 	if v == "" {
 		v = BaseVariant
 	}
-	return strconv.Itoa(m.Step) + "|" + m.Channel + "|" + v + "|" + m.Store + "|" + m.Cart
+	step := strconv.Itoa(m.Step)
+	if m.Segment != "" {
+		step = m.Segment + "/" + step
+	}
+	return step + "|" + m.Channel + "|" + v + "|" + m.Store + "|" + m.Cart
 }
 
 // ParseMessageKey parses String's form.
@@ -53,11 +61,17 @@ func ParseMessageKey(s string) (MessageKey, error) {
 	if len(p) != 5 || p[1] == "" || p[3] == "" || p[4] == "" {
 		return MessageKey{}, fmt.Errorf("message key %q: want step|channel|variant|store|cart", s)
 	}
-	step, err := strconv.Atoi(p[0])
+	seg, n, inSegment := strings.Cut(p[0], "/")
+	if !inSegment {
+		seg, n = "", p[0]
+	} else if !ValidSegmentName(seg) {
+		return MessageKey{}, fmt.Errorf("message key %q: segment %q is not a segment name", s, seg)
+	}
+	step, err := strconv.Atoi(n)
 	if err != nil || step < 0 {
 		return MessageKey{}, fmt.Errorf("message key %q: step %q is not an index", s, p[0])
 	}
-	return MessageKey{Step: step, Channel: p[1], Variant: p[2], Store: p[3], Cart: p[4]}, nil
+	return MessageKey{Step: step, Channel: p[1], Variant: p[2], Store: p[3], Cart: p[4], Segment: seg}, nil
 }
 
 // Field is the cart hash field of a slot with the given one-letter kind

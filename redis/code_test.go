@@ -172,7 +172,7 @@ func TestAttributionFollowsTheClick(t *testing.T) {
 		if err := s.Finish(ctx, m, c.Email(), recovery.OutcomeSent, ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Advance(ctx, "default", cart, step); err != nil {
+		if err := s.Advance(ctx, "default", cart, "", step); err != nil {
 			t.Fatal(err)
 		}
 		return m

@@ -49,7 +49,7 @@ func TestEmbeddedRunsTheScripts(t *testing.T) {
 	if err := s.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Advance(ctx, "default", "c1", 0); err != nil {
+	if err := s.Advance(ctx, "default", "c1", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	o := recovery.Event{ID: "2", Platform: "generic", Kind: recovery.OrderCreated, Store: "default", OccurredAt: now,

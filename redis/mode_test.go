@@ -105,7 +105,7 @@ func TestFlowOverStoresAndCountersParse(t *testing.T) {
 	if _, _, err := s.Click(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Advance(ctx, "default", "laptop", 0); err != nil {
+	if err := s.Advance(ctx, "default", "laptop", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(time.Minute)

@@ -130,7 +130,7 @@ func TestStepsKeepTheirSpacing(t *testing.T) {
 	if !due.Equal(t0.Add(-29 * time.Hour)) {
 		t.Fatalf("first step due %s", due)
 	}
-	if err := s.Advance(ctx, "default", "c1", 0); err != nil {
+	if err := s.Advance(ctx, "default", "c1", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	due, _ = dueOf(t, s, "c1")
@@ -138,7 +138,7 @@ func TestStepsKeepTheirSpacing(t *testing.T) {
 		t.Fatalf("second step due %s, want %s (23h after the first: the spacing of 1h and 24h)", due, want)
 	}
 	clk.Add(23 * time.Hour)
-	if err := s.Advance(ctx, "default", "c1", 1); err != nil {
+	if err := s.Advance(ctx, "default", "c1", "", 1); err != nil {
 		t.Fatal(err)
 	}
 	due, _ = dueOf(t, s, "c1")

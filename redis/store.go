@@ -67,7 +67,11 @@ type Options struct {
 	Delays []time.Duration // the sequence's delays, strictly increasing
 	// Steps names the sequence's steps (counters are keyed by name).
 	Steps []string
-	Now   func() time.Time
+	// Playbooks are the sequences and segments by store id; "" is every
+	// store not listed. When nil, Delays and Steps are the one sequence
+	// of every store.
+	Playbooks map[string]recovery.Playbook
+	Now       func() time.Time
 	// SeenTTL is how long delivery ids are remembered (default 72h; Shopify
 	// retries for 4h, platforms may redeliver manually within days).
 	SeenTTL time.Duration
@@ -121,6 +125,16 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	for _, x := range o.Delays {
 		longest = max(longest, x)
 	}
+	for _, pb := range o.Playbooks {
+		for _, st := range pb.Steps {
+			longest = max(longest, st.Delay)
+		}
+		for _, sg := range pb.Segments {
+			for _, st := range sg.Steps {
+				longest = max(longest, st.Delay)
+			}
+		}
+	}
 	s := &Store{
 		rdb: rdb, k: keyspace{o.Prefix}, now: o.Now, counters: !o.NoCounters, sendLease: 2 * o.SendTimeout,
 		seenTTL:   int64(o.SeenTTL / time.Second),
@@ -132,12 +146,46 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 
 // tuning is the part of the options a reload may change.
 type tuning struct {
-	delays   []any // ms, as script arguments
-	steps    []string
+	// seqs: store id ("" every other store) → segment ("" the default
+	// sequence) → its timing
+	seqs     map[string]map[string]*sequence
 	window   time.Duration
 	cooldown time.Duration
-	holdout  int
 	maxAge   time.Duration
+}
+
+// sequence is what the scripts need of a store's sequence or segment.
+type sequence struct {
+	delays  []any    // ms, as script arguments
+	steps   []string // qualified names (recovery.QualifiedStep): counters are keyed by them
+	holdout int      // percent of customers held out
+}
+
+// seq returns the sequence of segment in store: the store's own playbook
+// when it has one, else every store's; an unknown segment (removed by a
+// reload) runs the default sequence.
+func (t *tuning) seq(store, segment string) *sequence {
+	pb := t.seqs[store]
+	if pb == nil {
+		pb = t.seqs[""]
+	}
+	if q := pb[segment]; q != nil {
+		return q
+	}
+	return pb[""]
+}
+
+func newSequence(segment string, steps []recovery.Step, holdout int) *sequence {
+	q := &sequence{delays: make([]any, len(steps)), steps: make([]string, len(steps)), holdout: holdout}
+	for i, st := range steps {
+		q.delays[i] = st.Delay.Milliseconds()
+		name := st.Name
+		if name == "" {
+			name = strconv.Itoa(i)
+		}
+		q.steps[i] = recovery.QualifiedStep(segment, name)
+	}
+	return q
 }
 
 func (s *Store) tn() *tuning { return s.tune.Load() }
@@ -150,18 +198,33 @@ func (s *Store) tn() *tuning { return s.tune.Load() }
 // a shorter one sends then); a step beyond the new sequence ends it.
 func (s *Store) Retune(o Options) {
 	o = withDefaults(o)
-	d := make([]any, len(o.Delays))
-	for i, x := range o.Delays {
-		d[i] = x.Milliseconds()
-	}
-	steps := make([]string, len(o.Delays))
-	for i := range steps {
-		steps[i] = strconv.Itoa(i)
-		if i < len(o.Steps) && o.Steps[i] != "" {
-			steps[i] = o.Steps[i]
+	pbs := o.Playbooks
+	if pbs == nil {
+		steps := make([]recovery.Step, len(o.Delays))
+		for i, d := range o.Delays {
+			steps[i].Delay = d
+			if i < len(o.Steps) {
+				steps[i].Name = o.Steps[i]
+			}
 		}
+		pbs = map[string]recovery.Playbook{"": {Steps: steps}}
 	}
-	s.tune.Store(&tuning{delays: d, steps: steps, window: o.Window, cooldown: o.Cooldown, holdout: o.HoldoutPercent, maxAge: o.MaxCartAge})
+	t := &tuning{seqs: map[string]map[string]*sequence{}, window: o.Window, cooldown: o.Cooldown, maxAge: o.MaxCartAge}
+	for store, pb := range pbs {
+		m := map[string]*sequence{"": newSequence("", pb.Steps, o.HoldoutPercent)}
+		for _, sg := range pb.Segments {
+			h := sg.Holdout
+			if h < 0 {
+				h = o.HoldoutPercent
+			}
+			m[sg.Name] = newSequence(sg.Name, sg.Steps, h)
+		}
+		t.seqs[store] = m
+	}
+	if t.seqs[""] == nil {
+		t.seqs[""] = map[string]*sequence{"": newSequence("", nil, o.HoldoutPercent)}
+	}
+	s.tune.Store(t)
 }
 
 func withDefaults(o Options) Options {
@@ -186,8 +249,9 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-// Steps returns the number of steps in the sequence.
-func (s *Store) Steps() int { return len(s.tn().delays) }
+// Steps returns the number of steps in the default sequence of every
+// store.
+func (s *Store) Steps() int { return len(s.tn().seq("", "").delays) }
 
 // LinkKeyName is the key holding the links' signing key.
 func (s *Store) LinkKeyName() string { return s.k.linkKey() }
@@ -210,21 +274,30 @@ func msTime(v string) time.Time {
 // day is the UTC date that names a counters hash.
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
-// stepName names step index i in the counters.
-func (s *Store) stepName(i int) string {
-	if steps := s.tn().steps; i >= 0 && i < len(steps) {
+// stepName names step index i of segment in store in the counters (the
+// qualified name: "segment/step" in a segment).
+func (s *Store) stepName(store, segment string, i int) string {
+	if steps := s.tn().seq(store, segment).steps; i >= 0 && i < len(steps) {
 		return steps[i]
 	}
-	return strconv.Itoa(i)
+	return recovery.QualifiedStep(segment, strconv.Itoa(i))
 }
 
 // suffix is a message's counter suffix.
 func (s *Store) suffix(m recovery.MessageKey) string {
-	return recovery.MessageSuffix(s.stepName(m.Step), m.Channel, m.Variant)
+	return recovery.MessageSuffix(s.stepName(m.Store, m.Segment, m.Step), m.Channel, m.Variant)
 }
 
 func (s *Store) counter(kind recovery.CounterKind, m recovery.MessageKey) string {
-	return recovery.Counter{Kind: kind, Step: s.stepName(m.Step), Channel: m.Channel, Variant: m.Variant}.Field()
+	return recovery.Counter{Kind: kind, Step: s.stepName(m.Store, m.Segment, m.Step), Channel: m.Channel, Variant: m.Variant}.Field()
+}
+
+// segmentCopy is a cart-level counter's copy for segment ("" for none).
+func segmentCopy(kind recovery.CounterKind, segment string) string {
+	if segment == "" {
+		return ""
+	}
+	return recovery.Counter{Kind: kind, Segment: segment}.Field()
 }
 
 func field(kind recovery.CounterKind) string { return recovery.Counter{Kind: kind}.Field() }
@@ -269,6 +342,12 @@ func (s *Store) Ingest(ctx context.Context, ev recovery.Event) (recovery.Result,
 		switch ev.Kind {
 		case recovery.CartUpdated:
 			res, err = s.update(ctx, ev, now)
+			if err == nil && len(res) == 2 && res[0] == "segment" {
+				// the cart keeps the segment of its first event: this
+				// update is recorded with that segment's sequence
+				ev.Segment, _ = res[1].(string)
+				res[0] = "retry"
+			}
 		case recovery.CartDeleted:
 			res, err = s.delete(ctx, ev, now)
 		case recovery.OrderCreated:
@@ -299,13 +378,15 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	if err != nil {
 		return nil, err
 	}
+	tn := s.tn()
+	q := tn.seq(ev.Store, ev.Segment)
 	holdout, tracked := "0", recovery.CountTracked
-	if h := s.tn().holdout; h > 0 && recovery.InHoldout(ev.Store, recovery.HoldoutWho(ev), h) {
+	if h := q.holdout; h > 0 && recovery.InHoldout(ev.Store, recovery.HoldoutWho(ev), h) {
 		holdout, tracked = "1", recovery.CountTrackedHoldout
 	}
-	trackedField := field(tracked)
+	trackedField, trackedCopy := field(tracked), segmentCopy(tracked, ev.Segment)
 	if !s.counters {
-		trackedField = ""
+		trackedField, trackedCopy = "", ""
 	}
 	id := ev.Cart.ID
 	keys := []string{s.k.cart(ev.Store, id), s.k.data(ev.Store, id), s.k.due(ev.Store),
@@ -315,12 +396,11 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	if len(ev.Refs) > 0 {
 		keys = append(keys, s.k.ref(ev.Store, ev.Refs[0]))
 	}
-	tn := s.tn()
-	args := make([]any, 0, 13+len(tn.delays))
+	args := make([]any, 0, 15+len(q.delays))
 	args = append(args, id, now, at, data, recovery.NormalizeEmail(ev.Customer.Email), holdout,
 		deliveryFingerprint(ev.Platform, ev.ID), s.retention, s.seenTTL, tn.maxAge.Milliseconds(),
-		recovery.OrderGrace.Milliseconds(), trackedField, len(tn.delays))
-	args = append(args, tn.delays...)
+		recovery.OrderGrace.Milliseconds(), trackedField, ev.Segment, trackedCopy, len(q.delays))
+	args = append(args, q.delays...)
 	return updateScript.Run(ctx, s.rdb, keys, args...).Slice()
 }
 
@@ -449,6 +529,7 @@ func (s *Store) Load(ctx context.Context, store, id string) (recovery.CartState,
 		c.LastTouch, c.LastTouchAt = ls[:max(i, 0)], msTime(ls[i+1:])
 	}
 	c.Step, _ = strconv.Atoi(h["step"])
+	c.Segment = h["sg"]
 	c.Gen, _ = strconv.Atoi(h["gen"])
 	c.At = msTime(h["at"])
 	c.Activity = msTime(h["act"])
@@ -735,7 +816,8 @@ func (s *Store) Finish(ctx context.Context, m recovery.MessageKey, email, outcom
 		m.Slot().Field("m"), sendValue(outcome, now, detail), s.counter(recovery.CounterKind(outcome), m),
 		s.counter(recovery.CountUnknown, m), s.suffix(m), now.UnixMilli(), int64(s.tn().window/time.Second), m.Cart,
 		m.String(), email, field(recovery.CountReminded), "rs:"+strconv.Itoa(m.Step),
-		recovery.Counter{Kind: recovery.CountReached, Step: s.stepName(m.Step), Variant: m.Variant}.Field()).Int()
+		recovery.Counter{Kind: recovery.CountReached, Step: s.stepName(m.Store, m.Segment, m.Step), Variant: m.Variant}.Field(),
+		segmentCopy(recovery.CountReminded, m.Segment)).Int()
 	if err == nil && n == 0 {
 		err = recovery.ErrNoClaim
 	}
@@ -747,7 +829,7 @@ func (s *Store) Finish(ctx context.Context, m recovery.MessageKey, email, outcom
 func (s *Store) Unclaim(ctx context.Context, m recovery.MessageKey) error {
 	return finishScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.inflight(m.Store),
 		s.k.stats(m.Store, day(s.now())), s.k.last(m.Store, "")},
-		m.Slot().Field("m"), "", "", "", "", 0, 0, m.Cart, m.String(), "", "").Err()
+		m.Slot().Field("m"), "", "", "", "", 0, 0, m.Cart, m.String(), "", "", "", "", "").Err()
 }
 
 // SweepClaims records every claim whose lease ended before now without an
@@ -809,13 +891,14 @@ func (s *Store) Skip(ctx context.Context, m recovery.MessageKey, reason string) 
 		m.Slot().Field("m"), recovery.OutcomeSkipped+"|"+ts+"|"+ts+"|"+strings.ReplaceAll(reason, "|", "/"), counter, why).Err()
 }
 
-// Advance moves an active cart past step and schedules its next step from
-// the last activity. It is a no-op if the cart moved on or ended.
-func (s *Store) Advance(ctx context.Context, store, id string, step int) error {
+// Advance moves an active cart of segment past step and schedules its next
+// step from the last activity. It is a no-op if the cart moved on or ended.
+func (s *Store) Advance(ctx context.Context, store, id, segment string, step int) error {
 	now := s.now()
-	tn := s.tn()
-	args := []any{id, step, now.UnixMilli(), field(recovery.CountAbandoned), field(recovery.CountAbandonedHoldout), len(tn.delays)}
-	args = append(args, tn.delays...)
+	q := s.tn().seq(store, segment)
+	args := []any{id, step, now.UnixMilli(), field(recovery.CountAbandoned), field(recovery.CountAbandonedHoldout),
+		recovery.SegmentSuffix(segment), len(q.delays)}
+	args = append(args, q.delays...)
 	return advanceScript.Run(ctx, s.rdb, []string{s.k.cart(store, id), s.k.due(store), s.k.stats(store, day(now))}, args...).Err()
 }
 
@@ -824,6 +907,17 @@ func (s *Store) Advance(ctx context.Context, store, id string, step int) error {
 func deliveryFingerprint(platform, id string) string {
 	h := sha256.Sum256([]byte(platform + "\x00" + id))
 	return string(h[:6])
+}
+
+// OrderedBefore reports whether an order of the customer (normalized
+// email) was seen in store within the retention: a returning customer,
+// for segments.
+func (s *Store) OrderedBefore(ctx context.Context, store, email string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.k.ordered(store, email)).Result()
+	if err != nil {
+		return false, fmt.Errorf("read whether %s ordered before: %w", store, err)
+	}
+	return n == 1, nil
 }
 
 // Suppress records that contactHash must receive nothing more on channel.
@@ -898,7 +992,7 @@ func (s *Store) Click(ctx context.Context, m recovery.MessageKey) (Clicked, bool
 	now := s.now()
 	v, err := clickScript.Run(ctx, s.rdb, []string{s.k.cart(m.Store, m.Cart), s.k.data(m.Store, m.Cart), s.k.stats(m.Store, day(now))},
 		m.Slot().Field("k"), now.UnixMilli(), s.counter(recovery.CountClicked, m), field(recovery.CountClickedCarts), codeField(m.Step),
-		s.suffix(m)).StringSlice()
+		s.suffix(m), segmentCopy(recovery.CountClickedCarts, m.Segment)).StringSlice()
 	if err != nil || len(v) != 2 {
 		return Clicked{}, false, fmt.Errorf("record click %s: %w", m, err)
 	}
@@ -1036,7 +1130,7 @@ func (s *Store) CodeFor(ctx context.Context, c recovery.CartState, step int, var
 		}
 		next := recovery.Code{Code: recovery.NewCode(prefix), ExpiresAt: msTime(strconv.FormatInt(now.Add(life).UnixMilli(), 10))}
 		res, err := issueScript.Run(ctx, s.rdb, []string{s.k.cart(c.Store, c.ID), s.k.code(c.Store, next.Code)},
-			codeField(step), prev, codeValue(next), recovery.StepSuffix(s.stepName(step), variant), c.ID,
+			codeField(step), prev, codeValue(next), recovery.StepSuffix(s.stepName(c.Store, c.Segment, step), variant), c.ID,
 			int64((life+time.Duration(s.retention)*time.Second)/time.Second), c.Gen).StringSlice()
 		if err != nil || len(res) != 2 {
 			return recovery.Code{}, false, fmt.Errorf("keep the discount code of cart %s/%s: %w", c.Store, c.ID, err)
@@ -1062,7 +1156,7 @@ func (s *Store) CodeRegistered(ctx context.Context, c recovery.CartState, step i
 	made.Registered, reg.Registered = false, true
 	n, err := registeredScript.Run(ctx, s.rdb, []string{s.k.cart(c.Store, c.ID), s.k.stats(c.Store, day(s.now()))},
 		codeField(step), codeValue(made), codeValue(reg),
-		recovery.Counter{Kind: recovery.CountCodesIssued, Step: s.stepName(step), Variant: variant}.Field()).Int()
+		recovery.Counter{Kind: recovery.CountCodesIssued, Step: s.stepName(c.Store, c.Segment, step), Variant: variant}.Field()).Int()
 	if err != nil {
 		return false, fmt.Errorf("mark the discount code of cart %s/%s registered: %w", c.Store, c.ID, err)
 	}

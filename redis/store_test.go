@@ -270,14 +270,14 @@ func TestLeaseReleaseAdvance(t *testing.T) {
 	if _, ok := dueOf(t, s, "c1"); ok {
 		t.Fatal("released cart still due")
 	}
-	if err := s.Advance(ctx, "default", "c1", 0); err != nil {
+	if err := s.Advance(ctx, "default", "c1", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := dueOf(t, s, "c1"); !d.Equal(t0.Add(24 * time.Hour)) {
 		t.Fatalf("step 2 due %v, want t0+24h", d)
 	}
 	// advancing the same step twice is a no-op
-	_ = s.Advance(ctx, "default", "c1", 0)
+	_ = s.Advance(ctx, "default", "c1", "", 0)
 	if c, _, _ := s.Load(ctx, "default", "c1"); c.Step != 1 {
 		t.Fatalf("step = %d", c.Step)
 	}

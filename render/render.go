@@ -137,6 +137,7 @@ func (e htmlExec) Execute(w *bytes.Buffer, d Data) error { return e.t.Execute(w,
 // a clone whose money and date are bound to that locale.
 type tmplFile struct {
 	file   string // base name
+	dir    string // where it was read
 	sms    bool
 	text   *texttemplate.Template
 	html   *htmltemplate.Template
@@ -222,7 +223,7 @@ func Load(dir string) (*Renderer, error) {
 			continue
 		}
 		file := filepath.Base(path)
-		f := &tmplFile{file: file, sms: strings.HasSuffix(file, partSMS)}
+		f := &tmplFile{file: file, dir: dir, sms: strings.HasSuffix(file, partSMS)}
 		if strings.HasSuffix(file, partHTML) {
 			f.html, err = htmltemplate.New(file).Option("missingkey=error").Funcs(htmltemplate.FuncMap(parseFuncs)).Parse(string(src))
 		} else {
@@ -255,6 +256,40 @@ func Load(dir string) (*Renderer, error) {
 		return nil, errors.Join(errs...)
 	}
 	return r, nil
+}
+
+// Over makes r a store's templates over the shared ones: every template
+// part r lacks (with all its translations) comes from shared; a part r has
+// replaces the shared one whole, its translations included, so that a
+// store's look never mixes with another's. It returns r.
+func (r *Renderer) Over(shared *Renderer) *Renderer {
+	own := map[string]bool{}
+	for k := range r.index {
+		own[k] = true
+	}
+	for k, slot := range shared.index {
+		if !own[k] {
+			r.index[k] = slot
+		}
+	}
+	for file, f := range shared.files {
+		if _, ok := r.files[file]; ok {
+			continue
+		}
+		if name, part, _, _, ok := splitName(file); ok && own[name+part] {
+			continue
+		}
+		r.files[file] = f
+	}
+	return r
+}
+
+// path is where file was read (a store's folder or the shared one).
+func (r *Renderer) path(file string) string {
+	if f, ok := r.files[file]; ok {
+		return filepath.Join(f.dir, file)
+	}
+	return filepath.Join(r.dir, file)
 }
 
 func (r *Renderer) slot(name, part string) map[string]entry {
@@ -306,11 +341,11 @@ func (r *Renderer) clone(f *tmplFile, fm *formatter) (executor, error) {
 func (r *Renderer) exec(f *tmplFile, fm *formatter, d Data) (string, error) {
 	e, err := r.clone(f, fm)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", filepath.Join(r.dir, f.file), err)
+		return "", fmt.Errorf("%s: %w", filepath.Join(f.dir, f.file), err)
 	}
 	var b bytes.Buffer
 	if err := e.Execute(&b, d); err != nil {
-		return "", fileLine(r.dir, err)
+		return "", fileLine(f.dir, err)
 	}
 	return b.String(), nil
 }
@@ -489,7 +524,7 @@ func (r *Renderer) checkLocale(name string, channels []string, locale string, d 
 				names = append(names, spelled+p)
 			}
 			errs = append(errs, fmt.Errorf("%s: the %s translation of %s is incomplete for %s: %s missing (each part would fall back on its own)",
-				filepath.Join(r.dir, have[0].f.file), locale, name, ch, strings.Join(names, ", ")))
+				filepath.Join(have[0].f.dir, have[0].f.file), locale, name, ch, strings.Join(names, ", ")))
 			continue
 		}
 		out, err := r.render(name, []string{ch}, d, fm, files)
@@ -497,11 +532,11 @@ func (r *Renderer) checkLocale(name string, channels []string, locale string, d 
 		case err != nil:
 			errs = append(errs, err)
 		case ch == "email" && out.Subject == "":
-			errs = append(errs, fmt.Errorf("%s: renders an empty subject", filepath.Join(r.dir, out.Files[0])))
+			errs = append(errs, fmt.Errorf("%s: renders an empty subject", r.path(out.Files[0])))
 		case ch == "sms":
 			if n, enc := SMSSegments(out.SMS); n > 1 {
 				errs = append(errs, fmt.Errorf("%s: the sample SMS needs %d %s segments (%d characters); keep it to one",
-					filepath.Join(r.dir, out.Files[0]), n, enc, len([]rune(out.SMS))))
+					r.path(out.Files[0]), n, enc, len([]rune(out.SMS))))
 			}
 		}
 	}

@@ -1,7 +1,16 @@
 // Package report turns the pre-aggregated counters into recovery reports:
-// totals, rows by step, channel, variant, day or store, the A/B tests of
-// the steps with variants, and the holdout lift. It reads counters only
-// (stores x days hashes), never carts.
+// totals, rows by step, channel, variant, day, store or segment, the A/B
+// tests of the steps with variants, the holdout lift, and a summary per
+// segment. It reads counters only (stores x days hashes), never carts.
+//
+// Segments. A cart belongs to one segment, chosen at its first event (the
+// default sequence, named recovery.DefaultSegment in reports, when none).
+// The steps of a segment are counted under their qualified name
+// ("segment/step"), so message and step counters belong to one segment.
+// The cart-level counters and the revenue by currency are counted once for
+// every cart, and a second time for the carts of a segment, as the
+// segment's copy ("recovered@vip"): totals skip the copies, and the
+// default sequence's figures are the totals less every segment's copy.
 package report
 
 import (
@@ -9,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,7 +30,7 @@ import (
 )
 
 // Dimensions a report can be broken down by.
-var Dimensions = []string{"step", "channel", "variant", "day", "store"}
+var Dimensions = []string{"step", "channel", "variant", "day", "store", "segment"}
 
 // Report is the JSON shape of `report --format json` and GET /api/report.
 type Report struct {
@@ -33,6 +43,27 @@ type Report struct {
 	// Experiments are the A/B tests: one per step with more than one
 	// variant in the counters, in sequence order; never null.
 	Experiments []Experiment `json:"experiments"`
+	// Segments sum up each segment's carts, default sequence first; never
+	// null, empty when the range has no counter of a segment.
+	Segments []SegmentSummary `json:"segments"`
+}
+
+// SegmentSummary is one segment's carts (treated group), and its holdout
+// group compared with them. Key is the segment's name, or
+// recovery.DefaultSegment for the default sequence, whose figures are the
+// totals less those of every segment.
+type SegmentSummary struct {
+	Key              string            `json:"key"`
+	Carts            int64             `json:"carts"`
+	Abandoned        int64             `json:"abandoned"`
+	Reminded         int64             `json:"reminded"`
+	Clicked          int64             `json:"clicked"` // carts with at least one click
+	Recovered        int64             `json:"recovered"`
+	RecoveryRate     float64           `json:"recovery_rate"` // recovered ÷ abandoned
+	RecoveredRevenue map[string]string `json:"recovered_revenue"`
+	// Holdout is the segment's control group: lift = the segment's
+	// recovery rate − its holdout conversion rate, as Report.Holdout.
+	Holdout Holdout `json:"holdout"`
 }
 
 // Totals are over the treated group (customers not in the holdout).
@@ -100,7 +131,7 @@ type Row struct {
 	CodesRedeemed int64 `json:"codes_redeemed"`
 	// Reached counts carts that got at least one message of the row's step
 	// (any channel), on the day of the first: by step (all variants), by
-	// step/variant, and by day or store summed over the steps (a cart
+	// step/variant, and by day, store or segment summed over the steps (a cart
 	// reached by two steps counts twice). Always 0 by channel: like the
 	// codes, reached is per step, not per channel (a cart reminded by
 	// email and SMS is one cart).
@@ -126,7 +157,16 @@ type Query struct {
 	From, To time.Time
 	By       string
 	Stores   []string // empty: all
-	Steps    []string // configured step names, in order (row order for by=step)
+	// Steps are the configured steps' qualified names (recovery.QualifiedStep:
+	// the default sequence's, then each segment's), in config order: the
+	// row order for by=step.
+	Steps []string
+	// Segments are the configured segments' names, in config order: the
+	// order of the segments after the default sequence (which comes first
+	// unless listed, as recovery.DefaultSegment), for by=segment and in
+	// Report.Segments. Segments no longer configured follow, by name.
+	// Empty: by name.
+	Segments []string
 }
 
 // ParseRange reads --since Nd (or Nh, rounded up to days) or --from/--to
@@ -196,6 +236,75 @@ func (r revenue) strings() map[string]string {
 	return out
 }
 
+// segAcc is a segment's copies of the cart-level counters.
+type segAcc struct {
+	carts, abandoned, reminded, clicked, recovered int64
+	hCarts, hAbandoned, hConverted                 int64
+	rev                                            revenue
+}
+
+// add counts a segment's copy of a counter.
+func (a *segAcc) add(c recovery.Counter, n int64) {
+	switch c.Kind {
+	case recovery.CountTracked:
+		a.carts += n
+	case recovery.CountAbandoned:
+		a.abandoned += n
+	case recovery.CountReminded:
+		a.reminded += n
+	case recovery.CountClickedCarts:
+		a.clicked += n
+	case recovery.CountRecovered:
+		a.recovered += n
+	case recovery.CountTrackedHoldout:
+		a.hCarts += n
+	case recovery.CountAbandonedHoldout:
+		a.hAbandoned += n
+	case recovery.CountConvertedHoldout:
+		a.hConverted += n
+	case recovery.CountRevenueTotal:
+		a.rev[c.Currency] += n
+	}
+}
+
+func (a *segAcc) summary(key string) SegmentSummary {
+	rev := revenue{}
+	for cur, n := range a.rev {
+		if n != 0 { // the default sequence's remainder of a currency only segments had
+			rev[cur] = n
+		}
+	}
+	s := SegmentSummary{Key: key, Carts: a.carts, Abandoned: a.abandoned, Reminded: a.reminded, Clicked: a.clicked,
+		Recovered: a.recovered, RecoveryRate: rate(a.recovered, a.abandoned), RecoveredRevenue: rev.strings(),
+		Holdout: Holdout{Carts: a.hCarts, Abandoned: a.hAbandoned, Converted: a.hConverted}}
+	s.Holdout.measure(a.recovered, a.abandoned)
+	return s
+}
+
+// segmentOrder sorts segment names: the default sequence first unless
+// q.Segments places it, then q.Segments in order, then the others by name.
+func segmentOrder(q Query) func(a, b string) bool {
+	rank := map[string]int{}
+	if !slices.Contains(q.Segments, recovery.DefaultSegment) {
+		rank[recovery.DefaultSegment] = 1
+	}
+	for _, s := range q.Segments {
+		if rank[s] == 0 {
+			rank[s] = len(rank) + 1
+		}
+	}
+	return func(a, b string) bool {
+		ra, rb := rank[a], rank[b]
+		switch {
+		case (ra == 0) != (rb == 0):
+			return ra != 0
+		case ra != rb:
+			return ra < rb
+		}
+		return a < b
+	}
+}
+
 type rowAcc struct {
 	sent, failed, unknown, skipped, clicked, recovered int64
 	issued, redeemed, delivered, undelivered, reached  int64
@@ -207,13 +316,7 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 	if q.By == "" {
 		q.By = "step"
 	}
-	dim := -1
-	for i, d := range Dimensions {
-		if d == q.By {
-			dim = i
-		}
-	}
-	if dim < 0 {
+	if !slices.Contains(Dimensions, q.By) {
 		return Report{}, fmt.Errorf("by: %q is not one of %s", q.By, strings.Join(Dimensions, ", "))
 	}
 	rep := Report{From: q.From.Format(time.DateOnly), To: q.To.Format(time.DateOnly), By: q.By}
@@ -234,6 +337,37 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 		for _, d := range Days(q.From, q.To) {
 			row(d)
 		}
+	case "segment":
+		row(recovery.DefaultSegment)
+		for _, s := range q.Segments {
+			row(s)
+		}
+	}
+	// the row of a message or step counter
+	key := func(c recovery.Counter, day, store string) string {
+		switch q.By {
+		case "step":
+			return c.Step
+		case "channel":
+			return c.Channel
+		case "variant": // a variant is a version of one step: rows are "step/variant"
+			return c.Step + "/" + c.Variant
+		case "day":
+			return day
+		case "store":
+			return store
+		}
+		if c.Segment == "" {
+			return recovery.DefaultSegment
+		}
+		return c.Segment
+	}
+	segs := map[string]*segAcc{} // the segments' copies
+	seg := func(name string) *segAcc {
+		if segs[name] == nil {
+			segs[name] = &segAcc{rev: revenue{}}
+		}
+		return segs[name]
 	}
 	var h Holdout
 	rep.Totals.SkipReasons = map[string]int64{}
@@ -259,9 +393,16 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 		}
 		for day, fields := range days {
 			for c, n := range fields {
+				if c.Segment != "" {
+					s := seg(c.Segment)
+					if c.SegmentCopy() { // the plain counter counts the same carts
+						s.add(c, n)
+						continue
+					}
+				}
 				if c.Kind == recovery.CountReached {
 					if q.By != "channel" { // per step: no channel row
-						row([...]string{c.Step, "", c.Step + "/" + c.Variant, day, store}[dim]).reached += n
+						row(key(c, day, store)).reached += n
 					}
 					a := arm(c.Step, c.Variant)
 					a.reached += n
@@ -274,7 +415,7 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 				if c.Kind == recovery.CountCodesIssued || c.Kind == recovery.CountCodesRedeemed {
 					r := &rowAcc{} // by channel: in the totals only
 					if q.By != "channel" {
-						r = row([...]string{c.Step, "", c.Step + "/" + c.Variant, day, store}[dim])
+						r = row(key(c, day, store))
 					}
 					if c.Kind == recovery.CountCodesIssued {
 						r.issued += n
@@ -286,8 +427,7 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 					continue
 				}
 				if c.Message() {
-					// a variant is a version of one step: rows are "step/variant"
-					r := row([...]string{c.Step, c.Channel, c.Step + "/" + c.Variant, day, store}[dim])
+					r := row(key(c, day, store))
 					switch c.Kind {
 					case recovery.CountSent:
 						r.sent += n
@@ -362,17 +502,9 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 		}
 	}
 	rep.Totals.RecoveryRate = rate(rep.Totals.Recovered, rep.Totals.Abandoned)
-	h.ConversionRate = rate(h.Converted, h.Abandoned)
-	if h.Abandoned > 0 && rep.Totals.Abandoned > 0 {
-		p1, n1 := rep.Totals.RecoveryRate, float64(rep.Totals.Abandoned)
-		p2, n2 := h.ConversionRate, float64(h.Abandoned)
-		lift := p1 - p2
-		se := math.Sqrt(p1*(1-p1)/n1 + p2*(1-p2)/n2)
-		lo, hi := round(lift-1.96*se), round(lift+1.96*se)
-		lift = round(lift)
-		h.Lift, h.LiftLow, h.LiftHigh = &lift, &lo, &hi
-	}
+	h.measure(rep.Totals.Recovered, rep.Totals.Abandoned)
 	rep.Holdout = h
+	rep.Segments = segmentSummaries(segs, rep.Totals, h, tot, q)
 	keys := make([]string, 0, len(rows))
 	for k := range rows {
 		keys = append(keys, k)
@@ -381,7 +513,11 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 	for i, s := range q.Steps {
 		order[s] = i + 1
 	}
+	bySegment := segmentOrder(q)
 	sort.Slice(keys, func(i, j int) bool {
+		if q.By == "segment" {
+			return bySegment(keys[i], keys[j])
+		}
 		a, b := order[keys[i]], order[keys[j]]
 		if q.By == "step" && a != b {
 			if a == 0 || b == 0 {
@@ -400,6 +536,74 @@ func Build(counters map[string]map[string]map[recovery.Counter]int64, q Query) (
 	}
 	rep.Experiments = experiments(ab, firstReached, order)
 	return rep, nil
+}
+
+// segmentSummaries sums up each segment's copies, and the default
+// sequence's figures: the totals (t, h, rev) less every segment's. None
+// when the range has no counter of a segment.
+func segmentSummaries(segs map[string]*segAcc, t Totals, h Holdout, rev revenue, q Query) []SegmentSummary {
+	out := []SegmentSummary{}
+	if len(segs) == 0 {
+		return out
+	}
+	def := &segAcc{carts: t.Carts, abandoned: t.Abandoned, reminded: t.Reminded, clicked: t.Clicked, recovered: t.Recovered,
+		hCarts: h.Carts, hAbandoned: h.Abandoned, hConverted: h.Converted, rev: revenue{}}
+	for cur, n := range rev {
+		def.rev[cur] = n
+	}
+	names := []string{recovery.DefaultSegment}
+	for name, s := range segs {
+		names = append(names, name)
+		def.carts, def.abandoned, def.reminded, def.clicked, def.recovered = def.carts-s.carts, def.abandoned-s.abandoned,
+			def.reminded-s.reminded, def.clicked-s.clicked, def.recovered-s.recovered
+		def.hCarts, def.hAbandoned, def.hConverted = def.hCarts-s.hCarts, def.hAbandoned-s.hAbandoned, def.hConverted-s.hConverted
+		for cur, n := range s.rev {
+			def.rev[cur] -= n
+		}
+	}
+	for _, name := range q.Segments { // configured, even without a cart in the range
+		if name != recovery.DefaultSegment && segs[name] == nil {
+			names = append(names, name)
+		}
+	}
+	less := segmentOrder(q)
+	sort.Slice(names, func(i, j int) bool { return less(names[i], names[j]) })
+	for _, name := range names {
+		switch {
+		case name == recovery.DefaultSegment:
+			out = append(out, def.summary(name))
+		case segs[name] != nil:
+			out = append(out, segs[name].summary(name))
+		default:
+			out = append(out, (&segAcc{rev: revenue{}}).summary(name))
+		}
+	}
+	return out
+}
+
+// measure sets the holdout group's conversion rate, and its lift over the
+// treated group's recovery rate (recovered ÷ abandoned) with a 95%
+// confidence interval, the normal approximation for a difference of two
+// proportions: d ± 1.96·√(p₁(1−p₁)/n₁ + p₂(1−p₂)/n₂). No lift while either
+// group has no abandoned cart. A rate above 1 (recoveries on days after the
+// abandonment, near the range's start) counts as 1 in the interval's width.
+func (h *Holdout) measure(recovered, abandoned int64) {
+	h.ConversionRate = rate(h.Converted, h.Abandoned)
+	h.Lift, h.LiftLow, h.LiftHigh = nil, nil, nil
+	if h.Abandoned <= 0 || abandoned <= 0 {
+		return
+	}
+	p1, n1 := rate(recovered, abandoned), float64(abandoned)
+	p2, n2 := h.ConversionRate, float64(h.Abandoned)
+	variance := func(p, n float64) float64 {
+		p = math.Max(0, math.Min(1, p))
+		return p * (1 - p) / n
+	}
+	lift := p1 - p2
+	se := math.Sqrt(variance(p1, n1) + variance(p2, n2))
+	lo, hi := round(lift-z95*se), round(lift+z95*se)
+	lift = round(lift)
+	h.Lift, h.LiftLow, h.LiftHigh = &lift, &lo, &hi
 }
 
 // divRound divides n by d > 0, rounding half away from zero (half up for
@@ -507,6 +711,9 @@ func WriteTable(w io.Writer, r Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := writeSegments(w, r.Segments); err != nil {
+		return err
+	}
 	if err := writeExperiments(w, r.Experiments); err != nil {
 		return err
 	}
@@ -520,6 +727,31 @@ func WriteTable(w io.Writer, r Report) error {
 		fmt.Fprintln(w)
 	}
 	return nil
+}
+
+// writeSegments writes the by segment section: a line per segment with its
+// carts and its lift over its own holdout group.
+func writeSegments(w io.Writer, segs []SegmentSummary) error {
+	if len(segs) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nby segment (carts; recovery rate = recovered ÷ abandoned; lift vs the segment's holdout, 95%% CI)\n")
+	kw := len("segment")
+	for _, s := range segs {
+		kw = max(kw, len(s.Key))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%-*s\tcarts\tabandoned\treminded\trecovered\trate\t  recovered revenue\tholdout lift\t95%% CI\t\n", kw, "segment")
+	for _, s := range segs {
+		lift, ci := "-", "-"
+		if h := s.Holdout; h.Lift != nil {
+			lift = pts(*h.Lift)
+			ci = fmt.Sprintf("%+.1f to %+.1f", *h.LiftLow*100, *h.LiftHigh*100)
+		}
+		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t%s\t  %s\t%s\t%s\t\n", kw, s.Key, s.Carts, s.Abandoned, s.Reminded, s.Recovered,
+			pct(s.RecoveryRate), revenueText(s.RecoveredRevenue), lift, ci)
+	}
+	return tw.Flush()
 }
 
 // writeExperiments writes the A/B tests section: per step its verdict, then
@@ -636,7 +868,7 @@ func Daily(counters map[string]map[string]map[recovery.Counter]int64, q Query) [
 			p.Abandoned += fields[recovery.Counter{Kind: recovery.CountAbandoned}]
 			p.Recovered += fields[recovery.Counter{Kind: recovery.CountRecovered}]
 			for c, n := range fields {
-				if c.Kind == recovery.CountRevenueTotal {
+				if c.Kind == recovery.CountRevenueTotal && !c.SegmentCopy() {
 					p.revenue[c.Currency] += n
 				}
 			}

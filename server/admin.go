@@ -81,12 +81,8 @@ func (s *Server) reportData(r *http.Request) (report.Report, counterSet, report.
 	if err != nil {
 		return report.Report{}, nil, report.Query{}, err
 	}
-	steps := s.settings().steps
-	names := make([]string, len(steps))
-	for i, st := range steps {
-		names[i] = st.Name
-	}
-	q2 := report.Query{From: from, To: to, By: by, Stores: only, Steps: names}
+	names, segments := s.settings().steps()
+	q2 := report.Query{From: from, To: to, By: by, Stores: only, Steps: names, Segments: segments}
 	rep, err := report.Build(counters, q2)
 	if err != nil {
 		field, msg, _ := strings.Cut(err.Error(), ": ")
@@ -126,10 +122,13 @@ type TimelineEvent struct {
 
 // Timeline is GET /api/carts/{store}/{cart_id}.
 type Timeline struct {
-	Store        string     `json:"store"`
-	CartID       string     `json:"cart_id"`
-	State        string     `json:"state"`
-	Holdout      bool       `json:"holdout"`
+	Store   string `json:"store"`
+	CartID  string `json:"cart_id"`
+	State   string `json:"state"`
+	Holdout bool   `json:"holdout"`
+	// Segment is the cart's segment ("default": the top-level sequence);
+	// next_step indexes its steps.
+	Segment      string     `json:"segment"`
 	Step         int        `json:"next_step"`
 	NextDue      *time.Time `json:"next_due,omitempty"`
 	LastActivity time.Time  `json:"last_activity"`
@@ -168,7 +167,7 @@ func (s *Server) timeline(ctx context.Context, store, id string) (Timeline, erro
 	if err != nil {
 		return Timeline{}, err
 	}
-	tl := Timeline{Store: store, CartID: id, State: c.State, Holdout: c.Holdout, Step: c.Step,
+	tl := Timeline{Store: store, CartID: id, State: c.State, Holdout: c.Holdout, Step: c.Step, Segment: segmentName(c.Segment),
 		LastActivity: c.Activity, Currency: c.Cart.Currency, Total: c.Cart.Total, Items: len(c.Cart.Items),
 		Outcome: outcome(c), AttributionRule: c.AttributionRule}
 	if d, ok, err := s.Store.NextDue(ctx, store, id); err == nil && ok {
@@ -187,7 +186,7 @@ func (s *Server) timeline(ctx context.Context, store, id string) (Timeline, erro
 		if m.Outcome == recovery.OutcomeClaimed {
 			at, detail = m.Started, "sending (outcome not recorded)"
 		}
-		add(at, "message."+m.Outcome, strings.TrimSpace(slot.String()+s.variantNote(store, id, slot.Step)+" "+detail))
+		add(at, "message."+m.Outcome, strings.TrimSpace(slot.String()+s.variantNote(store, id, c.Segment, slot.Step)+" "+detail))
 	}
 	for slot, at := range c.Clicks {
 		add(at, "message.clicked", slot.String())
@@ -223,12 +222,21 @@ func (s *Server) timeline(ctx context.Context, store, id string) (Timeline, erro
 
 // variantNote names the A/B variant of step i, for steps that have
 // variants.
-func (s *Server) variantNote(store, id string, i int) string {
-	steps := s.settings().steps
+func (s *Server) variantNote(store, id, segment string, i int) string {
+	t, _ := s.settings().tenant(store)
+	steps := t.Playbook.Sequence(segment)
 	if i < 0 || i >= len(steps) || len(steps[i].Variants) == 0 {
 		return ""
 	}
 	return " (variant " + steps[i].PickVariant(store, id).Name + ")"
+}
+
+// segmentName is a segment as reports name it.
+func segmentName(segment string) string {
+	if segment == "" {
+		return recovery.DefaultSegment
+	}
+	return segment
 }
 
 // outcome summarizes what happened to the cart for the timeline.

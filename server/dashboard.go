@@ -136,7 +136,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 // (status 400); err is for the store's failures only.
 func (s *Server) dashboardView(r *http.Request) (d dashboardData, status int, err error) {
 	p := r.URL.Query()
-	shop := s.settings().shop
+	shop := s.settings().def.Shop
 	loc := storeLocation(shop.Timezone)
 	status = http.StatusOK
 	d = dashboardData{LoggedIn: true, Shop: shop.Name, TZ: loc.String(), Today: s.Now().In(loc).Format(time.DateOnly),

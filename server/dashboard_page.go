@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/report"
 )
 
@@ -30,6 +31,8 @@ var dashboardTmpl = template.Must(template.New("dashboard").Funcs(template.FuncM
 	"time":    timelineTime,
 	"next":    func(i int) int { return i + 1 },
 	"deref":   func(t *time.Time) time.Time { return *t },
+	// the default sequence's name in the segment view
+	"defaultSegment": func() string { return recovery.DefaultSegment },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>cartrecovery dashboard</title>
@@ -137,6 +140,24 @@ form.login input{width:100%;padding:10px;margin:8px 0 14px;font-size:15px}form.l
   </article>{{end}}
 </section>{{end}}
 
+{{define "segments"}}<h3>Carts by segment</h3>
+    {{if .Report.Segments}}<div class="scroll"><table data-segments><thead><tr><th>Segment</th><th>Tracked carts</th><th>Abandoned</th><th>Reminded</th>
+      <th>Clicked</th><th>Recovered</th><th>Recovery rate</th><th>Recovered revenue</th><th>Holdout carts</th><th>Holdout abandoned</th>
+      <th>Holdout converted</th><th>Lift vs holdout</th><th>95% interval</th></tr></thead><tbody>
+    {{range .Report.Segments}}<tr data-segment="{{.Key}}"><td>{{.Key}}</td><td data-field="carts">{{.Carts}}</td><td data-field="abandoned">{{.Abandoned}}</td>
+      <td data-field="reminded">{{.Reminded}}</td><td data-field="clicked">{{.Clicked}}</td><td data-field="recovered">{{.Recovered}}</td>
+      <td data-field="recovery_rate">{{percent .RecoveryRate}}</td><td data-field="recovered_revenue">{{revenue .RecoveredRevenue}}</td>
+      <td data-field="holdout_carts">{{.Holdout.Carts}}</td><td data-field="holdout_abandoned">{{.Holdout.Abandoned}}</td>
+      <td data-field="holdout_converted">{{.Holdout.Converted}}</td><td data-field="lift">{{pts .Holdout.Lift}}</td>
+      <td data-field="lift_ci95">{{if .Holdout.Lift}}{{pts .Holdout.LiftLow}} to {{pts .Holdout.LiftHigh}}{{else}}–{{end}}</td></tr>{{end}}
+    </tbody></table></div>
+    <p class="muted">A cart follows one segment, chosen at its first event ({{defaultSegment}}: the default sequence, whose
+    figures are the totals less every segment's). Recovery rate = recovered ÷ abandoned carts of the segment; lift = that
+    rate − the conversion rate of the segment's own holdout group, with a 95% interval; – while either group has no
+    abandoned cart.</p>
+    {{else}}<p class="muted" data-segments-empty>No cart of a segment in this period: every cart followed the default sequence.</p>{{end}}
+{{end}}
+
 {{define "report"}}
   <section id="range" aria-label="date range and store">
     <nav><ul class="tabs">{{range .Presets}}<li><a href="{{$.Q.Link "range" .Key}}" data-range="{{.Key}}" {{if eq .Key $.Q.Range}}class="on" aria-current="page"{{end}}>{{.Label}}</a></li>{{end}}</ul></nav>
@@ -214,6 +235,7 @@ form.login input{width:100%;padding:10px;margin:8px 0 14px;font-size:15px}form.l
     </tbody></table></div>
     <p class="muted">Rows count messages (clicked: messages whose link was opened; recovered: recoveries credited to the
     message); reached counts carts that got a message of the step, and is not kept per channel.</p>
+    {{if eq .Q.By "segment"}}{{template "segments" .}}{{end}}
   </section>
 
   <div class="cols">

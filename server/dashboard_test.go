@@ -93,7 +93,7 @@ func seedDashboard(t *testing.T, e *env) dashSeed {
 				t.Fatal(err)
 			}
 		}
-		_ = e.store.Advance(ctx, store, id, 0)
+		_ = e.store.Advance(ctx, store, id, "", 0)
 		if i%3 == 0 || (!c.Holdout && i%3 == 1) {
 			o := inStore([]byte(strings.NewReplacer(`"currency":"EUR"`, `"currency":"`+cur+`"`, "ana@example.com", email,
 				`"order":{"id":"o1"`, `"order":{"id":"order-`+id+`"`).Replace(string(generic("o"+id, "order.created", id, time.Now())))))
@@ -609,7 +609,7 @@ func TestDashboardPage(t *testing.T) {
 			`href="/api/report?by=step&amp;format=csv&amp;from=` + month + `&amp;to=` + today + `"`}},
 		{"?since=7d&by=channel&store=outlet", 200, []string{`data-metric="range">` + time.Now().UTC().AddDate(0, 0, -6).Format(time.DateOnly),
 			`href="/api/report?by=channel&amp;format=csv&amp;from=`, `&amp;store=outlet"`, `data-row="email"`}},
-		{"?by=week", 400, []string{`data-notice`, `View &#34;week&#34; is not one of step, channel, variant, day, store: showing by step.`, `data-row="first-reminder"`}},
+		{"?by=week", 400, []string{`data-notice`, `View &#34;week&#34; is not one of step, channel, variant, day, store, segment: showing by step.`, `data-row="first-reminder"`}},
 		{"?store=no%20such", 400, []string{`Store &#34;no such&#34; is not a store name: showing every store.`}},
 		{"?range=custom&from=2026-13-01", 400, []string{`Custom range, from date: &#34;2026-13-01&#34; is not a date like 2026-11-01. Showing the last 30 days instead.`,
 			`data-metric="range">` + month + " to " + today, `name="from" value="2026-13-01"`}},

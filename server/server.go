@@ -49,6 +49,13 @@ type Server struct {
 	Shop    recovery.Shop
 	Links   *link.Signer
 	Steps   []recovery.Step // discount codes for click-through redirects
+	// Segments, Stores and Strict complete the settings the server starts
+	// with (Reload replaces them all): the default playbook's segments,
+	// the stores configured on their own, and whether other stores are
+	// refused.
+	Segments []recovery.Segment
+	Stores   map[string]Tenant
+	Strict   bool
 	// SMSHelp answers an SMS of HELP or INFO (sms.help_text).
 	SMSHelp string
 	// Receipts, when set, is told each delivery receipt recorded (the
@@ -79,32 +86,7 @@ type Server struct {
 
 	webhooks *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	urls     urlPolicy   // where carts may send customers
 	limiter  authLimiter // failed admin authentication per client
-}
-
-// settings are what a configuration reload changes in the server: read
-// once per request (settings()), replaced whole by Reload.
-type settings struct {
-	steps   []recovery.Step
-	shop    recovery.Shop
-	smsHelp string
-	urls    urlPolicy
-}
-
-// Reload makes steps, shop and the SMS help text those of requests that
-// start from now on.
-func (s *Server) Reload(steps []recovery.Step, shop recovery.Shop, smsHelp string) {
-	s.live.Store(&settings{steps: steps, shop: shop, smsHelp: smsHelp, urls: newURLPolicy(shop)})
-}
-
-// settings returns the current settings: those of the last Reload, else
-// the fields the server was built with.
-func (s *Server) settings() *settings {
-	if l := s.live.Load(); l != nil {
-		return l
-	}
-	return &settings{steps: s.Steps, shop: s.Shop, smsHelp: s.SMSHelp, urls: s.urls}
 }
 
 // Handler returns the HTTP handler with every route.
@@ -123,7 +105,6 @@ func (s *Server) Handler() http.Handler {
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"platform"})
 	s.Registry.MustRegister(s.webhooks, s.latency)
-	s.urls = newURLPolicy(s.Shop)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhooks/shopify", s.webhook("shopify", s.shopify))
@@ -216,8 +197,9 @@ func (s *Server) lookup(ctx context.Context, ev recovery.Event) (recovery.Result
 	return recovery.Result{Status: recovery.StatusAccepted}, nil
 }
 
-// parseFunc verifies and parses one platform's webhook.
-type parseFunc func(r *http.Request, body []byte) (recovery.Event, error)
+// parseFunc verifies (with the secret of the store the delivery names)
+// and parses one platform's webhook; it returns the store's settings.
+type parseFunc func(r *http.Request, body []byte) (recovery.Event, *tenant, error)
 
 func (s *Server) webhook(platform string, parse parseFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -250,9 +232,12 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 		}
 		return writeError(w, s.Log, err)
 	}
-	ev, err := parse(r, body)
+	ev, t, err := parse(r, body)
 	if err == nil {
 		err = s.checkCartURLs(platform, ev)
+	}
+	if err == nil && ev.Kind == recovery.CartUpdated {
+		ev.Segment, err = s.segment(r.Context(), t, ev)
 	}
 	if err == nil {
 		if ev.OccurredAt.IsZero() {
@@ -281,52 +266,83 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 	return writeError(w, s.Log, err)
 }
 
-func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, error) {
-	if err := webhook.VerifyShopify(body, r.Header.Get("X-Shopify-Hmac-Sha256"), s.Secrets.Shopify); err != nil {
-		return recovery.Event{}, err
-	}
+func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
 	shop := r.Header.Get("X-Shopify-Shop-Domain")
 	if shop != "" && !recovery.ValidStore(shop) {
-		return recovery.Event{}, recovery.Invalid("X-Shopify-Shop-Domain", "is not a shop domain")
+		return recovery.Event{}, nil, recovery.Invalid("X-Shopify-Shop-Domain", "is not a shop domain")
+	}
+	store := shop
+	if store == "" {
+		store = "default" // ParseShopify's name for a shop without the header
+	}
+	sec, t, err := s.secretsFor("shopify", store)
+	if err != nil {
+		return recovery.Event{}, nil, err
+	}
+	if err := webhook.VerifyShopify(body, r.Header.Get("X-Shopify-Hmac-Sha256"), sec.Shopify); err != nil {
+		return recovery.Event{}, nil, err
 	}
 	topic := r.Header.Get("X-Shopify-Topic")
 	ev, err := webhook.ParseShopify(topic, shop, r.Header.Get("X-Shopify-Webhook-Id"), body)
 	if err != nil {
-		return ev, err
+		return ev, nil, err
 	}
 	ev.ID, err = webhook.ShopifyDeliveryID(topic, ev.ID, r.Header.Get("X-Shopify-Event-Id"))
-	return ev, err
+	return ev, t, err
 }
 
 // woocommerce answers the creation ping (unsigned) and verifies and parses
 // the order webhooks.
-func (s *Server) woocommerce(r *http.Request, body []byte) (recovery.Event, error) {
+func (s *Server) woocommerce(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
 	sig := r.Header.Get("X-WC-Webhook-Signature")
 	if webhook.IsWooCommercePing(sig, body) {
-		return recovery.Event{}, webhook.ErrPing
+		return recovery.Event{}, nil, webhook.ErrPing
 	}
-	if err := webhook.VerifyWooCommerce(body, sig, s.Secrets.WooCommerce); err != nil {
-		return recovery.Event{}, err
+	sec, t, err := s.secretsFor("woocommerce", wooStore(r))
+	if err != nil {
+		return recovery.Event{}, nil, err
 	}
-	return webhook.ParseWooCommerce(r.Header.Get("X-WC-Webhook-Topic"), r.Header.Get("X-WC-Webhook-Source"), body)
+	if err := webhook.VerifyWooCommerce(body, sig, sec.WooCommerce); err != nil {
+		return recovery.Event{}, nil, err
+	}
+	ev, err := webhook.ParseWooCommerce(r.Header.Get("X-WC-Webhook-Topic"), r.Header.Get("X-WC-Webhook-Source"), body)
+	return ev, t, err
 }
 
 // bigcommerce verifies a delivery (Standard Webhooks) and records what it
 // names: the worker asks the store for the cart's content at send time.
-func (s *Server) bigcommerce(r *http.Request, body []byte) (recovery.Event, error) {
+func (s *Server) bigcommerce(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
 	h := r.Header
-	if err := bigcommerce.Verify(h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature"), body,
-		s.Secrets.BigCommerce, s.Now()); err != nil {
-		return recovery.Event{}, err
+	store := bodyStore("bigcommerce", body)
+	sec, t, err := s.secretsFor("bigcommerce", store)
+	if err != nil {
+		return recovery.Event{}, nil, err
 	}
-	return bigcommerce.Parse(h.Get("webhook-id"), body)
+	if err := bigcommerce.Verify(h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature"), body,
+		sec.BigCommerce, s.Now()); err != nil {
+		return recovery.Event{}, nil, err
+	}
+	ev, err := bigcommerce.Parse(h.Get("webhook-id"), body)
+	if err == nil && store != "" {
+		err = checkStore(ev, store)
+	}
+	return ev, t, err
 }
 
-func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, error) {
-	if err := webhook.VerifyGeneric(body, r.Header.Get("X-Cartrecovery-Signature"), s.Secrets.Generic); err != nil {
-		return recovery.Event{}, err
+func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
+	store := bodyStore("generic", body)
+	sec, t, err := s.secretsFor("generic", store)
+	if err != nil {
+		return recovery.Event{}, nil, err
 	}
-	return webhook.ParseGeneric(body)
+	if err := webhook.VerifyGeneric(body, r.Header.Get("X-Cartrecovery-Signature"), sec.Generic); err != nil {
+		return recovery.Event{}, nil, err
+	}
+	ev, err := webhook.ParseGeneric(body)
+	if err == nil && store != "" {
+		err = checkStore(ev, store)
+	}
+	return ev, t, err
 }
 
 // writeError is the one place domain errors become HTTP statuses. It
@@ -416,8 +432,10 @@ type page struct {
 }
 
 func (s *Server) renderPage(w http.ResponseWriter, status int, p page) {
-	shop := s.settings().shop
-	p.Store, p.StoreURL = shop.Name, shop.URL
+	if p.Store == "" {
+		shop := s.settings().def.Shop
+		p.Store, p.StoreURL = shop.Name, shop.URL
+	}
 	htmlHeaders(w.Header(), "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	w.WriteHeader(status)
 	_ = pageTmpl.Execute(w, p)
@@ -433,8 +451,9 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodGet {
-		s.renderPage(w, http.StatusOK, page{Title: "Unsubscribe from cart reminders?",
-			Text: "You will not receive any more reminders about carts you left at " + s.settings().shop.Name + ".", Form: true})
+		shop := s.settings().shop(f[0])
+		s.renderPage(w, http.StatusOK, page{Title: "Unsubscribe from cart reminders?", Store: shop.Name, StoreURL: shop.URL,
+			Text: "You will not receive any more reminders about carts you left at " + shop.Name + ".", Form: true})
 		return
 	}
 	if err := s.Store.Suppress(r.Context(), f[0], f[1], f[2], "unsubscribe link"); err != nil {
@@ -443,8 +462,9 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Log.Info("unsubscribed", "store", f[0], "channel", f[1])
-	s.renderPage(w, http.StatusOK, page{Title: "You are unsubscribed",
-		Text: "You will not receive any more cart reminders from " + strings.TrimSpace(s.settings().shop.Name) + "."})
+	shop := s.settings().shop(f[0])
+	s.renderPage(w, http.StatusOK, page{Title: "You are unsubscribed", Store: shop.Name, StoreURL: shop.URL,
+		Text: "You will not receive any more cart reminders from " + strings.TrimSpace(shop.Name) + "."})
 }
 
 // click records a click on a message's link and redirects to the cart, with
@@ -472,8 +492,8 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.Log.Error("record click", "err", err)
 	}
-	cfg := s.settings()
-	target := cfg.shop.URL
+	t, _ := s.settings().tenant(l.Store)
+	target := t.Shop.URL
 	if ok && cart.RecoveryURL != "" {
 		if err := s.policyFor(platform, l.Store).check(cart.RecoveryURL); err != nil {
 			// recorded before the URL policy existed, or the policy changed
@@ -482,8 +502,8 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 		} else {
 			target = cart.RecoveryURL
 			code := clicked.Code // the cart's unique code, else the step's own
-			if code == "" && l.Step >= 0 && l.Step < len(cfg.steps) {
-				code = cfg.steps[l.Step].VariantNamed(l.Variant).Discount.Code
+			if steps := t.Playbook.Sequence(l.Segment); code == "" && l.Step >= 0 && l.Step < len(steps) {
+				code = steps[l.Step].VariantNamed(l.Variant).Discount.Code
 			}
 			target = withDiscount(platform, target, code)
 		}

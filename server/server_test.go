@@ -619,7 +619,7 @@ func TestReportAndTimelineAPI(t *testing.T) {
 		t.Fatal(r)
 	}
 	_ = e.store.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, "")
-	_ = e.store.Advance(ctx, "default", "c1", 0)
+	_ = e.store.Advance(ctx, "default", "c1", "", 0)
 	o := generic("e2", "order.created", "c1", time.Now())
 	e.post("/webhooks/generic", genericHeaders(o), o)
 

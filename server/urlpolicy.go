@@ -153,21 +153,22 @@ func loopback(host string) bool {
 // link to its own *.myshopify.com domain (the X-Shopify-Shop-Domain its
 // webhooks carry, which names the store).
 func (s *Server) policyFor(platform, store string) urlPolicy {
+	t, _ := s.settings().tenant(store)
 	if platform == "shopify" && strings.HasSuffix(strings.ToLower(store), ".myshopify.com") {
-		return s.settings().urls.allow(store)
+		return t.urls.allow(store)
 	}
 	// A WooCommerce shop is named by its own host (X-WC-Webhook-Source,
 	// signed with its secret): its order-pay pages are on it.
 	if platform == "woocommerce" && !strings.Contains(store, "_") {
-		return s.settings().urls.allow(store)
+		return t.urls.allow(store)
 	}
 	// BigCommerce's restore links, made through its API at send time, are
 	// on the store's own domain: mybigcommerce.com, or a custom domain that
 	// store.url or store.allowed_hosts names.
 	if platform == "bigcommerce" {
-		return s.settings().urls.allow("mybigcommerce.com")
+		return t.urls.allow("mybigcommerce.com")
 	}
-	return s.settings().urls
+	return t.urls
 }
 
 // checkCartURLs applies the URL policy to a cart update's recovery URL and

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
@@ -31,6 +32,9 @@ type genericItem struct {
 	Price    amount `json:"price"`
 	ImageURL string `json:"image_url"`
 	URL      string `json:"url"`
+	// optional, for segment conditions (products, tags)
+	ProductID flexID   `json:"product_id"`
+	Tags      []string `json:"tags"`
 }
 
 type genericCustomer struct {
@@ -42,6 +46,10 @@ type genericCustomer struct {
 	Timezone     string `json:"timezone"`
 	EmailConsent bool   `json:"email_consent"`
 	SMSConsent   bool   `json:"sms_consent"`
+	// optional, for segment conditions: the billing country (ISO 3166-1
+	// alpha-2) and the orders the customer placed before (absent: unknown)
+	Country     string `json:"country"`
+	OrdersCount *int64 `json:"orders_count"`
 }
 
 type genericOrder struct {
@@ -95,8 +103,15 @@ func ParseGeneric(body []byte) (recovery.Event, error) {
 		c.url(f+".url", it.URL)
 		c.id(f+".title", it.Title)
 		c.id(f+".sku", it.SKU)
+		c.id(f+".product_id", string(it.ProductID))
+		if len(it.Tags) > 50 {
+			c.fail(f+".tags", fmt.Sprintf("has %d tags; at most 50", len(it.Tags)))
+		}
+		for j, t := range it.Tags {
+			c.id(fmt.Sprintf("%s.tags[%d]", f, j), t)
+		}
 		ev.Cart.Items = append(ev.Cart.Items, recovery.Item{SKU: it.SKU, Title: it.Title, Quantity: int(it.Quantity),
-			Price: string(it.Price), ImageURL: it.ImageURL, URL: it.URL})
+			Price: string(it.Price), ImageURL: it.ImageURL, URL: it.URL, ProductID: string(it.ProductID), Tags: it.Tags})
 	}
 
 	// customer
@@ -107,8 +122,18 @@ func ParseGeneric(body []byte) (recovery.Event, error) {
 	c.timezone("customer.timezone", cu.Timezone)
 	c.id("customer.first_name", cu.FirstName)
 	c.id("customer.locale", cu.Locale)
+	if cu.Country != "" && !isCountry(cu.Country) {
+		c.fail("customer.country", fmt.Sprintf("%q must be a two-letter country code like ES", recovery.Clip(cu.Country, 20)))
+	}
+	if cu.OrdersCount != nil && *cu.OrdersCount < 0 {
+		c.fail("customer.orders_count", "must not be negative")
+	}
 	ev.Customer = recovery.Customer{ID: string(cu.ID), Email: cu.Email, Phone: cu.Phone, FirstName: cu.FirstName,
-		Locale: cu.Locale, Timezone: cu.Timezone, EmailConsent: cu.EmailConsent, SMSConsent: cu.SMSConsent}
+		Locale: cu.Locale, Timezone: cu.Timezone, EmailConsent: cu.EmailConsent, SMSConsent: cu.SMSConsent,
+		Country: strings.ToUpper(cu.Country)}
+	if cu.OrdersCount != nil {
+		ev.Customer.Orders, ev.Customer.OrdersKnown = int(min(*cu.OrdersCount, 1<<30)), true
+	}
 
 	switch ev.Kind {
 	case recovery.CartUpdated, recovery.CartDeleted:
@@ -137,3 +162,10 @@ func ParseGeneric(body []byte) (recovery.Event, error) {
 	}
 	return ev, nil
 }
+
+// isCountry: two ASCII letters (an ISO 3166-1 alpha-2 code).
+func isCountry(v string) bool {
+	return len(v) == 2 && isLetter(v[0]) && isLetter(v[1])
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }

@@ -14,8 +14,9 @@ import (
 )
 
 type shopifyAddress struct {
-	FirstName string `json:"first_name"`
-	Phone     string `json:"phone"`
+	FirstName   string `json:"first_name"`
+	Phone       string `json:"phone"`
+	CountryCode string `json:"country_code"`
 }
 
 type shopifyCustomer struct {
@@ -24,6 +25,7 @@ type shopifyCustomer struct {
 	Phone          string          `json:"phone"`
 	FirstName      string          `json:"first_name"`
 	DefaultAddress *shopifyAddress `json:"default_address"`
+	OrdersCount    *int64          `json:"orders_count"` // API versions before 2024-07; absent: unknown
 }
 
 type shopifyLine struct {
@@ -34,6 +36,7 @@ type shopifyLine struct {
 	SKU               string `json:"sku"`
 	VariantTitle      string `json:"variant_title"`
 	PresentmentVarTit string `json:"presentment_variant_title"`
+	ProductID         flexID `json:"product_id"`
 }
 
 // shopifyPayload covers the fields cartrecovery reads from checkouts and
@@ -199,7 +202,9 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 				title += " - " + v
 			}
 			c.id(f+".title", title)
-			ev.Cart.Items = append(ev.Cart.Items, recovery.Item{SKU: li.SKU, Title: title, Quantity: int(li.Quantity), Price: string(li.Price)})
+			c.id(f+".product_id", string(li.ProductID))
+			ev.Cart.Items = append(ev.Cart.Items, recovery.Item{SKU: li.SKU, Title: title, Quantity: int(li.Quantity), Price: string(li.Price),
+				ProductID: string(li.ProductID)})
 		}
 	}
 
@@ -209,9 +214,18 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 	if p.Customer != nil {
 		cu.ID, cu.FirstName = string(p.Customer.ID), p.Customer.FirstName
 		c.id("customer.id", cu.ID)
+		if n := p.Customer.OrdersCount; n != nil && *n >= 0 {
+			cu.Orders, cu.OrdersKnown = int(min(*n, 1<<30)), true
+		}
 		addrs = append(addrs, p.Customer.DefaultAddress)
 	}
 	addrs = append(addrs, p.ShippingAddress, p.BillingAddress)
+	// the country: billing, else shipping, else the customer's default
+	for _, a := range []*shopifyAddress{p.BillingAddress, p.ShippingAddress, addrs[0]} {
+		if a != nil && isCountry(a.CountryCode) && cu.Country == "" {
+			cu.Country = strings.ToUpper(a.CountryCode)
+		}
+	}
 	cu.Email = firstOf(p.Email, p.ContactEmail)
 	phones := []string{p.SMSMarketingPhone, p.Phone}
 	if p.Customer != nil {
@@ -688,6 +702,17 @@ func (s *shopifyScan) flag(dst *bool) bool {
 	return false
 }
 
+// optInt reads an integer or null into a pointer, as encoding/json does
+// (null leaves it nil).
+func (s *shopifyScan) optInt(dst **int64) bool {
+	if s.peek() == 'n' {
+		return s.lit("null")
+	}
+	v := new(int64)
+	*dst = v
+	return s.int(v)
+}
+
 func (s *shopifyScan) int(dst *int64) bool {
 	switch c := s.peek(); {
 	case c == 'n':
@@ -820,6 +845,8 @@ func (s *shopifyScan) customer(dst **shopifyCustomer) bool {
 			return seen(&set, 3) && s.text(&cu.FirstName)
 		case "default_address":
 			return seen(&set, 4) && s.address(&cu.DefaultAddress, 3)
+		case "orders_count":
+			return seen(&set, 5) && s.optInt(&cu.OrdersCount)
 		}
 		return s.other(key, customerNames, 2)
 	})
@@ -839,6 +866,8 @@ func (s *shopifyScan) address(dst **shopifyAddress, depth int) bool {
 			return seen(&set, 0) && s.text(&a.FirstName)
 		case "phone":
 			return seen(&set, 1) && s.text(&a.Phone)
+		case "country_code":
+			return seen(&set, 2) && s.text(&a.CountryCode)
 		}
 		return s.other(key, addressNames, depth)
 	})
@@ -899,6 +928,8 @@ func (s *shopifyScan) line(li *shopifyLine) bool {
 			return seen(&set, 5) && s.text(&li.VariantTitle)
 		case "presentment_variant_title":
 			return seen(&set, 6) && s.text(&li.PresentmentVarTit)
+		case "product_id":
+			return seen(&set, 7) && s.id(&li.ProductID)
 		}
 		return s.other(key, lineNames, 3)
 	})

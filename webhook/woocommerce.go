@@ -76,13 +76,15 @@ type wcBilling struct {
 	FirstName string `json:"first_name"`
 	Email     string `json:"email"`
 	Phone     string `json:"phone"`
+	Country   string `json:"country"`
 }
 
 type wcLineItem struct {
-	Name     string      `json:"name"`
-	SKU      string      `json:"sku"`
-	Quantity int64       `json:"quantity"`
-	Price    json.Number `json:"price"` // a JSON number in the REST API: kept as its text
+	Name      string      `json:"name"`
+	SKU       string      `json:"sku"`
+	Quantity  int64       `json:"quantity"`
+	Price     json.Number `json:"price"` // a JSON number in the REST API: kept as its text
+	ProductID flexID      `json:"product_id"`
 }
 
 const wcTime = "2006-01-02T15:04:05" // date_*_gmt: UTC, without a zone
@@ -160,6 +162,9 @@ func ParseWooCommerce(topic, source string, body []byte) (recovery.Event, error)
 	c.id("billing.first_name", o.Billing.FirstName)
 	c.id("customer_id", string(o.CustomerID))
 	ev.Customer = recovery.Customer{Email: o.Billing.Email, FirstName: o.Billing.FirstName, Phone: normalizePhone(o.Billing.Phone)}
+	if isCountry(o.Billing.Country) {
+		ev.Customer.Country = strings.ToUpper(o.Billing.Country)
+	}
 	if o.CustomerID != "0" {
 		ev.Customer.ID = string(o.CustomerID)
 	}
@@ -192,7 +197,9 @@ func ParseWooCommerce(topic, source string, body []byte) (recovery.Event, error)
 			c.id(f+".sku", li.SKU)
 			// Product images are left out: they are often on a CDN the URL
 			// policy does not know, and a cart must not be refused over one.
-			ev.Cart.Items = append(ev.Cart.Items, recovery.Item{SKU: li.SKU, Title: li.Name, Quantity: int(li.Quantity), Price: string(price)})
+			c.id(f+".product_id", string(li.ProductID))
+			ev.Cart.Items = append(ev.Cart.Items, recovery.Item{SKU: li.SKU, Title: li.Name, Quantity: int(li.Quantity), Price: string(price),
+				ProductID: string(li.ProductID)})
 		}
 	case recovery.OrderCreated:
 		total, cur := orderMoney(o.Total, o.Currency)

@@ -21,10 +21,16 @@ import (
 
 // Handler processes reminder tasks.
 type Handler struct {
-	Store     *redis.Store
-	Steps     []recovery.Step
-	Rules     Rules
-	Shop      recovery.Shop
+	Store *redis.Store
+	// Steps, Segments, Shop, Renderer and Platforms serve every store not
+	// in Stores.
+	Steps    []recovery.Step
+	Segments []recovery.Segment
+	Rules    Rules
+	Shop     recovery.Shop
+	// Stores are the stores configured on their own (stores.<id>), each
+	// resolved whole (what it does not set is the top level's).
+	Stores    map[string]Tenant
 	PublicURL string
 	// StatusURL, when set, is where Twilio posts each SMS's delivery
 	// receipts (http.public_url + /webhooks/twilio/status, when public).
@@ -54,12 +60,22 @@ type Handler struct {
 	Live *Live
 }
 
+// Tenant is what the worker uses for the carts of one store.
+type Tenant struct {
+	Shop      recovery.Shop
+	Playbook  recovery.Playbook
+	Renderer  *render.Renderer
+	Platforms map[string]Platform
+}
+
 // Settings are what a configuration reload changes in the worker.
 type Settings struct {
 	Steps    []recovery.Step
+	Segments []recovery.Segment
 	Rules    Rules
 	Shop     recovery.Shop
 	Renderer *render.Renderer
+	Stores   map[string]Tenant
 }
 
 // Live is the current Settings, replaced by each reload.
@@ -80,8 +96,27 @@ func (h *Handler) current() *Handler {
 		return h
 	}
 	c := *h
-	c.Steps, c.Rules, c.Shop, c.Renderer = s.Steps, s.Rules, s.Shop, s.Renderer
+	c.Steps, c.Segments, c.Rules, c.Shop, c.Renderer, c.Stores = s.Steps, s.Segments, s.Rules, s.Shop, s.Renderer, s.Stores
 	return &c
+}
+
+// forStore is the handler with store's shop, sequences, templates and
+// platform APIs in place of the top level's (itself for a store not
+// configured on its own).
+func (h *Handler) forStore(store string) *Handler {
+	t, ok := h.Stores[store]
+	if !ok {
+		return h
+	}
+	c := *h
+	c.Shop, c.Steps, c.Segments, c.Renderer, c.Platforms = t.Shop, t.Playbook.Steps, t.Playbook.Segments, t.Renderer, t.Platforms
+	return &c
+}
+
+// sequence is the steps of a cart in segment ("" or one no longer
+// configured: the default sequence).
+func (h *Handler) sequence(segment string) []recovery.Step {
+	return recovery.Playbook{Steps: h.Steps, Segments: h.Segments}.Sequence(segment)
 }
 
 // zones caches time zones by name (*time.Location).
@@ -241,8 +276,7 @@ type outgoing struct {
 
 // messages renders the step for c and builds one message per channel, each
 // with its own click-through link.
-func (h *Handler) messages(c recovery.CartState, stepIdx int, variant recovery.Variant, discount render.Discount, channels []string) (map[string]outgoing, error) {
-	step := h.Steps[stepIdx]
+func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step, variant recovery.Variant, discount render.Discount, channels []string) (map[string]outgoing, error) {
 	email := c.Email()
 	base := strings.TrimSuffix(h.PublicURL, "/")
 	unsub := base + "/unsubscribe/" + UnsubscribeToken(h.Links, c.Store, "email", email)

@@ -131,6 +131,7 @@ func (h *Handler) load(ctx context.Context, t *asynq.Task) (*run, error) {
 		return nil, fmt.Errorf("task %s: step %d: %w", TaskID(p), p.Step, asynq.SkipRetry)
 	}
 	log := h.Log.With("task", TaskID(p), "step", p.Step)
+	h = h.forStore(p.Store)
 	c, ok, err := h.Store.Load(ctx, p.Store, p.Cart)
 	if err != nil {
 		return nil, err
@@ -139,13 +140,14 @@ func (h *Handler) load(ctx context.Context, t *asynq.Task) (*run, error) {
 		log.Debug("task superseded", "exists", ok, "state", c.State, "cart_step", c.Step, "cart_gen", c.Gen)
 		return nil, nil
 	}
-	if p.Step >= len(h.Steps) {
+	steps := h.sequence(c.Segment)
+	if p.Step >= len(steps) {
 		// a reload removed this step: the cart's sequence ends here
-		log.Info("step no longer in the sequence; the cart's sequence ends", "steps", len(h.Steps))
-		return nil, h.Store.Advance(ctx, p.Store, p.Cart, p.Step)
+		log.Info("step no longer in the sequence; the cart's sequence ends", "segment", c.Segment, "steps", len(steps))
+		return nil, h.Store.Advance(ctx, p.Store, p.Cart, c.Segment, p.Step)
 	}
-	log = log.With("step", h.Steps[p.Step].Name)
-	step := h.Steps[p.Step]
+	step := steps[p.Step]
+	log = log.With("step", recovery.QualifiedStep(c.Segment, step.Name))
 	if due := c.Activity.Add(step.Delay); h.Now().Before(due) {
 		// Due set and clock disagree (skew between hosts): put it back.
 		log.Debug("task early; rescheduled", "due", due)
@@ -417,7 +419,7 @@ func (r *run) render() error {
 			return err
 		}
 	}
-	r.msgs, r.renderErr = r.h.messages(r.c, r.p.Step, r.v, r.offer, r.send)
+	r.msgs, r.renderErr = r.h.messages(r.c, r.p.Step, r.step, r.v, r.offer, r.send)
 	if r.renderErr != nil && !errors.Is(r.renderErr, errRender) {
 		return r.renderErr
 	}
@@ -569,7 +571,7 @@ func (r *run) record(key recovery.MessageKey, outcome, detail string) error {
 // then: the run at that time sends only what is still unsent.
 func (r *run) nextStep(ctx context.Context) error {
 	if r.quietEnd.IsZero() {
-		return r.h.Store.Advance(ctx, r.c.Store, r.c.ID, r.p.Step)
+		return r.h.Store.Advance(ctx, r.c.Store, r.c.ID, r.c.Segment, r.p.Step)
 	}
 	// A margin keeps the next run clear of this task's own id.
 	return r.h.Store.Reschedule(ctx, r.c.Store, r.c.ID, later(r.quietEnd, r.h.Now().Add(10*time.Second)))

@@ -119,7 +119,7 @@ func benchReport(ctx context.Context, rdb *goredis.Client) (fx reportFixture, ti
 				}
 				reminded.Add(1)
 			}
-			if err := st.Advance(ctx, ev.Store, ev.Cart.ID, 0); err != nil {
+			if err := st.Advance(ctx, ev.Store, ev.Cart.ID, "", 0); err != nil {
 				return err
 			}
 		}

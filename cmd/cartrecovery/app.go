@@ -73,7 +73,7 @@ func steps(c config.Config) ([]time.Duration, []string) {
 
 func storeOptions(c config.Config, now func() time.Time) redis.Options {
 	delays, names := steps(c)
-	return redis.Options{Prefix: c.Redis.Prefix, Delays: delays, Steps: names, Now: now,
+	return redis.Options{Prefix: c.Redis.Prefix, Delays: delays, Steps: names, Playbooks: c.Playbooks(), Now: now,
 		Window: c.Rules.AttributionWindow, HoldoutPercent: c.Rules.HoldoutPercent, Retention: c.Rules.Retention,
 		Cooldown: c.Rules.Cooldown, MaxCartAge: c.Rules.MaxCartAge, SendTimeout: c.Worker.SendTimeout}
 }
@@ -95,6 +95,53 @@ func secrets(c config.Config) server.Secrets {
 	p := c.Platforms
 	return server.Secrets{Shopify: p.Shopify.Secret, WooCommerce: p.WooCommerce.Secret, BigCommerce: p.BigCommerce.ClientSecret,
 		Generic: p.Generic.Secret, Twilio: c.SMS.Twilio.AuthToken}
+}
+
+// serverSettings are the shops, playbooks and webhook secrets the server
+// serves: the catch-all's (else the top level's) for every store not
+// listed, each listed store's own, and whether other stores are refused.
+func serverSettings(c config.Config) server.Settings {
+	tenant := func(rc config.Config) server.Tenant {
+		return server.Tenant{Shop: rc.Shop(), Playbook: rc.Playbook(), Secrets: secrets(rc)}
+	}
+	_, catchAll := c.Stores[config.CatchAll]
+	st := server.Settings{Default: tenant(c.ForStore(config.CatchAll)), Stores: map[string]server.Tenant{},
+		Strict: len(c.Stores) > 0 && !catchAll, SMSHelp: c.SMSHelp()}
+	for _, id := range c.StoreIDs() {
+		if id != config.CatchAll {
+			st.Stores[id] = tenant(c.ForStore(id))
+		}
+	}
+	return st
+}
+
+// workerSettings are what the worker runs for c: the catch-all's (else
+// the top level's) shop, playbook, templates and platform APIs for every
+// store not listed, and each listed store's own. A store folder that no
+// longer loads (changed since the check) renders with the shared
+// templates, logged.
+func workerSettings(c config.Config, shared *render.Renderer, log *slog.Logger) worker.Settings {
+	rs, err := storeRenderers(c, shared)
+	if err != nil {
+		log.Error("store templates not loaded; those stores use templates.dir", "err", err)
+	}
+	tenant := func(id string) worker.Tenant {
+		rc := c.ForStore(id)
+		r := shared
+		if x, ok := rs[id]; ok {
+			r = x
+		}
+		return worker.Tenant{Shop: rc.Shop(), Playbook: rc.Playbook(), Renderer: r, Platforms: platforms(rc.Platforms)}
+	}
+	def := tenant(config.CatchAll)
+	st := worker.Settings{Steps: def.Playbook.Steps, Segments: def.Playbook.Segments, Rules: workerRules(c.Rules),
+		Shop: def.Shop, Renderer: def.Renderer, Stores: map[string]worker.Tenant{}}
+	for _, id := range c.StoreIDs() {
+		if id != config.CatchAll {
+			st.Stores[id] = tenant(id)
+		}
+	}
+	return st
 }
 
 // statusURL is where Twilio posts delivery receipts: only when
@@ -197,7 +244,6 @@ func runApp(ctx context.Context, a App) error {
 		return fmt.Errorf("redis: load link signing key: %w", err)
 	}
 	signer := link.New(linkKey)
-	seq := cfg.Steps()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -223,11 +269,12 @@ func runApp(ctx context.Context, a App) error {
 		if err != nil {
 			return fmt.Errorf("sms: %w", err)
 		}
-		h := &worker.Handler{Store: store, Steps: seq, Rules: workerRules(cfg.Rules), Shop: cfg.Shop(),
-			PublicURL: cfg.HTTP.PublicURL, Renderer: a.Renderer, Links: signer, Now: now,
+		ws := workerSettings(cfg, a.Renderer, log)
+		h := &worker.Handler{Store: store, Steps: ws.Steps, Segments: ws.Segments, Rules: ws.Rules, Shop: ws.Shop, Stores: ws.Stores,
+			PublicURL: cfg.HTTP.PublicURL, Renderer: ws.Renderer, Links: signer, Now: now,
 			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
 			Metrics: metrics, SendTimeout: cfg.Worker.SendTimeout, StatusURL: statusURL(cfg.HTTP.PublicURL),
-			Platforms: platforms(cfg.Platforms), Live: live}
+			Platforms: platforms(cfg.ForStore(config.CatchAll).Platforms), Live: live}
 		client = asynq.NewClientFromRedisClient(conn.Client)
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()
@@ -247,16 +294,18 @@ func runApp(ctx context.Context, a App) error {
 	// probes and metrics on the same address. With http.ops_addr, /metrics
 	// and the probes are served there, and http.addr no longer serves
 	// /metrics (a worker alone then listens on http.ops_addr only).
-	s := &server.Server{Store: store, Secrets: secrets(cfg), SMSHelp: cfg.SMSHelp(), Receipts: metrics.Receipt, Shop: cfg.Shop(), Links: signer, Steps: seq,
+	s := &server.Server{Store: store, Secrets: secrets(cfg), Receipts: metrics.Receipt, Links: signer,
 		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
 		SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
 		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: now}
 	rl := newReloader(a.ConfigPath, cfg, log.With("component", "config"), reg, func(c config.Config, r *render.Renderer) {
 		store.Retune(storeOptions(c, now))
-		steps, shop := c.Steps(), c.Shop()
-		live.Store(worker.Settings{Steps: steps, Rules: workerRules(c.Rules), Shop: shop, Renderer: r})
-		s.Reload(steps, shop, c.SMSHelp())
+		// the top level's API clients keep running (platforms.* need a
+		// restart); a store's own are built again
+		live.Store(workerSettings(c, r, log))
+		s.Reload(serverSettings(c))
 	})
+	s.Reload(serverSettings(cfg))
 	s.Version = func() string {
 		if p := rl.Pending(); len(p) > 0 {
 			return rl.Version() + " (restart pending: " + strings.Join(p, ", ") + ")"

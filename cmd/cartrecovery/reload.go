@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -158,12 +159,29 @@ func versionOf(cfg config.Config) string {
 	c := cfg
 	c.HTTP.AdminToken, c.Redis.URL, c.Email.SMTP.Password, c.SMS.Twilio.AuthToken = "", "", "", ""
 	c.Platforms = config.Platforms{}
+	c.Stores = nil
 	h := sha256.New()
-	fmt.Fprintf(h, "%#v", c)
-	files, _ := filepath.Glob(filepath.Join(cfg.Templates.Dir, "*.tmpl"))
+	// JSON, not %#v: a pointer (segments[].holdout_percent) hashes by value
+	b, _ := json.Marshal(c)
+	h.Write(b)
+	dirs := []string{cfg.Templates.Dir}
+	for _, id := range cfg.StoreIDs() {
+		sc := cfg.Stores[id]
+		sc.Platforms = config.Platforms{}
+		b, _ := json.Marshal(sc)
+		fmt.Fprintf(h, "\x00%q%s", id, b)
+		if sc.Templates.Dir != "" {
+			dirs = append(dirs, sc.Templates.Dir)
+		}
+	}
+	var files []string
+	for _, d := range dirs {
+		fs, _ := filepath.Glob(filepath.Join(d, "*.tmpl"))
+		files = append(files, fs...)
+	}
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
-			fmt.Fprintf(h, "\x00%s\x00%d\x00", filepath.Base(p), len(b))
+			fmt.Fprintf(h, "\x00%s\x00%d\x00", p, len(b))
 			h.Write(b)
 		}
 	}

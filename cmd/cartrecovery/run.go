@@ -92,14 +92,69 @@ func load(path string) (config.Config, string, *render.Renderer, error) {
 	if err != nil {
 		errs = append(errs, err)
 	} else {
-		for _, st := range cfg.Sequence {
+		// every template of every sequence, as each store renders it
+		seen := map[string]bool{}
+		for _, e := range checkTemplates(cfg, r) {
+			seen[e.Error()] = true
+			errs = append(errs, e)
+		}
+		rs, err := storeRenderers(cfg, r)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, id := range cfg.StoreIDs() {
+			tr := r
+			if x, ok := rs[id]; ok {
+				tr = x
+			}
+			for _, e := range checkTemplates(cfg.ForStore(id), tr) {
+				if !seen[e.Error()] {
+					seen[e.Error()] = true
+					errs = append(errs, fmt.Errorf("stores.%s: %w", id, e))
+				}
+			}
+		}
+	}
+	return cfg, src, r, errors.Join(errs...)
+}
+
+// checkTemplates renders the templates of every step and variant of cfg's
+// sequence and segments with r.
+func checkTemplates(cfg config.Config, r *render.Renderer) []error {
+	var errs []error
+	seqs := [][]config.Step{cfg.Sequence}
+	for _, sg := range cfg.Segments {
+		seqs = append(seqs, sg.Sequence)
+	}
+	for _, seq := range seqs {
+		for _, st := range seq {
 			errs = append(errs, r.Check(st.Template, st.Channels)...)
 			for _, v := range st.Variants {
 				errs = append(errs, r.Check(v.Template, st.Channels)...)
 			}
 		}
 	}
-	return cfg, src, r, errors.Join(errs...)
+	return errs
+}
+
+// storeRenderers loads the templates of each store that has its own
+// folder (stores.<id>.templates.dir) over the shared ones, by store id.
+func storeRenderers(cfg config.Config, shared *render.Renderer) (map[string]*render.Renderer, error) {
+	out := map[string]*render.Renderer{}
+	var errs []error
+	for _, id := range cfg.StoreIDs() {
+		dir := cfg.Stores[id].Templates.Dir
+		if dir == "" {
+			continue
+		}
+		r, err := render.Load(dir)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stores.%s.templates.dir: %w", id, err))
+			continue
+		}
+		out[id] = r.Over(shared)
+	}
+	return out, errors.Join(errs...)
 }
 
 func check(args []string, stdout, stderr io.Writer) error {

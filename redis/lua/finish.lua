@@ -13,7 +13,8 @@
 --       suffix, 6 now ms, 7 attribution window s, 8 cart id,
 --       9 message key, 10 normalized email, 11 reminded counter field,
 --       12 the step's "reached" field "rs:<step>", 13 its counter field
---       (reached|step|variant: carts that got a message of the step)
+--       (reached|step|variant: carts that got a message of the step),
+--       14 the reminded counter's segment copy ("" none)
 -- Returns: 0 when there was no claim (swept already), else 1
 redis.call('ZREM', KEYS[2], ARGV[9])
 local v = redis.call('HGET', KEYS[1], ARGV[1])
@@ -27,7 +28,10 @@ if outcome == 'failed' and string.sub(detail, 1, 7) == 'unknown' then
   redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
 end
 if outcome == 'sent' then
-  if redis.call('HSETNX', KEYS[1], 'rem', ARGV[6]) == 1 then redis.call('HINCRBY', KEYS[3], ARGV[11], 1) end
+  if redis.call('HSETNX', KEYS[1], 'rem', ARGV[6]) == 1 then
+    redis.call('HINCRBY', KEYS[3], ARGV[11], 1)
+    if ARGV[14] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[14], 1) end
+  end
   if redis.call('HSETNX', KEYS[1], ARGV[12], ARGV[6]) == 1 then redis.call('HINCRBY', KEYS[3], ARGV[13], 1) end
   redis.call('HSET', KEYS[1], 'ls', ARGV[5] .. '|' .. ARGV[6])
   if ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'em') == ARGV[10] then

@@ -19,7 +19,9 @@
 -- is credited (rule "click", counted credit_click); else the last message
 -- sent ("ls", rule "send"). The rule is kept on the cart ("arule").
 -- Counter fields follow recovery.Counter: kind, or kind|step|channel|
--- variant with "ls" holding that suffix, and |currency for revenue.
+-- variant with "ls" holding that suffix, and |currency for revenue. A cart
+-- in a segment ("sg") also counts its cart-level counters and revenue in
+-- the segment's copy: kind@segment (revt@segment|currency).
 --
 -- The order itself is counted once by its id ("oid:"), however it came:
 -- its webhook, the check with the platform before a send (ARGV[15]: also
@@ -85,8 +87,15 @@ end
 local outcome = 'unmatched'
 for _, c in ipairs(carts) do
   local k = KEYS[c[2]]
-  local v = redis.call('HMGET', k, 'st', 'ls', 'ho', 'ab', 'clk', 'lc')
+  local v = redis.call('HMGET', k, 'st', 'ls', 'ho', 'ab', 'clk', 'lc', 'sg')
   local st = v[1]
+  local sg = v[7] and ('@' .. v[7]) or ''
+  -- a cart-level counter, and its segment's copy
+  local function count(f, n, label)
+    label = label or ''
+    redis.call('HINCRBY', stats, f .. label, n)
+    if sg ~= '' then redis.call('HINCRBY', stats, f .. sg .. label, n) end
+  end
   if (st or c[3] == 'id') and st ~= 'ordered' then
     if not st then redis.call('HSET', k, 'at', at, 'c0', now, 'step', 0, 'gen', 0) end
     local att = 'converted_before'
@@ -107,31 +116,31 @@ for _, c in ipairs(carts) do
       -- slack between its hosts)
       if ts and now + 1000 >= ts and now - ts <= window then
         att = 'recovered|' .. suffix
-        redis.call('HINCRBY', stats, 'recovered', 1)
+        count('recovered', 1)
         redis.call('HINCRBY', stats, att, 1)
         redis.call('HSET', k, 'arule', rule)
-        if rule == 'click' then redis.call('HINCRBY', stats, 'credit_click', 1) end
+        if rule == 'click' then count('credit_click', 1) end
         if minor and cur ~= '' then
           redis.call('HINCRBY', stats, 'rev|' .. suffix .. '|' .. cur, minor)
-          redis.call('HINCRBY', stats, 'revt|' .. cur, minor)
-          redis.call('HINCRBY', stats, 'recc|' .. cur, 1)
+          count('revt', minor, '|' .. cur)
+          count('recc', 1, '|' .. cur)
         end
-        if v[5] then redis.call('HINCRBY', stats, 'recovered_clicked', 1) end
+        if v[5] then count('recovered_clicked', 1) end
       else
         att = 'converted_late'
-        redis.call('HINCRBY', stats, att, 1)
+        count(att, 1)
       end
     elseif v[3] == '1' then
       -- the control group: counted only when it had been abandoned within
       -- the window (the comparison the holdout lift makes)
       if v[4] and now - tonumber(v[4]) <= window then
         att = 'converted_h'
-        redis.call('HINCRBY', stats, att, 1)
+        count(att, 1)
       else
         att = 'converted_h_before'
       end
     elseif att == 'converted_before' then
-      redis.call('HINCRBY', stats, att, 1)
+      count(att, 1)
     end
     outcome = att
     redis.call('HSET', k, 'st', 'ordered', 'oid', ARGV[5], 'oat', at, 'orx', now, 'otot', ARGV[6], 'ocur', cur, 'oby', c[3], 'att', att)

@@ -15,12 +15,17 @@
 --       3 event time ms, 4 cart data, 5 normalized email, 6 holdout "1"/"0",
 --       7 delivery fingerprint, 8 cart ttl s, 9 dedupe ttl s,
 --       10 max cart age ms, 11 order grace ms, 12 tracked counter field
---       ("" = counters off), 13 number of delays n, 14..13+n delays ms
--- Returns: {status, reason}
+--       ("" = counters off), 13 the segment chosen for the event ("" the
+--       default sequence), 14 the tracked counter's segment copy ("" none),
+--       15 number of delays n of that segment, 16..15+n its delays ms
+-- Returns: {status, reason}, or {'segment', the cart's segment} when the
+-- cart exists in another segment than ARGV[13]: a cart keeps the segment
+-- of its first event ("sg", kept only for a segment other than the
+-- default), and the caller runs the script again with that one's delays.
 local id = ARGV[1]
 local now, at = tonumber(ARGV[2]), tonumber(ARGV[3])
 local fp = ARGV[7]
-local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'gen', 'pv', 'w', 'old', 'act')
+local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'gen', 'pv', 'w', 'old', 'act', 'sg')
 local w = cur[6] or ''
 for i = 1, #w, 6 do
   if string.sub(w, i, i + 5) == fp then return {'duplicate', ''} end
@@ -28,6 +33,7 @@ end
 if #w >= 48 and redis.call('SISMEMBER', KEYS[4], fp) == 1 then return {'duplicate', ''} end
 local st, prevAt, step = cur[1], tonumber(cur[2]), tonumber(cur[3]) or 0
 if st and st ~= 'active' then return {'ignored', 'cart is ' .. st} end
+if st and (cur[9] or '') ~= ARGV[13] then return {'segment', cur[9] or ''} end
 local nw = w
 if #w < 48 then
   nw = w .. fp
@@ -49,7 +55,7 @@ local act = at
 if act > now or act <= 0 then act = now end
 local ttl = ARGV[8]
 local gen = (tonumber(cur[4]) or 0) + 1
-local nd = tonumber(ARGV[13])
+local nd = tonumber(ARGV[15])
 -- Every pending cart pays for each field: "act" is kept only when it
 -- differs from "at", "ho" only for the holdout group.
 if st then
@@ -57,7 +63,9 @@ if st then
 else
   redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'rx', rx, 'step', 0, 'em', ARGV[5], 'gen', gen, 'c0', now, 'w', nw)
   if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'ho', 1) end
+  if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'sg', ARGV[13]) end
   if ARGV[12] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[12], 1) end
+  if ARGV[14] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[14], 1) end
 end
 if act ~= at then
   redis.call('HSET', KEYS[1], 'act', act)
@@ -72,10 +80,10 @@ end
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('SET', KEYS[2], ARGV[4], 'EX', ttl)
 if step < nd then
-  local due = act + tonumber(ARGV[14 + step])
+  local due = act + tonumber(ARGV[16 + step])
   -- never closer to the previous step than the configured spacing
   local pv = tonumber(cur[5])
-  if pv and step > 0 then due = math.max(due, pv + tonumber(ARGV[14 + step]) - tonumber(ARGV[13 + step])) end
+  if pv and step > 0 then due = math.max(due, pv + tonumber(ARGV[16 + step]) - tonumber(ARGV[15 + step])) end
   redis.call('ZADD', KEYS[3], due, id)
 else
   redis.call('ZREM', KEYS[3], id)

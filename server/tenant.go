@@ -1,0 +1,197 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/webhook"
+)
+
+// Tenant is what the server knows of one store: the shop its pages and
+// links speak for, its sequences (discount codes for click-throughs) and
+// its webhook secrets.
+type Tenant struct {
+	Shop     recovery.Shop
+	Playbook recovery.Playbook
+	Secrets  Secrets // Twilio's is the deployment's (Server.Secrets)
+}
+
+// Settings are what a configuration reload changes in the server.
+type Settings struct {
+	Default Tenant            // every store not in Stores
+	Stores  map[string]Tenant // stores configured on their own
+	// Strict refuses the webhooks of a store not in Stores (404): stores
+	// are listed and none is the catch-all.
+	Strict  bool
+	SMSHelp string
+}
+
+// settings are Settings ready to serve, read once per request.
+type settings struct {
+	def     *tenant
+	stores  map[string]*tenant
+	strict  bool
+	smsHelp string
+}
+
+type tenant struct {
+	Tenant
+	urls urlPolicy // where its carts may send customers
+}
+
+func newSettings(st Settings) *settings {
+	out := &settings{def: &tenant{Tenant: st.Default, urls: newURLPolicy(st.Default.Shop)}, stores: map[string]*tenant{},
+		strict: st.Strict, smsHelp: st.SMSHelp}
+	for id, t := range st.Stores {
+		out.stores[id] = &tenant{Tenant: t, urls: newURLPolicy(t.Shop)}
+	}
+	return out
+}
+
+// Reload makes st the settings of requests that start from now on.
+func (s *Server) Reload(st Settings) { s.live.Store(newSettings(st)) }
+
+// settings returns the current settings: those of the last Reload, else
+// the fields the server was built with.
+func (s *Server) settings() *settings {
+	if l := s.live.Load(); l != nil {
+		return l
+	}
+	st := Settings{Default: Tenant{Shop: s.Shop, Playbook: recovery.Playbook{Steps: s.Steps, Segments: s.Segments}, Secrets: s.Secrets},
+		Stores: s.Stores, Strict: s.Strict, SMSHelp: s.SMSHelp}
+	l := newSettings(st)
+	s.live.CompareAndSwap(nil, l)
+	return s.live.Load()
+}
+
+// tenant is store's settings: its own, else the default's; ok is false
+// for a store webhooks are refused for.
+func (st *settings) tenant(store string) (t *tenant, ok bool) {
+	if t, ok := st.stores[store]; ok {
+		return t, true
+	}
+	return st.def, !st.strict
+}
+
+// shop is store's shop (the default's for a store not configured).
+func (st *settings) shop(store string) recovery.Shop {
+	t, _ := st.tenant(store)
+	return t.Shop
+}
+
+// steps are the qualified step names of every sequence, in the order the
+// configuration lists them (report rows), and the segment names.
+func (st *settings) steps() (steps, segments []string) {
+	add := func(pb recovery.Playbook) {
+		for _, s := range pb.Steps {
+			if !slices.Contains(steps, s.Name) {
+				steps = append(steps, s.Name)
+			}
+		}
+		for _, sg := range pb.Segments {
+			if !slices.Contains(segments, sg.Name) {
+				segments = append(segments, sg.Name)
+			}
+			for _, s := range sg.Steps {
+				if q := recovery.QualifiedStep(sg.Name, s.Name); !slices.Contains(steps, q) {
+					steps = append(steps, q)
+				}
+			}
+		}
+	}
+	add(st.def.Playbook)
+	ids := make([]string, 0, len(st.stores))
+	for id := range st.stores {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		add(st.stores[id].Playbook)
+	}
+	return steps, segments
+}
+
+// secretsFor returns the webhook secrets of store, or an error wrapping
+// recovery.ErrNotFound (404) for a store not configured. A delivery whose
+// store cannot be read ("": no source header, a body that is not JSON) is
+// verified with the default secrets: refused as unsigned, else its parser
+// names what is missing.
+func (s *Server) secretsFor(platform, store string) (Secrets, *tenant, error) {
+	st := s.settings()
+	if store == "" || !recovery.ValidStore(store) {
+		return st.def.Secrets, st.def, nil
+	}
+	t, ok := st.tenant(store)
+	if !ok {
+		return Secrets{}, nil, fmt.Errorf("store %q is not configured here: add it under stores in the configuration (or a catch-all \"*\") to take its %s webhooks: %w",
+			recovery.Clip(store, 100), platform, recovery.ErrNotFound)
+	}
+	return t.Secrets, t, nil
+}
+
+// checkStore makes sure the event names the store whose secret verified it.
+func checkStore(ev recovery.Event, store string) error {
+	if ev.Store != store {
+		return recovery.Invalid("store", fmt.Sprintf("the payload names store %q, the delivery %q", recovery.Clip(ev.Store, 100), recovery.Clip(store, 100)))
+	}
+	return nil
+}
+
+// bodyStore reads the store a generic or BigCommerce body names, before its
+// signature is checked with that store's secret: "store" (generic,
+// default "default") or "producer": "stores/{hash}" (BigCommerce).
+func bodyStore(platform string, body []byte) string {
+	var p struct {
+		Store    string `json:"store"`
+		Producer string `json:"producer"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&p); err != nil {
+		return ""
+	}
+	if platform == "bigcommerce" {
+		if len(p.Producer) > len("stores/") && p.Producer[:len("stores/")] == "stores/" {
+			return p.Producer[len("stores/"):]
+		}
+		return ""
+	}
+	if p.Store == "" {
+		return "default"
+	}
+	return p.Store
+}
+
+// wooStore is the store of a WooCommerce delivery (its source's host).
+func wooStore(r *http.Request) string {
+	st, err := webhook.WooCommerceStore(r.Header.Get("X-WC-Webhook-Source"))
+	if err != nil {
+		return ""
+	}
+	return st
+}
+
+// segment chooses the segment of a cart update: the first of the store's
+// segments its cart and customer match ("" the default sequence). Whether
+// the customer ordered before is asked of Redis only when a segment
+// depends on it and the platform did not say. The store keeps the segment
+// of a cart's first event whatever later ones choose.
+func (s *Server) segment(ctx context.Context, t *tenant, ev recovery.Event) (string, error) {
+	pb := t.Playbook
+	if len(pb.Segments) == 0 {
+		return "", nil
+	}
+	before := false
+	if pb.NeedsHistory() && !ev.Customer.OrdersKnown {
+		if email := recovery.NormalizeEmail(ev.Customer.Email); email != "" {
+			var err error
+			if before, err = s.Store.OrderedBefore(ctx, ev.Store, email); err != nil {
+				return "", err
+			}
+		}
+	}
+	return pb.Choose(ev, before), nil
+}
