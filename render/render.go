@@ -258,28 +258,26 @@ func Load(dir string) (*Renderer, error) {
 	return r, nil
 }
 
-// Over makes r a store's templates over the shared ones: every template
-// part r lacks (with all its translations) comes from shared; a part r has
-// replaces the shared one whole, its translations included, so that a
-// store's look never mixes with another's. It returns r.
+// Over makes r a store's templates over the shared ones: each template
+// file (a part of a template in one locale) is the store folder's when it
+// has one, else the shared one's. It returns r.
 func (r *Renderer) Over(shared *Renderer) *Renderer {
-	own := map[string]bool{}
-	for k := range r.index {
-		own[k] = true
-	}
 	for k, slot := range shared.index {
-		if !own[k] {
-			r.index[k] = slot
+		own := r.index[k]
+		if own == nil {
+			own = map[string]entry{}
+			r.index[k] = own
+		}
+		for key, e := range slot {
+			if _, ok := own[key]; !ok {
+				own[key] = e
+			}
 		}
 	}
 	for file, f := range shared.files {
-		if _, ok := r.files[file]; ok {
-			continue
+		if _, ok := r.files[file]; !ok {
+			r.files[file] = f
 		}
-		if name, part, _, _, ok := splitName(file); ok && own[name+part] {
-			continue
-		}
-		r.files[file] = f
 	}
 	return r
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/report"
 	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
@@ -84,36 +85,19 @@ func (st *settings) shop(store string) recovery.Shop {
 	return t.Shop
 }
 
-// steps are the qualified step names of every sequence, in the order the
-// configuration lists them (report rows), and the segment names.
+// steps are the report's step and segment rows (report.Names) over the
+// playbooks of every store.
 func (st *settings) steps() (steps, segments []string) {
-	add := func(pb recovery.Playbook) {
-		for _, s := range pb.Steps {
-			if !slices.Contains(steps, s.Name) {
-				steps = append(steps, s.Name)
-			}
-		}
-		for _, sg := range pb.Segments {
-			if !slices.Contains(segments, sg.Name) {
-				segments = append(segments, sg.Name)
-			}
-			for _, s := range sg.Steps {
-				if q := recovery.QualifiedStep(sg.Name, s.Name); !slices.Contains(steps, q) {
-					steps = append(steps, q)
-				}
-			}
-		}
-	}
-	add(st.def.Playbook)
+	pbs := []recovery.Playbook{st.def.Playbook}
 	ids := make([]string, 0, len(st.stores))
 	for id := range st.stores {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		add(st.stores[id].Playbook)
+		pbs = append(pbs, st.stores[id].Playbook)
 	}
-	return steps, segments
+	return report.Names(pbs...)
 }
 
 // secretsFor returns the webhook secrets of store, or an error wrapping

@@ -66,6 +66,8 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	variantName := fs.String("variant", config.BaseVariant, "A/B variant of the step (a is the step's own template), or all")
 	cartFile := fs.String("cart", "", "a generic cart.updated event (JSON) to render instead of the sample cart")
 	out := fs.String("out", "", "directory to write the parts to (default: print)")
+	storeID := fs.String("store", "", "render as this store renders (stores.<id>: its name, address, templates folder and sequences; default: the top level)")
+	segment := fs.String("segment", "", "the step is one of this segment's (default: the top-level sequence; with --cart, the segment that cart would be put in)")
 	locale := fs.String("locale", "", "customer locale to render for (es, es-MX, de-CH...): picks the translation and how money and dates are written (default: the sample's, or the --cart customer's); all: the default files and every translation of the template")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
@@ -88,14 +90,65 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config %s is invalid:\n%w", src, err)
 	}
+	store := "default" // the generic platform's store when an event names none
+	if *storeID != "" {
+		if !recovery.ValidStore(*storeID) || !cfg.KnownStore(*storeID) {
+			return usageError{fmt.Errorf("--store: %q is not a configured store (%s)", *storeID, strings.Join(cfg.StoreIDs(), ", "))}
+		}
+		store = *storeID
+		rs, err := storeRenderers(cfg, r)
+		if err != nil {
+			return err
+		}
+		if x, ok := rs[store]; ok {
+			r = x
+		} else if x, ok := rs[config.CatchAll]; ok && !slices.Contains(cfg.StoreIDs(), store) {
+			r = x
+		}
+		cfg = cfg.ForStore(store)
+	}
+	pb := cfg.Playbook()
+	var ev *recovery.Event
+	if *cartFile != "" {
+		raw, err := os.ReadFile(*cartFile)
+		if err != nil {
+			return err
+		}
+		e, err := webhook.ParseGeneric(previewEvent(raw))
+		if err != nil {
+			return fmt.Errorf("%s: %w", *cartFile, err)
+		}
+		ev = &e
+	}
+	seg := *segment
+	switch {
+	case seg == recovery.DefaultSegment:
+		seg = ""
+	case seg != "":
+		if _, ok := pb.Segment(seg); !ok {
+			return usageError{fmt.Errorf("--segment: %q is not a segment of %s (%s)", seg, cmp.Or(*storeID, "the configuration"), strings.Join(segmentNames(pb), ", "))}
+		}
+	case ev != nil:
+		seg = pb.Choose(*ev, false)
+		fmt.Fprintf(stderr, "this cart is put in %s (its first event; a returning customer may differ)\n", cmp.Or(seg, "the top-level sequence"))
+	}
 	if *stepName == "" {
 		return listSteps(stdout, cfg, src, r)
 	}
-	idx := slices.IndexFunc(cfg.Sequence, func(s config.Step) bool { return s.Name == *stepName })
+	steps := pb.Sequence(seg)
+	idx := slices.IndexFunc(steps, func(s recovery.Step) bool { return s.Name == *stepName })
 	if idx < 0 {
-		return usageError{fmt.Errorf("--step: %q is not a step of the sequence (%s)", *stepName, strings.Join(stepNames(cfg), ", "))}
+		where := "the sequence"
+		if seg != "" {
+			where = "segment " + seg
+		}
+		names := make([]string, len(steps))
+		for i, s := range steps {
+			names[i] = s.Name
+		}
+		return usageError{fmt.Errorf("--step: %q is not a step of %s (%s)", *stepName, where, strings.Join(names, ", "))}
 	}
-	step := cfg.Steps()[idx]
+	step := steps[idx]
 	var variants []recovery.Variant
 	if *variantName == previewAll {
 		variants = append(variants, step.VariantNamed(config.BaseVariant))
@@ -122,17 +175,10 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	d := render.SampleData()
 	d.Store = render.Store{Name: cfg.Store.Name, URL: cfg.Store.URL, Address: cfg.Store.Address, Timezone: cfg.Store.Timezone}
 	d.Step = render.Step{Name: step.Name, Index: idx}
-	store := "default" // the generic platform's store when an event names none
-	if *cartFile != "" {
-		raw, err := os.ReadFile(*cartFile)
-		if err != nil {
-			return err
+	if ev != nil {
+		if *storeID == "" {
+			store = ev.Store
 		}
-		ev, err := webhook.ParseGeneric(previewEvent(raw))
-		if err != nil {
-			return fmt.Errorf("%s: %w", *cartFile, err)
-		}
-		store = ev.Store
 		d.Cart = render.Cart{ID: ev.Cart.ID, Total: ev.Cart.Total, Currency: ev.Cart.Currency}
 		for _, it := range ev.Cart.Items {
 			d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
@@ -248,13 +294,75 @@ func previewDiscount(dc recovery.Discount, now time.Time) render.Discount {
 // discount and the locales it has translations for, then its A/B
 // variants with their weights.
 func listSteps(w io.Writer, cfg config.Config, src string, r *render.Renderer) error {
-	fmt.Fprintf(w, "steps of %s (links on %s):\n\n", src, cfg.HTTP.PublicURL)
+	fmt.Fprintf(w, "steps of %s for %s (links on %s):\n", src, cfg.Store.Name, cfg.HTTP.PublicURL)
+	pb := cfg.Playbook()
+	if err := listSequence(w, "the top-level sequence (carts no segment takes)", pb.Steps, r); err != nil {
+		return err
+	}
+	for i, sg := range pb.Segments {
+		head := fmt.Sprintf("segment %s (segments[%d], when %s)", sg.Name, i, whenSummary(cfg.Segments[i].When))
+		if err := listSequence(w, head, sg.Steps, r); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w, "\npreview one: cartrecovery preview --step NAME [--segment S] [--store ID] [--channel email|sms] [--variant V|all] [--locale L|all] [--cart FILE.json] [--out DIR]")
+	return nil
+}
+
+// segmentNames are a playbook's segment names, "default" first.
+func segmentNames(pb recovery.Playbook) []string {
+	out := []string{recovery.DefaultSegment}
+	for _, s := range pb.Segments {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// whenSummary writes a segment's conditions in one line.
+func whenSummary(w config.When) string {
+	var p []string
+	add := func(k string, v any) { p = append(p, fmt.Sprintf("%s %v", k, v)) }
+	if w.MinTotal != "" {
+		add("total ≥", w.MinTotal)
+	}
+	if w.MaxTotal != "" {
+		add("total <", w.MaxTotal)
+	}
+	for _, l := range []struct {
+		k  string
+		vs []string
+	}{{"currency", w.Currencies}, {"store", w.Stores}, {"platform", w.Platforms}, {"locale", w.Locales},
+		{"country", w.Countries}, {"sku", w.SKUs}, {"product", w.Products}, {"tag", w.Tags}} {
+		if len(l.vs) > 0 {
+			add(l.k, strings.Join(l.vs, "|"))
+		}
+	}
+	if w.MinItems > 0 {
+		add("items ≥", w.MinItems)
+	}
+	if w.MaxItems > 0 {
+		add("items ≤", w.MaxItems)
+	}
+	for _, c := range []struct{ k, v string }{{"customer", w.Customer}, {"email consent", w.EmailConsent}, {"sms consent", w.SMSConsent}} {
+		if c.v != "" && c.v != "any" {
+			add(c.k, c.v)
+		}
+	}
+	if len(p) == 0 {
+		return "every cart"
+	}
+	return strings.Join(p, ", ")
+}
+
+// listSequence prints one sequence under head.
+func listSequence(w io.Writer, head string, steps []recovery.Step, r *render.Renderer) error {
+	fmt.Fprintf(w, "\n%s:\n", head)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tDELAY\tCHANNELS\tTEMPLATE\tDISCOUNT\tLOCALES")
 	locales := func(tmpl string) string {
 		return strings.Join(append([]string{"default"}, r.Locales(tmpl)...), ", ")
 	}
-	for _, st := range cfg.Steps() {
+	for _, st := range steps {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, shortDuration(st.Delay), strings.Join(st.Channels, "+"),
 			st.Template, discountSummary(st.Discount), locales(st.Template))
 		if len(st.Variants) == 0 {
@@ -271,11 +379,7 @@ func listSteps(w io.Writer, cfg config.Config, src string, r *render.Renderer) e
 			fmt.Fprintf(tw, "  variant %s\t%d%%\t\t%s\t%s\t%s\n", v.Name, v.Weight, v.Template, discountSummary(v.Discount), locales(v.Template))
 		}
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "\npreview one: cartrecovery preview --step NAME [--channel email|sms] [--variant V|all] [--locale L|all] [--cart FILE.json] [--out DIR]")
-	return nil
+	return tw.Flush()
 }
 
 // discountSummary is one line about what a step or variant offers.

@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/report"
 )
@@ -19,7 +21,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	since := fs.String("since", "", "last N days (30d) or hours (48h); default 30d")
 	from := fs.String("from", "", "first UTC day, YYYY-MM-DD")
 	to := fs.String("to", "", "last UTC day, YYYY-MM-DD (default today)")
-	by := fs.String("by", "step", "step | channel | variant | day | store")
+	by := fs.String("by", "step", strings.Join(report.Dimensions, " | "))
 	store := fs.String("store", "", "only this store")
 	format := fs.String("format", "table", "table | csv | json")
 	if err := fs.Parse(args); err != nil {
@@ -29,7 +31,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{fmt.Errorf("--format: %q is not one of table, csv, json", *format)}
 	}
 	if !slices.Contains(report.Dimensions, *by) {
-		return usageError{fmt.Errorf("--by: %q is not one of step, channel, variant, day, store", *by)}
+		return usageError{fmt.Errorf("--by: %q is not one of %s", *by, strings.Join(report.Dimensions, ", "))}
 	}
 	f, t, err := report.ParseRange(*since, *from, *to, time.Now())
 	if err != nil {
@@ -47,10 +49,14 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer conn.Close()
-	names := make([]string, len(cfg.Sequence))
-	for i, st := range cfg.Sequence {
-		names[i] = st.Name
+	pbs := cfg.Playbooks()
+	pbList := []recovery.Playbook{pbs[""]}
+	for _, id := range cfg.StoreIDs() {
+		if pb, ok := pbs[id]; ok {
+			pbList = append(pbList, pb)
+		}
 	}
+	names, segments := report.Names(pbList...)
 	st := redis.NewStore(conn.Client, redis.Options{Prefix: cfg.Redis.Prefix})
 	stores, err := st.Stores(ctx)
 	if err != nil {
@@ -60,7 +66,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	q := report.Query{From: f, To: t, By: *by, Steps: names}
+	q := report.Query{From: f, To: t, By: *by, Steps: names, Segments: segments}
 	if *store != "" {
 		q.Stores = []string{*store}
 	}

@@ -162,12 +162,19 @@ func check(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
-	_, src, _, err := load(*cfgPath)
+	cfg, src, _, err := load(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(stdout, err)
 		return fmt.Errorf("config %s is invalid", src)
 	}
-	fmt.Fprintf(stdout, "config %s and its templates are valid\n", src)
+	for _, n := range cfg.Notes() {
+		fmt.Fprintln(stdout, "note: "+n)
+	}
+	fmt.Fprintf(stdout, "config %s and its templates are valid", src)
+	if n, m := len(cfg.Segments), len(cfg.Stores); n+m > 0 {
+		fmt.Fprintf(stdout, " (%d segments, %d stores configured on their own, every store's templates rendered)", n, m)
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
 
