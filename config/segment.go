@@ -151,7 +151,7 @@ func (c Config) ForStore(id string) Config {
 			p.BigCommerce.StoreHash = id
 		}
 	}
-	if o.Sequence != nil {
+	if len(o.Sequence) > 0 { // empty or left out: the top level's
 		out.Sequence = o.Sequence
 	}
 	if o.Segments != nil {
@@ -424,7 +424,7 @@ func (c Config) validateStores(bad func(key, format string, a ...any)) {
 				bad(k+"."+key, format, a...)
 			}
 		})
-		if o.Sequence != nil {
+		if len(o.Sequence) > 0 {
 			validateSequence(k+".sequence", o.Sequence, rc.templateDirs(), bad)
 		} else if o.Templates.Dir != "" {
 			validateSequence("sequence", rc.Sequence, rc.templateDirs(), func(key, format string, a ...any) {})
