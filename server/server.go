@@ -313,7 +313,10 @@ func (s *Server) woocommerce(r *http.Request, body []byte) (recovery.Event, *ten
 // names: the worker asks the store for the cart's content at send time.
 func (s *Server) bigcommerce(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
 	h := r.Header
-	store := bodyStore("bigcommerce", body)
+	store := ""
+	if s.settings().perStore() { // else every store has the default secrets: no need to read the body twice
+		store = bodyStore("bigcommerce", body)
+	}
 	sec, t, err := s.secretsFor("bigcommerce", store)
 	if err != nil {
 		return recovery.Event{}, nil, err
@@ -330,7 +333,10 @@ func (s *Server) bigcommerce(r *http.Request, body []byte) (recovery.Event, *ten
 }
 
 func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
-	store := bodyStore("generic", body)
+	store := ""
+	if s.settings().perStore() { // else every store has the default secrets: no need to read the body twice
+		store = bodyStore("generic", body)
+	}
 	sec, t, err := s.secretsFor("generic", store)
 	if err != nil {
 		return recovery.Event{}, nil, err

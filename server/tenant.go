@@ -79,6 +79,11 @@ func (st *settings) tenant(store string) (t *tenant, ok bool) {
 	return st.def, !st.strict
 }
 
+// perStore reports whether any store has settings of its own, or others
+// are refused: only then must a webhook's store be known before its
+// signature is checked.
+func (st *settings) perStore() bool { return len(st.stores) > 0 || st.strict }
+
 // shop is store's shop (the default's for a store not configured).
 func (st *settings) shop(store string) recovery.Shop {
 	t, _ := st.tenant(store)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -298,7 +299,10 @@ func runApp(ctx context.Context, a App) error {
 		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
 		SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
 		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: now}
+	var current atomic.Pointer[config.Config]
+	current.Store(&cfg)
 	rl := newReloader(a.ConfigPath, cfg, log.With("component", "config"), reg, func(c config.Config, r *render.Renderer) {
+		current.Store(&c)
 		store.Retune(storeOptions(c, now))
 		// the top level's API clients keep running (platforms.* need a
 		// restart); a store's own are built again
@@ -333,18 +337,19 @@ func runApp(ctx context.Context, a App) error {
 			log.Warn("configuration not watched (SIGHUP still reloads)", "err", err)
 		}
 	}
-	if bc, ok := platforms(cfg.Platforms)[bigcommerce.Platform].(worker.OrderFinder); ok {
-		// store/order/created carries the order's id only: recorded as a
-		// task in Redis before the answer, for a worker to find its cart
-		lookups := asynq.NewClientFromRedisClient(conn.Client)
-		apiStore := bc.(worker.Platform).Store()
-		s.Lookup = func(ctx context.Context, ev recovery.Event) (bool, error) {
-			if ev.Platform != bigcommerce.Platform || ev.Store != apiStore {
-				return false, fmt.Errorf("store %s: no API credentials for it (platforms.bigcommerce.store_hash is %s): %w",
-					ev.Store, apiStore, recovery.ErrIgnored)
-			}
-			return worker.EnqueueLookup(ctx, lookups, queues[0], ev)
+	// store/order/created carries the order's id only: recorded as a task
+	// in Redis before the answer, for a worker to find its cart with the
+	// API credentials of the order's store (the top level's, or the
+	// store's own under stores)
+	lookups := asynq.NewClientFromRedisClient(conn.Client)
+	defer lookups.Close()
+	s.Lookup = func(ctx context.Context, ev recovery.Event) (bool, error) {
+		bc := current.Load().ForStore(ev.Store).Platforms.BigCommerce
+		if ev.Platform != bigcommerce.Platform || bc.StoreHash != ev.Store || bc.AccessToken == "" {
+			return false, fmt.Errorf("store %s: no BigCommerce API credentials for it (platforms.bigcommerce.store_hash and access_token, or the store's own under stores): %w",
+				ev.Store, recovery.ErrIgnored)
 		}
+		return worker.EnqueueLookup(ctx, lookups, queues[0], ev)
 	}
 	var httpSrvs []*http.Server
 	httpErr := make(chan error, len(listeners))

@@ -1,0 +1,127 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/internal/testredis"
+	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/redis"
+	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/webhook"
+)
+
+// storesEnv is a server with two stores configured on their own, each with
+// its own secrets, and no catch-all.
+func storesEnv(t *testing.T, strict bool) *env {
+	t.Helper()
+	rdb := testredis.Client(t)
+	store := redis.NewStore(rdb, redis.Options{Prefix: "t:", Delays: []time.Duration{time.Hour}, Steps: []string{"first"}})
+	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
+	shop := func(name string) recovery.Shop {
+		return recovery.Shop{Name: name, URL: "https://" + strings.ToLower(name) + ".example", AllowedHosts: []string{"checkout.local"}}
+	}
+	s := &server.Server{Store: store, Links: links,
+		Secrets: server.Secrets{Shopify: "top-shopify", Generic: "top-generic", WooCommerce: "top-woo", BigCommerce: "top-bc"},
+		Shop:    shop("Top"),
+		Stores: map[string]server.Tenant{
+			"a.myshopify.com": {Shop: shop("A"), Secrets: server.Secrets{Shopify: "secret-a"}},
+			"b.myshopify.com": {Shop: shop("B"), Secrets: server.Secrets{Shopify: "secret-b"}},
+			"woo-a.example":   {Shop: shop("WA"), Secrets: server.Secrets{WooCommerce: "woo-a"}},
+			"hash1":           {Shop: shop("BC"), Secrets: server.Secrets{BigCommerce: "bc-1"}},
+			"gen-a":           {Shop: shop("GA"), Secrets: server.Secrets{Generic: "gen-a"}},
+		},
+		Strict: strict,
+		Ready:  func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return &env{t: t, rdb: rdb, store: store, url: ts.URL, links: links}
+}
+
+// TestSecretsPerStore: every platform's webhook is verified with the
+// secret of the store it names; another store's signature, or the top
+// level's, is refused (401) and changes nothing; a store not configured
+// gets 404 naming it when stores are listed without a catch-all, and the
+// top level's secrets otherwise.
+func TestSecretsPerStore(t *testing.T) {
+	now := time.Now().UTC()
+	checkout := fixture(t, "checkouts_create.json")
+	shopify := func(shop, secret string) (string, map[string]string, []byte) {
+		return "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Webhook-Id": "w-" + shop + secret,
+			"X-Shopify-Shop-Domain": shop, "X-Shopify-Hmac-Sha256": webhook.SignShopify(checkout, secret)}, checkout
+	}
+	woo := func(source, secret string) (string, map[string]string, []byte) {
+		body := wooOrder(t, "pending", now)
+		h := wooHeaders(body, "order.updated", secret)
+		h["X-WC-Webhook-Source"] = source
+		return "/webhooks/woocommerce", h, body
+	}
+	bc := func(hash, secret string) (string, map[string]string, []byte) {
+		body := []byte(fmt.Sprintf(`{"created_at":%d,"store_id":"1","producer":"stores/%s","scope":"store/cart/created","hash":"x","data":{"type":"cart","id":"bc-%s"}}`,
+			now.Unix(), hash, secret))
+		ts := strconv.FormatInt(now.Unix(), 10)
+		return "/webhooks/bigcommerce", map[string]string{"webhook-id": "m-" + hash + secret, "webhook-timestamp": ts,
+			"webhook-signature": bigcommerce.Sign("m-"+hash+secret, ts, body, secret)}, body
+	}
+	gen := func(store, secret string) (string, map[string]string, []byte) {
+		body := []byte(strings.Replace(string(generic("g-"+store+secret, "cart.updated", "c-"+secret, now)), `"type"`, `"store":"`+store+`","type"`, 1))
+		return "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(body, secret)}, body
+	}
+	type call func() (string, map[string]string, []byte)
+	cases := []struct {
+		name   string
+		strict bool
+		req    call
+		want   int
+	}{
+		{"shopify own secret", true, func() (string, map[string]string, []byte) { return shopify("a.myshopify.com", "secret-a") }, 202},
+		{"shopify other store's secret", true, func() (string, map[string]string, []byte) { return shopify("a.myshopify.com", "secret-b") }, 401},
+		{"shopify top-level secret for a store with its own", true, func() (string, map[string]string, []byte) { return shopify("b.myshopify.com", "top-shopify") }, 401},
+		{"shopify store not configured", true, func() (string, map[string]string, []byte) { return shopify("c.myshopify.com", "secret-a") }, 404},
+		{"shopify store not listed, no strict: top level", false, func() (string, map[string]string, []byte) { return shopify("c.myshopify.com", "top-shopify") }, 202},
+		{"woocommerce own secret", true, func() (string, map[string]string, []byte) { return woo("https://woo-a.example/", "woo-a") }, 202},
+		{"woocommerce top-level secret", true, func() (string, map[string]string, []byte) { return woo("https://woo-a.example/", "top-woo") }, 401},
+		{"woocommerce store not configured", true, func() (string, map[string]string, []byte) { return woo("https://woo-b.example/", "woo-a") }, 404},
+		{"bigcommerce own secret", true, func() (string, map[string]string, []byte) { return bc("hash1", "bc-1") }, 202},
+		{"bigcommerce top-level secret", true, func() (string, map[string]string, []byte) { return bc("hash1", "top-bc") }, 401},
+		{"bigcommerce store not configured", true, func() (string, map[string]string, []byte) { return bc("hash2", "bc-1") }, 404},
+		{"generic own secret", true, func() (string, map[string]string, []byte) { return gen("gen-a", "gen-a") }, 202},
+		{"generic another store's secret", true, func() (string, map[string]string, []byte) { return gen("gen-a", "top-generic") }, 401},
+		{"generic store not configured", true, func() (string, map[string]string, []byte) { return gen("gen-b", "gen-a") }, 404},
+		{"generic default store refused when strict", true, func() (string, map[string]string, []byte) { return gen("default", "top-generic") }, 404},
+		{"generic default store, not strict", false, func() (string, map[string]string, []byte) { return gen("default", "top-generic") }, 202},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := storesEnv(t, c.strict)
+			before := e.dump()
+			path, h, body := c.req()
+			r := e.post(path, h, body)
+			if r.Code != c.want {
+				t.Fatalf("%d %v, want %d", r.Code, r.Body, c.want)
+			}
+			switch c.want {
+			case http.StatusNotFound:
+				if msg := r.Body["error"]; !strings.Contains(msg, "is not configured here") {
+					t.Errorf("404 without a clear message: %v", r.Body)
+				}
+				fallthrough
+			case http.StatusUnauthorized:
+				if after := e.dump(); after != before {
+					t.Errorf("a refused webhook changed Redis:\n%s", after)
+				}
+			}
+		})
+	}
+}
