@@ -125,3 +125,58 @@ func TestSecretsPerStore(t *testing.T) {
 		})
 	}
 }
+
+// TestSegmentUpdateRoundTrips: choosing a segment costs nothing in Redis
+// (an update in a segment is still one script), unless a segment depends
+// on whether the customer ordered before (then one EXISTS first).
+func TestSegmentUpdateRoundTrips(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		when recovery.Condition
+		want []string
+	}{
+		{"total", recovery.Condition{MinTotal: "50"}, []string{"evalsha"}},
+		{"returning customer", recovery.Condition{Customer: recovery.CustomerReturning}, []string{"exists", "evalsha"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rdb := testredis.Client(t)
+			seg := recovery.Segment{Name: "big", When: c.when, Holdout: -1,
+				Steps: []recovery.Step{{Name: "first", Delay: 30 * time.Minute}}}
+			pb := recovery.Playbook{Steps: []recovery.Step{{Name: "first", Delay: time.Hour}}, Segments: []recovery.Segment{seg}}
+			store := redis.NewStore(rdb, redis.Options{Prefix: "t:", Playbooks: map[string]recovery.Playbook{"": pb}})
+			s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
+				Secrets: server.Secrets{Generic: genericSecret}, Shop: recovery.Shop{Name: "T", URL: "https://shop.example"},
+				Steps: pb.Steps, Segments: pb.Segments, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			ts := httptest.NewServer(s.Handler())
+			t.Cleanup(ts.Close)
+			e := &env{t: t, rdb: rdb, store: store, url: ts.URL}
+			t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+			for i := range 3 {
+				b := generic(fmt.Sprint("w", i), "cart.updated", "c1", t0.Add(time.Duration(i)*time.Second))
+				e.post("/webhooks/generic", genericHeaders(b), b)
+			}
+			cs, ok, err := store.Load(context.Background(), "default", "c1")
+			if err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			wantSeg := "big"
+			if c.when.Customer != "" {
+				wantSeg = "" // ana@ never ordered
+			}
+			if cs.Segment != wantSeg {
+				t.Fatalf("cart in segment %q, want %q", cs.Segment, wantSeg)
+			}
+			cnt := &counter{}
+			e.rdb.AddHook(cnt)
+			b := generic("w9", "cart.updated", "c1", t0.Add(time.Minute))
+			if r := e.post("/webhooks/generic", genericHeaders(b), b); r.Code != 202 {
+				t.Fatalf("%+v", r)
+			}
+			cnt.mu.Lock()
+			defer cnt.mu.Unlock()
+			if fmt.Sprint(cnt.cmds) != fmt.Sprint(c.want) {
+				t.Fatalf("an update sent %v to Redis, want %v", cnt.cmds, c.want)
+			}
+		})
+	}
+}
