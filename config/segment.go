@@ -104,9 +104,11 @@ func (c Config) KnownStore(id string) bool {
 // ForStore is the configuration store id runs with: the top level with
 // the store's overrides (the catch-all's for a store not listed).
 func (c Config) ForStore(id string) Config {
-	o, ok := c.Stores[id]
-	if !ok {
-		if o, ok = c.Stores[CatchAll]; !ok {
+	o, listed := c.Stores[id]
+	if !listed {
+		var all bool
+		if o, all = c.Stores[CatchAll]; !all {
+			c.Stores = nil
 			return c
 		}
 	}
@@ -142,7 +144,7 @@ func (c Config) ForStore(id string) Config {
 	set(&p.BigCommerce.PromotionID, q.BigCommerce.PromotionID)
 	set(&p.Generic.Secret, q.Generic.Secret)
 	set(&p.Generic.DiscountURL, q.Generic.DiscountURL)
-	if id != CatchAll && ok {
+	if id != CatchAll && listed {
 		// the store's own API answers for the store id its webhooks carry
 		if q.Shopify.AdminToken != "" && q.Shopify.Shop == "" {
 			p.Shopify.Shop = id
@@ -383,6 +385,9 @@ func (c Config) validateSegments(prefix string, bad func(key, format string, a .
 			bad(k+".holdout_percent", "%d must be between 0 and 50", *h)
 		}
 		validateSequence(k+".sequence", sg.Sequence, c.templateDirs(), bad)
+		if len(sg.Sequence) > 0 && c.Rules.MaxCartAge >= time.Hour && c.Rules.MaxCartAge < sg.Sequence[0].Delay {
+			bad(k+".sequence[0].delay", "(%s) is longer than rules.max_cart_age (%s): no cart could ever be reminded", sg.Sequence[0].Delay, c.Rules.MaxCartAge)
+		}
 	}
 }
 
@@ -426,6 +431,9 @@ func (c Config) validateStores(bad func(key, format string, a ...any)) {
 		})
 		if len(o.Sequence) > 0 {
 			validateSequence(k+".sequence", o.Sequence, rc.templateDirs(), bad)
+			if c.Rules.MaxCartAge >= time.Hour && c.Rules.MaxCartAge < o.Sequence[0].Delay {
+				bad(k+".sequence[0].delay", "(%s) is longer than rules.max_cart_age (%s): no cart could ever be reminded", o.Sequence[0].Delay, c.Rules.MaxCartAge)
+			}
 		} else if o.Templates.Dir != "" {
 			validateSequence("sequence", rc.Sequence, rc.templateDirs(), func(key, format string, a ...any) {})
 		}
@@ -445,6 +453,9 @@ func (c Config) Notes() []string {
 				a, b := segs[i].When.Domain(), segs[j].When.Domain()
 				if a.IsZero() {
 					break
+				}
+				if b.IsZero() {
+					continue // a catch-all last takes what the others leave: that is its point
 				}
 				if a.Overlap(b) {
 					out = append(out, fmt.Sprintf("%ssegments[%d] (%s) and %ssegments[%d] (%s) can match the same cart: the first one wins it",

@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"math/big"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -170,9 +171,10 @@ func (c Condition) Match(ev Event, orderedBefore bool) bool {
 		return false
 	}
 	if c.MinItems > 0 || c.MaxItems > 0 {
-		n := 0
+		n, enough := 0, max(c.MinItems, c.MaxItems)+1
 		for _, it := range ev.Cart.Items {
-			n += max(it.Quantity, 0)
+			n += min(max(it.Quantity, 0), enough) // counted no further than the bounds need
+			n = min(n, enough)
 		}
 		if n < c.MinItems || c.MaxItems > 0 && n > c.MaxItems {
 			return false
@@ -228,9 +230,13 @@ func consentMatch(want string, has bool) bool {
 	return true
 }
 
+// decimalRE: a decimal as platforms write amounts (big.Rat alone would
+// also read 1/3, 1e9 and 0x10).
+var decimalRE = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?$`)
+
 func decimal(s string) (*big.Rat, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" || strings.ContainsAny(s, "/eE") { // decimals only, not 1/3 or 1e9
+	if !decimalRE.MatchString(s) {
 		return nil, false
 	}
 	return new(big.Rat).SetString(s)

@@ -165,14 +165,21 @@ type sequence struct {
 // when it has one, else every store's; an unknown segment (removed by a
 // reload) runs the default sequence.
 func (t *tuning) seq(store, segment string) *sequence {
+	q, _ := t.seqExact(store, segment)
+	return q
+}
+
+// seqExact is seq, and whether segment is still configured (false: the
+// default sequence stands in for a segment a reload removed).
+func (t *tuning) seqExact(store, segment string) (*sequence, bool) {
 	pb := t.seqs[store]
 	if pb == nil {
 		pb = t.seqs[""]
 	}
 	if q := pb[segment]; q != nil {
-		return q
+		return q, true
 	}
-	return pb[""]
+	return pb[""], false
 }
 
 func newSequence(segment string, steps []recovery.Step, holdout int) *sequence {
@@ -276,9 +283,14 @@ func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // stepName names step index i of segment in store in the counters (the
 // qualified name: "segment/step" in a segment).
+//
+// A segment a reload removed names its steps by index ("high/0"): its
+// messages stay counted in their segment, never credited to a step of
+// the default sequence they were not sent by.
 func (s *Store) stepName(store, segment string, i int) string {
-	if steps := s.tn().seq(store, segment).steps; i >= 0 && i < len(steps) {
-		return steps[i]
+	q, ok := s.tn().seqExact(store, segment)
+	if ok && i >= 0 && i < len(q.steps) {
+		return q.steps[i]
 	}
 	return recovery.QualifiedStep(segment, strconv.Itoa(i))
 }
