@@ -31,6 +31,9 @@ type Config struct {
 	// StoreTemplates is the store's own templates folder, in a Config
 	// made by ForStore ("" none: templates.dir alone).
 	StoreTemplates string `mapstructure:"-"`
+	// StoreEmailFrom is the store's own sender (stores.<id>.email_from), in
+	// a Config made by ForStore ("" email.from).
+	StoreEmailFrom string `mapstructure:"-"`
 }
 
 // HTTP configures the listener and admin access.
@@ -234,7 +237,7 @@ func domainSteps(seq []Step) []recovery.Step {
 // Shop is store.* as the domain uses it.
 func (c Config) Shop() recovery.Shop {
 	return recovery.Shop{Name: c.Store.Name, URL: c.Store.URL, Address: c.Store.Address, Timezone: c.Store.Timezone,
-		AllowedHosts: slices.Clone(c.Store.AllowedHosts)}
+		AllowedHosts: slices.Clone(c.Store.AllowedHosts), EmailFrom: c.StoreEmailFrom}
 }
 
 // clockMinutes parses "HH:MM" (00:00 to 23:59).

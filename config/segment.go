@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/mail"
 	"net/url"
 	"os"
 	"regexp"
@@ -65,6 +66,7 @@ func (w When) Domain() recovery.Condition {
 // replace the top level's whole (segments: [] for none).
 type StoreConfig struct {
 	Name         string    `mapstructure:"name"`
+	EmailFrom    string    `mapstructure:"email_from"` // the store's sender; else email.from
 	URL          string    `mapstructure:"url"`
 	Address      string    `mapstructure:"address"`
 	Timezone     string    `mapstructure:"timezone"`
@@ -122,6 +124,7 @@ func (c Config) ForStore(id string) Config {
 	set(&out.Store.URL, o.URL)
 	set(&out.Store.Address, o.Address)
 	set(&out.Store.Timezone, o.Timezone)
+	set(&out.StoreEmailFrom, o.EmailFrom)
 	if o.AllowedHosts != nil {
 		out.Store.AllowedHosts = o.AllowedHosts
 	}
@@ -401,6 +404,11 @@ func (c Config) validateStores(bad func(key, format string, a ...any)) {
 	for _, id := range c.StoreIDs() {
 		o, rc := c.Stores[id], c.ForStore(id)
 		k := "stores." + id
+		if o.EmailFrom != "" {
+			if a, err := mail.ParseAddress(o.EmailFrom); err != nil || a.Address == "" {
+				bad(k+".email_from", "%q is not an address like \"Shop A <hello@shop-a.example>\"", o.EmailFrom)
+			}
+		}
 		if o.URL != "" {
 			if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				bad(k+".url", "%q must be an absolute http(s) URL", maskURL(o.URL))

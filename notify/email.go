@@ -112,9 +112,9 @@ type builder struct{ from *mail.Address }
 
 // MessageID is the stable Message-ID for m: a resend of the same (cart,
 // step, channel) carries the same id, so it is recognisable.
-func (b builder) messageID(m Message) string {
+func (b builder) messageID(m Message, from *mail.Address) string {
 	domain := "cartrecovery.local"
-	if _, d, ok := strings.Cut(b.from.Address, "@"); ok {
+	if _, d, ok := strings.Cut(from.Address, "@"); ok {
 		domain = d
 	}
 	return MessageIDFor(m.ID, domain)
@@ -132,7 +132,15 @@ func (b builder) build(m Message) (*gomail.Msg, error) {
 	// Names are formatted by net/mail: quoted per RFC 5322, RFC 2047
 	// encoded when not ASCII, so any name (quotes, backslashes, emoji,
 	// right-to-left text, line breaks) makes a valid header.
-	msg.FromMailAddress(b.from)
+	from := b.from
+	if m.From != "" {
+		f, err := mail.ParseAddress(m.From)
+		if err != nil {
+			return nil, fmt.Errorf("sender address is not valid: %w", ErrPermanent)
+		}
+		from = f
+	}
+	msg.FromMailAddress(from)
 	to, err := mail.ParseAddress(m.To)
 	if err != nil || to.Name != "" || to.Address != strings.TrimSpace(m.To) {
 		return nil, fmt.Errorf("recipient address is not valid: %w", ErrPermanent)
@@ -141,7 +149,7 @@ func (b builder) build(m Message) (*gomail.Msg, error) {
 	msg.AddToMailAddress(to)
 	msg.Subject(m.Subject)
 	msg.SetDate()
-	msg.SetMessageIDWithValue(b.messageID(m))
+	msg.SetMessageIDWithValue(b.messageID(m, from))
 	for k, v := range m.Headers {
 		msg.SetGenHeader(gomail.Header(k), v)
 	}

@@ -24,6 +24,9 @@ type Message struct {
 	// StatusCallback (SMS) is where the provider posts delivery receipts;
 	// empty: none asked for.
 	StatusCallback string
+	// From (email) is the sender, "Shop <shop@example.com>", when it is not
+	// the transport's (email.from): a store's own (stores.<id>.email_from).
+	From string
 }
 
 // Sender is what every channel transport implements.

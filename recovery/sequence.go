@@ -72,6 +72,9 @@ type Shop struct {
 	// AllowedHosts are hosts (and their subdomains) besides URL's that
 	// recovery and item URLs may point to.
 	AllowedHosts []string
+	// EmailFrom is the sender of the shop's emails ("" the transport's
+	// email.from).
+	EmailFrom string
 }
 
 // QuietHours is a daily window, in the customer's time zone (else the

@@ -304,7 +304,7 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step
 		switch ch {
 		case "email":
 			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: ch, To: c.Customer.Email, ToName: c.Customer.FirstName,
-				Subject: r.Subject, Text: r.Text, HTML: r.HTML, ID: id,
+				Subject: r.Subject, Text: r.Text, HTML: r.HTML, ID: id, From: h.Shop.EmailFrom,
 				Headers: map[string]string{
 					"List-Unsubscribe":      "<" + unsub + ">",
 					"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -203,7 +203,8 @@ func TestAppStores(t *testing.T) {
 	b := startAppIn(t, appSetup{templates: shared, sequence: `
   - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}`, extra: fmt.Sprintf(`
 stores:
-  shop-a.example.com: {name: "Shop A", url: "https://shop-a.example.com", templates: {dir: %q}, platforms: {generic: {secret: "secret_a"}}}
+  shop-a.example.com: {name: "Shop A", email_from: "Shop A <hello@shop-a.example.com>", url: "https://shop-a.example.com",
+                       templates: {dir: %q}, platforms: {generic: {secret: "secret_a"}}}
   Shop_B: {name: "Shop B", url: "https://shop-b.example", platforms: {generic: {secret: "secret_b"}},
            sequence: [{name: nudge, delay: 2h, channels: [email], template: first-reminder}]}
 `, own)})
@@ -236,6 +237,9 @@ stores:
 	if len(msgs) != 1 || msgs[0].To[0] != "ana@example.com" || !strings.Contains(string(msgs[0].Data), "Subject: Shop A kept your cart") {
 		t.Fatalf("shop A's reminder (its own subject template): %d messages\n%s", len(msgs), msgs[0].Data)
 	}
+	if from := headerLine(string(msgs[0].Data), "From"); !strings.Contains(from, "<hello@shop-a.example.com>") {
+		t.Errorf("shop A's reminder is sent from %q, want its own address", from)
+	}
 	b.waitCart(t, "shop-a.example.com", "c1", func(_ int, due *time.Time) bool { return due == nil })
 	b.advance(t, time.Hour) // Shop_B's own sequence: 2h
 	msgs = b.smtp.WaitMessages(t, 2, 10*time.Second)
@@ -243,6 +247,9 @@ stores:
 		t.Fatalf("shop B's reminder: %d messages", len(msgs))
 	}
 	bdata := string(msgs[1].Data)
+	if from := headerLine(bdata, "From"); !strings.Contains(from, "<shop@example.com>") {
+		t.Errorf("shop B's reminder is sent from %q, want email.from", from)
+	}
 	if strings.Contains(bdata, "kept your cart") || !strings.Contains(bdata, "Shop B") || strings.Contains(bdata, "Shop A") {
 		t.Errorf("shop B's reminder uses shop A's look or name:\n%s", bdata)
 	}
@@ -264,4 +271,14 @@ stores:
 	if steps["first-reminder"] != 1 || steps["nudge"] != 1 {
 		t.Errorf("report by step %+v", rep.Rows)
 	}
+}
+
+// headerLine is the value of an email header.
+func headerLine(data, name string) string {
+	for _, l := range strings.Split(data, "\r\n") {
+		if v, ok := strings.CutPrefix(l, name+": "); ok {
+			return v
+		}
+	}
+	return ""
 }
