@@ -149,6 +149,12 @@ store: {name: "Torture Shop", url: "https://shop.example", address: "1 Main St, 
 platforms:
   generic: {secret: %q}
 sequence:
+%s# the kills and race scenarios run in a segment (the same timing): a
+# cart's segment, kept from its first event, goes through every kill -9
+segments:
+  - name: kept
+    when: {stores: [kills, race]}
+    sequence:
 %srules:
   quiet_hours: {start: "", end: ""}
   cooldown: 0s
@@ -160,7 +166,7 @@ email:
 templates: {dir: %q}
 worker: {concurrency: %d, send_timeout: %s}
 log: {level: %s, format: text}
-`, "127.0.0.1:0", c.web.base(), adminToken, c.redis.url(), prefix, secret, delays, fromAddress,
+`, "127.0.0.1:0", c.web.base(), adminToken, c.redis.url(), prefix, secret, delays, "    "+strings.ReplaceAll(strings.TrimSuffix(delays, "\n"), "\n", "\n    ")+"\n", fromAddress,
 		c.smtp.Host(), c.smtp.Port(), c.opt.Pool, templates, c.opt.Concurrency, c.opt.SendTimeout, c.opt.LogLevel)
 }
 
