@@ -132,6 +132,15 @@ func (c Config) ForStore(id string) Config {
 		out.StoreTemplates = o.Templates.Dir
 	}
 	p, q := &out.Platforms, o.Platforms
+	if listed && id != CatchAll {
+		// a listed store's APIs are its own: the top level's answer for
+		// another store (webhook secrets and BigCommerce's api_url, shared
+		// by an app's stores, are inherited)
+		p.Shopify.Shop, p.Shopify.AdminToken, p.Shopify.APIURL = "", "", ""
+		p.WooCommerce.URL, p.WooCommerce.ConsumerKey, p.WooCommerce.ConsumerSecret = "", "", ""
+		p.BigCommerce.StoreHash, p.BigCommerce.AccessToken, p.BigCommerce.PromotionID = "", "", ""
+		p.Generic.DiscountURL = ""
+	}
 	set(&p.Shopify.Secret, q.Shopify.Secret)
 	set(&p.Shopify.Shop, q.Shopify.Shop)
 	set(&p.Shopify.AdminToken, q.Shopify.AdminToken)
@@ -431,19 +440,17 @@ func (c Config) validateStores(bad func(key, format string, a ...any)) {
 		}
 		// the store's platform settings as it runs them; a problem the top
 		// level has already is reported there once
-		rc.validatePlatforms(func(key, format string, a ...any) {
+		rc.validatePlatformsFor(func(key, format string, a ...any) {
 			msg := key + ": " + fmt.Sprintf(format, a...)
 			if !slices.Contains(top, msg) {
 				bad(k+"."+key, format, a...)
 			}
-		})
+		}, ownPlatforms(id, o.Platforms))
 		if len(o.Sequence) > 0 {
 			validateSequence(k+".sequence", o.Sequence, rc.templateDirs(), bad)
 			if c.Rules.MaxCartAge >= time.Hour && c.Rules.MaxCartAge < o.Sequence[0].Delay {
 				bad(k+".sequence[0].delay", "(%s) is longer than rules.max_cart_age (%s): no cart could ever be reminded", o.Sequence[0].Delay, c.Rules.MaxCartAge)
 			}
-		} else if o.Templates.Dir != "" {
-			validateSequence("sequence", rc.Sequence, rc.templateDirs(), func(key, format string, a ...any) {})
 		}
 		if o.Segments != nil {
 			rc.validateSegments(k+".", bad)
@@ -473,10 +480,38 @@ func (c Config) Notes() []string {
 		}
 	}
 	note("", c.Segments)
+	lower := map[string]string{}
+	for _, id := range c.StoreIDs() {
+		if strings.ToLower(id) != id && strings.Contains(id, ".") {
+			out = append(out, fmt.Sprintf("stores.%s: Shopify shop domains and WooCommerce hosts arrive in lower case; write it %s unless a generic event names it so", id, strings.ToLower(id)))
+		}
+		if prev, dup := lower[strings.ToLower(id)]; dup {
+			out = append(out, fmt.Sprintf("stores.%s and stores.%s differ only in case: they are two stores", prev, id))
+		}
+		lower[strings.ToLower(id)] = id
+	}
 	for _, id := range c.StoreIDs() {
 		if c.Stores[id].Segments != nil {
 			note("stores."+id+".", c.Stores[id].Segments)
 		}
 	}
 	return out
+}
+
+// ownPlatforms says which platforms a store uses, for the check that its
+// unique codes can be registered: those it sets anything of its own for
+// (a listed store's id belongs to one platform; the webhook secrets it
+// inherits do not make it a store of the others). nil (every platform)
+// for the catch-all, or a store that sets none.
+func ownPlatforms(id string, q Platforms) func(string) bool {
+	set := map[string]bool{
+		"shopify":     q.Shopify != (Shopify{}),
+		"woocommerce": q.WooCommerce != (WooCommerce{}),
+		"bigcommerce": q.BigCommerce != (BigCommerce{}),
+		"generic":     q.Generic != (Generic{}),
+	}
+	if id == CatchAll || !set["shopify"] && !set["woocommerce"] && !set["bigcommerce"] && !set["generic"] {
+		return nil
+	}
+	return func(p string) bool { return set[p] }
 }

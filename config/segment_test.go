@@ -324,7 +324,9 @@ func TestForStore(t *testing.T) {
 }
 
 // TestForStorePlatformFields: each platform field is overridden on its
-// own; credentials without the store's address take the store id.
+// own; credentials without the store's address take the store id; a
+// listed store inherits the webhook secrets (and BigCommerce's api_url),
+// never the top level's API credentials, which answer for another store.
 func TestForStorePlatformFields(t *testing.T) {
 	var c Config
 	c.Platforms = Platforms{
@@ -341,23 +343,23 @@ func TestForStorePlatformFields(t *testing.T) {
 			BigCommerce: BigCommerce{AccessToken: "o-at", StoreHash: "ownhash", PromotionID: "9"}}},
 	}
 	bc := c.ForStore("abc123").Platforms
-	if bc.BigCommerce != (BigCommerce{ClientSecret: "s-bc", StoreHash: "abc123", AccessToken: "s-at", APIURL: "https://api.bigcommerce.com", PromotionID: "1"}) {
+	if bc.BigCommerce != (BigCommerce{ClientSecret: "s-bc", StoreHash: "abc123", AccessToken: "s-at", APIURL: "https://api.bigcommerce.com"}) {
 		t.Errorf("abc123 bigcommerce %+v", bc.BigCommerce)
 	}
-	if bc.Shopify != c.Platforms.Shopify || bc.WooCommerce != c.Platforms.WooCommerce || bc.Generic != c.Platforms.Generic {
+	if bc.Shopify != (Shopify{Secret: "top-s"}) || bc.WooCommerce != (WooCommerce{Secret: "top-w"}) || bc.Generic != (Generic{Secret: "top-g"}) {
 		t.Errorf("abc123 other platforms %+v", bc)
 	}
 	s := c.ForStore("s.myshopify.com").Platforms
-	if s.Shopify != (Shopify{Secret: "top-s", Shop: "s.myshopify.com", AdminToken: "s-t", APIURL: "https://top.api"}) {
+	if s.Shopify != (Shopify{Secret: "top-s", Shop: "s.myshopify.com", AdminToken: "s-t"}) {
 		t.Errorf("s shopify %+v", s.Shopify)
 	}
-	if s.WooCommerce != (WooCommerce{Secret: "top-w", URL: "https://top.wc", ConsumerKey: "s-ck", ConsumerSecret: "top-cs"}) {
+	if s.WooCommerce != (WooCommerce{Secret: "top-w", ConsumerKey: "s-ck"}) {
 		t.Errorf("s woocommerce %+v", s.WooCommerce)
 	}
 	if s.Generic != (Generic{Secret: "top-g", DiscountURL: "https://s.example/codes"}) {
 		t.Errorf("s generic %+v", s.Generic)
 	}
-	if s.BigCommerce != c.Platforms.BigCommerce {
+	if s.BigCommerce != (BigCommerce{ClientSecret: "top-bc", APIURL: "https://api.bigcommerce.com"}) {
 		t.Errorf("s bigcommerce %+v", s.BigCommerce)
 	}
 	o := c.ForStore("own").Platforms

@@ -531,9 +531,19 @@ func loopback(host string) bool {
 // step offers unique codes (each code is registered with the cart's
 // platform before its message is sent).
 func (c Config) validatePlatforms(bad func(key, format string, a ...any)) {
+	c.validatePlatformsFor(bad, nil)
+}
+
+// validatePlatformsFor is validatePlatforms where a unique code must be
+// registrable only on the platforms own says the store uses (nil: every
+// platform whose webhooks come in).
+func (c Config) validatePlatformsFor(bad func(key, format string, a ...any), own func(platform string) bool) {
 	p := c.Platforms
 	unique := c.uniqueDiscountKey()
 	needs := func(platform, secretKey, secret string, set bool, keys string) {
+		if own != nil && !own(strings.ToLower(platform)) {
+			return
+		}
 		if unique != "" && secret != "" && !set {
 			bad(unique, "is unique, and %s webhooks come in (%s is set): its codes are registered with %s", platform, secretKey, keys)
 		}

@@ -236,6 +236,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 	if err == nil {
 		err = s.checkCartURLs(platform, ev)
 	}
+	if err == nil && t != nil {
+		err = s.sameTenant(ev, t)
+	}
 	if err == nil && ev.Kind == recovery.CartUpdated {
 		ev.Segment, err = s.segment(r.Context(), t, ev)
 	}

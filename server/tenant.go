@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/report"
@@ -42,6 +43,7 @@ type settings struct {
 
 type tenant struct {
 	Tenant
+	id   string    // its store id; "" the default's
 	urls urlPolicy // where its carts may send customers
 }
 
@@ -49,7 +51,7 @@ func newSettings(st Settings) *settings {
 	out := &settings{def: &tenant{Tenant: st.Default, urls: newURLPolicy(st.Default.Shop)}, stores: map[string]*tenant{},
 		strict: st.Strict, smsHelp: st.SMSHelp}
 	for id, t := range st.Stores {
-		out.stores[id] = &tenant{Tenant: t, urls: newURLPolicy(t.Shop)}
+		out.stores[id] = &tenant{Tenant: t, id: id, urls: newURLPolicy(t.Shop)}
 	}
 	return out
 }
@@ -113,6 +115,11 @@ func (st *settings) steps() (steps, segments []string) {
 func (s *Server) secretsFor(platform, store string) (Secrets, *tenant, error) {
 	st := s.settings()
 	if store == "" || !recovery.ValidStore(store) {
+		if st.perStore() && (platform == "generic" || platform == "bigcommerce") {
+			// whose secret would check it is unknown: never the default's
+			field := map[string]string{"generic": "store", "bigcommerce": "producer"}[platform]
+			return Secrets{}, nil, recovery.Invalid(field, "names no store that can be read (stores have secrets of their own here)")
+		}
 		return st.def.Secrets, st.def, nil
 	}
 	t, ok := st.tenant(store)
@@ -131,27 +138,47 @@ func checkStore(ev recovery.Event, store string) error {
 	return nil
 }
 
+// sameTenant refuses an event recorded under a store whose settings are
+// not those that verified its signature (t): whatever the parser read, a
+// store's carts only ever come signed with that store's secret.
+func (s *Server) sameTenant(ev recovery.Event, t *tenant) error {
+	want, ok := s.settings().tenant(ev.Store)
+	if !ok {
+		return fmt.Errorf("store %q is not configured here: %w", recovery.Clip(ev.Store, 100), recovery.ErrNotFound)
+	}
+	if want.id != t.id {
+		return fmt.Errorf("the delivery is signed for another store than %q: %w", recovery.Clip(ev.Store, 100), recovery.ErrUnauthorized)
+	}
+	return nil
+}
+
 // bodyStore reads the store a generic or BigCommerce body names, before its
 // signature is checked with that store's secret: "store" (generic,
 // default "default") or "producer": "stores/{hash}" (BigCommerce).
 func bodyStore(platform string, body []byte) string {
-	var p struct {
-		Store    string `json:"store"`
-		Producer string `json:"producer"`
-	}
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&p); err != nil {
+	var fields map[string]json.RawMessage
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&fields); err != nil {
 		return ""
 	}
+	name := "store"
 	if platform == "bigcommerce" {
-		if len(p.Producer) > len("stores/") && p.Producer[:len("stores/")] == "stores/" {
-			return p.Producer[len("stores/"):]
+		name = "producer"
+	}
+	raw, present := fields[name]
+	var v string
+	if present && json.Unmarshal(raw, &v) != nil {
+		return "" // not a string: the parser refuses it
+	}
+	if platform == "bigcommerce" {
+		if st, ok := strings.CutPrefix(v, "stores/"); ok {
+			return st
 		}
 		return ""
 	}
-	if p.Store == "" {
+	if v == "" {
 		return "default"
 	}
-	return p.Store
+	return v
 }
 
 // wooStore is the store of a WooCommerce delivery (its source's host).

@@ -101,6 +101,22 @@ func TestSecretsPerStore(t *testing.T) {
 		{"generic store not configured", true, func() (string, map[string]string, []byte) { return gen("gen-b", "gen-a") }, 404},
 		{"generic default store refused when strict", true, func() (string, map[string]string, []byte) { return gen("default", "top-generic") }, 404},
 		{"generic default store, not strict", false, func() (string, map[string]string, []byte) { return gen("default", "top-generic") }, 202},
+		// a field of the wrong type must not make the store unreadable and
+		// the default's secret accepted for a store that has its own
+		{"generic store with a producer number, top-level secret", true, func() (string, map[string]string, []byte) {
+			body := []byte(strings.Replace(string(generic("gx", "cart.updated", "cx", now)), `"type"`, `"store":"gen-a","producer":1,"type"`, 1))
+			return "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(body, "top-generic")}, body
+		}, 401},
+		{"bigcommerce producer with a store number, top-level secret", true, func() (string, map[string]string, []byte) {
+			body := []byte(fmt.Sprintf(`{"store":1,"created_at":%d,"store_id":"1","producer":"stores/hash1","scope":"store/cart/created","hash":"x","data":{"type":"cart","id":"bc-x"}}`, now.Unix()))
+			ts := strconv.FormatInt(now.Unix(), 10)
+			return "/webhooks/bigcommerce", map[string]string{"webhook-id": "mx", "webhook-timestamp": ts,
+				"webhook-signature": bigcommerce.Sign("mx", ts, body, "top-bc")}, body
+		}, 401},
+		{"generic store not a string, stores listed", true, func() (string, map[string]string, []byte) {
+			body := []byte(strings.Replace(string(generic("gy", "cart.updated", "cy", now)), `"type"`, `"store":7,"type"`, 1))
+			return "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(body, "top-generic")}, body
+		}, 400},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -117,7 +133,7 @@ func TestSecretsPerStore(t *testing.T) {
 					t.Errorf("404 without a clear message: %v", r.Body)
 				}
 				fallthrough
-			case http.StatusUnauthorized:
+			case http.StatusUnauthorized, http.StatusBadRequest:
 				if after := e.dump(); after != before {
 					t.Errorf("a refused webhook changed Redis:\n%s", after)
 				}

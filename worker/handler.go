@@ -76,6 +76,9 @@ type Settings struct {
 	Shop     recovery.Shop
 	Renderer *render.Renderer
 	Stores   map[string]Tenant
+	// Platforms, when set, replace the APIs of every store not in Stores
+	// (the catch-all's own credentials are reloaded).
+	Platforms map[string]Platform
 }
 
 // Live is the current Settings, replaced by each reload.
@@ -97,6 +100,9 @@ func (h *Handler) current() *Handler {
 	}
 	c := *h
 	c.Steps, c.Segments, c.Rules, c.Shop, c.Renderer, c.Stores = s.Steps, s.Segments, s.Rules, s.Shop, s.Renderer, s.Stores
+	if s.Platforms != nil {
+		c.Platforms = s.Platforms
+	}
 	return &c
 }
 

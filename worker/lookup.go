@@ -57,7 +57,8 @@ func (h *Handler) ProcessLookup(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Store == "" || p.Order == "" {
 		return fmt.Errorf("bad lookup payload %q: %w", t.Payload(), asynq.SkipRetry)
 	}
-	pl := h.forStore(p.Store).Platforms[p.Platform]
+	h = h.current().forStore(p.Store)
+	pl := h.Platforms[p.Platform]
 	f, ok := pl.(OrderFinder)
 	if !ok || (pl.Store() != "" && pl.Store() != p.Store) {
 		// the web process had the API for it: this worker's configuration

@@ -136,7 +136,7 @@ func workerSettings(c config.Config, shared *render.Renderer, log *slog.Logger) 
 	}
 	def := tenant(config.CatchAll)
 	st := worker.Settings{Steps: def.Playbook.Steps, Segments: def.Playbook.Segments, Rules: workerRules(c.Rules),
-		Shop: def.Shop, Renderer: def.Renderer, Stores: map[string]worker.Tenant{}}
+		Shop: def.Shop, Renderer: def.Renderer, Stores: map[string]worker.Tenant{}, Platforms: def.Platforms}
 	for _, id := range c.StoreIDs() {
 		if id != config.CatchAll {
 			st.Stores[id] = tenant(id)
@@ -275,7 +275,7 @@ func runApp(ctx context.Context, a App) error {
 			PublicURL: cfg.HTTP.PublicURL, Renderer: ws.Renderer, Links: signer, Now: now,
 			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
 			Metrics: metrics, SendTimeout: cfg.Worker.SendTimeout, StatusURL: statusURL(cfg.HTTP.PublicURL),
-			Platforms: platforms(cfg.ForStore(config.CatchAll).Platforms), Live: live}
+			Platforms: ws.Platforms, Live: live}
 		client = asynq.NewClientFromRedisClient(conn.Client)
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()
@@ -304,8 +304,8 @@ func runApp(ctx context.Context, a App) error {
 	rl := newReloader(a.ConfigPath, cfg, log.With("component", "config"), reg, func(c config.Config, r *render.Renderer) {
 		current.Store(&c)
 		store.Retune(storeOptions(c, now))
-		// the top level's API clients keep running (platforms.* need a
-		// restart); a store's own are built again
+		// API clients are built again from the running top-level values
+		// (platforms.* need a restart) and each store's own
 		live.Store(workerSettings(c, r, log))
 		s.Reload(serverSettings(c))
 	})

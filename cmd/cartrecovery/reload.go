@@ -39,6 +39,7 @@ type reloader struct {
 
 	mu      sync.Mutex
 	version string
+	applied config.Config // what serves: a change of a secret (left out of version) is a change too
 	pending []string // restart-only keys changed in the file since the start
 }
 
@@ -49,7 +50,7 @@ func newReloader(path string, cfg config.Config, log *slog.Logger, reg prometheu
 			Help: "Configuration reloads by result: ok (applied), invalid (refused; the last good version serves), unchanged.",
 		}, []string{"result"})}
 	reg.MustRegister(r.count)
-	r.version = versionOf(cfg)
+	r.version, r.applied = versionOf(cfg), cfg
 	return r
 }
 
@@ -94,13 +95,13 @@ func (r *reloader) reload(trigger string) {
 		}
 	}
 	v := versionOf(cfg)
-	if v == r.version {
+	if v == r.version && reflect.DeepEqual(cfg, r.applied) {
 		r.count.WithLabelValues("unchanged").Inc()
 		r.log.Debug("configuration unchanged", "trigger", trigger, "version", v)
 		return
 	}
 	r.apply(cfg, rend)
-	r.version = v
+	r.version, r.applied = v, cfg
 	r.count.WithLabelValues("ok").Inc()
 	r.log.Info("configuration reloaded", "trigger", trigger, "config", src, "version", v,
 		"sequence", len(cfg.Sequence))

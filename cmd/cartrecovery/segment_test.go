@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -281,4 +282,61 @@ func headerLine(data, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestAppReloadsStoreSecret: a store's rotated webhook secret applies on
+// reload (secrets are left out of the public version, not out of the
+// change detection), and a segment added by a reload takes new carts.
+func TestAppReloadsStoreSecret(t *testing.T) {
+	b := startAppWith(t, `
+  - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}`, `
+stores:
+  shop-a: {name: "Shop A", platforms: {generic: {secret: "one"}}}
+`)
+	if status, body := b.postStore(t, "shop-a", "one", "cart.updated", "r1", "c1", "ana@example.com", "10.00"); status != 202 {
+		t.Fatalf("%d %s", status, body)
+	}
+	reload := func(text string) string {
+		t.Helper()
+		if err := os.WriteFile(b.cfgPath, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		return b.waitReload(t)
+	}
+	// only the secret changes: the public version does not show it
+	rotated := strings.Replace(b.cfgText, `secret: "one"`, `secret: "two"`, 1)
+	reload(rotated)
+	if status, _ := b.postStore(t, "shop-a", "one", "cart.updated", "r2", "c2", "ana@example.com", "10.00"); status != http.StatusUnauthorized {
+		t.Errorf("the old secret still passes: %d", status)
+	}
+	if status, body := b.postStore(t, "shop-a", "two", "cart.updated", "r2b", "c2", "ana@example.com", "10.00"); status != 202 {
+		t.Fatalf("the new secret: %d %s", status, body)
+	}
+	v1 := b.readyVersion(t)
+	if v := reload(strings.Replace(rotated, "stores:", `segments:
+  - {name: big, when: {min_total: "100"}, sequence: [{name: first, delay: 30m, channels: [email], template: first-reminder}]}
+stores:`, 1)); v == v1 {
+		t.Fatal("the segment did not apply")
+	}
+	if status, body := b.postStore(t, "shop-a", "two", "cart.updated", "r3", "c3", "ben@example.com", "150.00"); status != 202 {
+		t.Fatalf("%d %s", status, body)
+	}
+	var tl struct {
+		Segment string `json:"segment"`
+	}
+	b.getJSON(t, "/api/carts/shop-a/c3", &tl)
+	if tl.Segment != "big" {
+		t.Errorf("a cart after the reload is in segment %q, want big", tl.Segment)
+	}
+	// a reload of the same file again is unchanged
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	b.waitReload(t)
+	if !b.metric(t, `cartrecovery_config_reloads_total{result="unchanged"} 1`) {
+		t.Error("the same file again is not counted unchanged")
+	}
 }
