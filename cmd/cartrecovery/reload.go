@@ -40,7 +40,7 @@ type reloader struct {
 	mu      sync.Mutex
 	version string
 	applied config.Config // what serves: a change of a secret (left out of version) is a change too
-	pending []string // restart-only keys changed in the file since the start
+	pending []string      // restart-only keys changed in the file since the start
 }
 
 func newReloader(path string, cfg config.Config, log *slog.Logger, reg prometheus.Registerer, apply func(config.Config, *render.Renderer)) *reloader {
