@@ -129,6 +129,7 @@ form.login input{width:100%;padding:10px;margin:8px 0 14px;font-size:15px}form.l
       <div><dt>Cart</dt><dd data-field="total">{{.Total}} {{.Currency}}, {{.Items}} item{{if ne .Items 1}}s{{end}}</dd></div>
       <div><dt>Last activity</dt><dd>{{time .LastActivity}}</dd></div>
       <div><dt>Next step</dt><dd>{{if .NextDue}}step {{next .Step}} due {{time (deref .NextDue)}}{{else}}none scheduled{{end}}</dd></div>
+      <div><dt>Segment</dt><dd data-field="segment">{{.Segment}}</dd></div>
       <div><dt>Holdout group</dt><dd>{{if .Holdout}}yes (never messaged){{else}}no{{end}}</dd></div>
       <div><dt>Platform</dt><dd>{{.Platform}}</dd></div>
     </dl>
