@@ -78,7 +78,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	if *stepName == "" {
 		var set []string
 		fs.Visit(func(f *flag.Flag) {
-			if f.Name != "config" {
+			if f.Name != "config" && f.Name != "store" {
 				set = append(set, "--"+f.Name)
 			}
 		})
