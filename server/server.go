@@ -316,11 +316,7 @@ func (s *Server) woocommerce(r *http.Request, body []byte) (recovery.Event, *ten
 // names: the worker asks the store for the cart's content at send time.
 func (s *Server) bigcommerce(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
 	h := r.Header
-	store := ""
-	if s.settings().perStore() { // else every store has the default secrets: no need to read the body twice
-		store = bodyStore("bigcommerce", body)
-	}
-	sec, t, err := s.secretsFor("bigcommerce", store)
+	sec, t, err := s.bodySecrets("bigcommerce", body)
 	if err != nil {
 		return recovery.Event{}, nil, err
 	}
@@ -329,18 +325,11 @@ func (s *Server) bigcommerce(r *http.Request, body []byte) (recovery.Event, *ten
 		return recovery.Event{}, nil, err
 	}
 	ev, err := bigcommerce.Parse(h.Get("webhook-id"), body)
-	if err == nil && store != "" {
-		err = checkStore(ev, store)
-	}
 	return ev, t, err
 }
 
 func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
-	store := ""
-	if s.settings().perStore() { // else every store has the default secrets: no need to read the body twice
-		store = bodyStore("generic", body)
-	}
-	sec, t, err := s.secretsFor("generic", store)
+	sec, t, err := s.bodySecrets("generic", body)
 	if err != nil {
 		return recovery.Event{}, nil, err
 	}
@@ -348,9 +337,6 @@ func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, *tenant,
 		return recovery.Event{}, nil, err
 	}
 	ev, err := webhook.ParseGeneric(body)
-	if err == nil && store != "" {
-		err = checkStore(ev, store)
-	}
 	return ev, t, err
 }
 

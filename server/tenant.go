@@ -130,12 +130,16 @@ func (s *Server) secretsFor(platform, store string) (Secrets, *tenant, error) {
 	return t.Secrets, t, nil
 }
 
-// checkStore makes sure the event names the store whose secret verified it.
-func checkStore(ev recovery.Event, store string) error {
-	if ev.Store != store {
-		return recovery.Invalid("store", fmt.Sprintf("the payload names store %q, the delivery %q", recovery.Clip(ev.Store, 100), recovery.Clip(store, 100)))
+// bodySecrets are the secrets of the store a generic or BigCommerce body
+// names (whose store is in the body, not in a header). The body is read
+// for it only when stores have settings of their own: else every store
+// has the default's.
+func (s *Server) bodySecrets(platform string, body []byte) (Secrets, *tenant, error) {
+	store := ""
+	if s.settings().perStore() {
+		store = bodyStore(platform, body)
 	}
-	return nil
+	return s.secretsFor(platform, store)
 }
 
 // sameTenant refuses an event recorded under a store whose settings are
