@@ -47,6 +47,8 @@ import (
 //	em    normalized email (checked against "ordered:<email>")
 //	c0    first seen (ms); ho "1" in the holdout group (else absent); ab
 //	      abandoned at (ms)
+//	sg    the cart's segment, chosen at its first event (absent: the default
+//	      sequence); "step" indexes its steps
 //	rem   first message accepted (ms); ls last message sent: suffix|ms
 //	clk   clicks; lc the last clicked message: suffix|ms
 //	oid/oat/orx/otot/ocur/oby/att the order and its attribution; arule the
