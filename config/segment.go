@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/mail"
 	"net/url"
@@ -514,4 +515,51 @@ func ownPlatforms(id string, q Platforms) func(string) bool {
 		return nil
 	}
 	return func(p string) bool { return set[p] }
+}
+
+// LogValue is a store's overrides as the start-up log shows them: what it
+// sets, every secret masked.
+func (s StoreConfig) LogValue() slog.Value {
+	var attrs []slog.Attr
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	add("name", s.Name)
+	add("email_from", s.EmailFrom)
+	add("url", s.URL)
+	add("address", s.Address)
+	add("timezone", s.Timezone)
+	add("allowed_hosts", strings.Join(s.AllowedHosts, ","))
+	add("templates.dir", s.Templates.Dir)
+	p := s.Platforms
+	add("shopify.secret", mask(p.Shopify.Secret))
+	add("shopify.shop", p.Shopify.Shop)
+	add("shopify.admin_token", mask(p.Shopify.AdminToken))
+	add("shopify.api_url", maskURL(p.Shopify.APIURL))
+	add("woocommerce.secret", mask(p.WooCommerce.Secret))
+	add("woocommerce.url", maskURL(p.WooCommerce.URL))
+	add("woocommerce.consumer_key", mask(p.WooCommerce.ConsumerKey))
+	add("woocommerce.consumer_secret", mask(p.WooCommerce.ConsumerSecret))
+	add("bigcommerce.client_secret", mask(p.BigCommerce.ClientSecret))
+	add("bigcommerce.store_hash", p.BigCommerce.StoreHash)
+	add("bigcommerce.access_token", mask(p.BigCommerce.AccessToken))
+	add("bigcommerce.api_url", maskURL(p.BigCommerce.APIURL))
+	add("bigcommerce.promotion_id", p.BigCommerce.PromotionID)
+	add("generic.secret", mask(p.Generic.Secret))
+	add("generic.discount_url", maskURL(p.Generic.DiscountURL))
+	var steps []string
+	for _, st := range s.Sequence {
+		steps = append(steps, st.Name+"@"+st.Delay.String())
+	}
+	add("sequence", strings.Join(steps, ", "))
+	if s.Segments != nil {
+		var names []string
+		for _, sg := range s.Segments {
+			names = append(names, sg.Name)
+		}
+		attrs = append(attrs, slog.String("segments", "["+strings.Join(names, ", ")+"]"))
+	}
+	return slog.GroupValue(attrs...)
 }

@@ -249,4 +249,19 @@ func logConfig(log *slog.Logger, cfg config.Config) {
 			log.Info("config", "section", section, key, a.Value)
 		}
 	}
+	for i, sg := range cfg.Playbook().Segments {
+		steps := make([]string, len(sg.Steps))
+		for j, st := range sg.Steps {
+			steps[j] = fmt.Sprintf("%s@%s:%s:%s", st.Name, shortDuration(st.Delay), strings.Join(st.Channels, "+"), discountSummary(st.Discount))
+		}
+		holdout := sg.Holdout
+		if holdout < 0 {
+			holdout = cfg.Rules.HoldoutPercent
+		}
+		log.Info("config", "section", "segments", "segment", i+1, "name", sg.Name, "when", whenSummary(cfg.Segments[i].When),
+			"holdout_percent", holdout, "steps", strings.Join(steps, ", "))
+	}
+	for _, id := range cfg.StoreIDs() {
+		log.Info("config", "section", "stores", "store", id, "overrides", cfg.Stores[id])
+	}
 }

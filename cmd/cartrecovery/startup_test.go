@@ -183,3 +183,36 @@ email: {outbox: `+filepath.Join(t.TempDir(), "outbox")+`}
 		l.Close()
 	}
 }
+
+// TestConfigLogSegmentsAndStores: each segment and each store has its
+// start-up line; a store's secrets and tokens are masked.
+func TestConfigLogSegmentsAndStores(t *testing.T) {
+	cfg, _, _, err := load(writeConfig(t, `
+sequence:
+  - {name: first-reminder, delay: 1h, channels: [email]}
+segments:
+  - {name: high-value, when: {min_total: "100"}, holdout_percent: 10,
+     sequence: [{name: first, delay: 30m, channels: [email], template: first-reminder, discount: {code: HIGH20}}]}
+stores:
+  shop-a.myshopify.com: {name: "Shop A", platforms: {shopify: {secret: "STORESECRET", admin_token: "STORETOKEN"}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	logConfig(slog.New(slog.NewTextHandler(&text, nil)), cfg)
+	out := text.String()
+	for _, s := range []string{"STORESECRET", "STORETOKEN"} {
+		if strings.Contains(out, s) {
+			t.Errorf("log shows %s:\n%s", s, out)
+		}
+	}
+	for _, s := range []string{
+		`section=segments segment=1 name=high-value when="total ≥ 100" holdout_percent=10 steps="first@30m:email:code HIGH20"`,
+		`section=stores store=shop-a.myshopify.com overrides.name="Shop A" overrides.shopify.secret=*** overrides.shopify.admin_token=***`,
+	} {
+		if !strings.Contains(out, s) {
+			t.Errorf("log lacks %s:\n%s", s, out)
+		}
+	}
+}
