@@ -63,18 +63,8 @@ type App struct {
 
 // Conversions from the configuration to each package's own options.
 
-func steps(c config.Config) ([]time.Duration, []string) {
-	delays := make([]time.Duration, len(c.Sequence))
-	names := make([]string, len(c.Sequence))
-	for i, st := range c.Sequence {
-		delays[i], names[i] = st.Delay, st.Name
-	}
-	return delays, names
-}
-
 func storeOptions(c config.Config, now func() time.Time) redis.Options {
-	delays, names := steps(c)
-	return redis.Options{Prefix: c.Redis.Prefix, Delays: delays, Steps: names, Playbooks: c.Playbooks(), Now: now,
+	return redis.Options{Prefix: c.Redis.Prefix, Playbooks: c.Playbooks(), Now: now,
 		Window: c.Rules.AttributionWindow, HoldoutPercent: c.Rules.HoldoutPercent, Retention: c.Rules.Retention,
 		Cooldown: c.Rules.Cooldown, MaxCartAge: c.Rules.MaxCartAge, SendTimeout: c.Worker.SendTimeout}
 }

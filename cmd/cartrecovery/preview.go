@@ -414,14 +414,6 @@ func shortDuration(d time.Duration) string {
 	return s
 }
 
-func stepNames(cfg config.Config) []string {
-	out := make([]string, len(cfg.Sequence))
-	for i, s := range cfg.Sequence {
-		out[i] = s.Name
-	}
-	return out
-}
-
 func variantNames(st recovery.Step) []string {
 	out := []string{config.BaseVariant}
 	for _, v := range st.Variants {
