@@ -410,7 +410,7 @@ func (c Config) validateStores(bad func(key, format string, a ...any)) {
 		return
 	}
 	var top []string
-	c.validatePlatforms(func(key, format string, a ...any) { top = append(top, key+": "+fmt.Sprintf(format, a...)) })
+	c.validateTopPlatforms(func(key, format string, a ...any) { top = append(top, key+": "+fmt.Sprintf(format, a...)) })
 	for _, id := range c.StoreIDs() {
 		o, rc := c.Stores[id], c.ForStore(id)
 		k := "stores." + id

@@ -741,3 +741,35 @@ stores:
 		t.Errorf(`"" segments %+v`, top.Segments)
 	}
 }
+
+// TestValidateAgencyStores: an app's secret shared at the top level, each
+// listed store with its own Admin API token and no catch-all: a unique
+// code is checked against each store's API, not the top level's (which
+// serves no store); a store without its own API is named.
+func TestValidateAgencyStores(t *testing.T) {
+	dir := sgTemplates(t, t.TempDir(), "first-reminder")
+	base := `templates: {dir: "` + dir + `"}
+platforms: {shopify: {secret: app-secret}}
+sequence:
+  - {name: first-reminder, delay: 1h, channels: [email], discount: {type: unique, percent: "10", expires_after: 48h}}
+stores:
+  a.myshopify.com: {name: A, platforms: {shopify: {admin_token: shpat_a}}}
+  b.myshopify.com: {name: B, platforms: {shopify: {admin_token: shpat_b}}}
+`
+	c, err := sgLoad(t, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the agency setup is refused: %v", err)
+	}
+	c, err = sgLoad(t, strings.Replace(base, `{name: B, platforms: {shopify: {admin_token: shpat_b}}}`, `{name: B, platforms: {shopify: {secret: b-secret}}}`, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "stores.b.myshopify.com.sequence[0].discount: is unique, and Shopify webhooks come in") ||
+		strings.Contains(err.Error(), "stores.a.myshopify.com") || strings.Contains(err.Error(), "\nsequence[0]") || strings.HasPrefix(err.Error(), "sequence[0]") {
+		t.Errorf("a store without its own API: %v", err)
+	}
+}

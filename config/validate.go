@@ -143,7 +143,7 @@ func (c Config) Validate() error {
 		bad("redis.prefix", "must be non-empty, without spaces or braces")
 	}
 
-	c.validatePlatforms(bad)
+	c.validateTopPlatforms(bad)
 	if strings.TrimSpace(c.Store.Name) == "" {
 		bad("store.name", "is required")
 	}
@@ -532,6 +532,17 @@ func loopback(host string) bool {
 // platform before its message is sent).
 func (c Config) validatePlatforms(bad func(key, format string, a ...any)) {
 	c.validatePlatformsFor(bad, nil)
+}
+
+// validateTopPlatforms checks platforms.*: when stores are listed without
+// a catch-all, no store runs with the top level's APIs alone, so whether
+// unique codes can be registered is checked per store (validateStores).
+func (c Config) validateTopPlatforms(bad func(key, format string, a ...any)) {
+	if _, all := c.Stores[CatchAll]; len(c.Stores) > 0 && !all {
+		c.validatePlatformsFor(bad, func(string) bool { return false })
+		return
+	}
+	c.validatePlatforms(bad)
 }
 
 // validatePlatformsFor is validatePlatforms where a unique code must be

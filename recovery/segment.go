@@ -27,13 +27,17 @@ type Segment struct {
 // DefaultSegment names the default sequence in reports.
 const DefaultSegment = "default"
 
-// Sequence returns the steps of segment ("" or a segment no longer
-// configured: the default sequence).
+// Sequence returns the steps of segment: the default sequence for "", none
+// for a segment no longer configured (its carts' sequences end, as those
+// waiting for a removed step do).
 func (p Playbook) Sequence(segment string) []Step {
+	if segment == "" || segment == DefaultSegment {
+		return p.Steps
+	}
 	if s, ok := p.Segment(segment); ok {
 		return s.Steps
 	}
-	return p.Steps
+	return nil
 }
 
 // Segment returns the segment called name.

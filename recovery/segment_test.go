@@ -288,9 +288,16 @@ func TestPlaybookChoose(t *testing.T) {
 	if s := pb.Sequence("spanish"); len(s) != 2 || s[0].Name != "es-1" || s[1].Name != "es-2" {
 		t.Errorf("Sequence(spanish) = %+v", s)
 	}
-	for _, name := range []string{"", "unknown", DefaultSegment, "High-Value"} {
+	for _, name := range []string{"", DefaultSegment} {
 		if s := pb.Sequence(name); len(s) != 1 || s[0].Name != "first-reminder" {
 			t.Errorf("Sequence(%q) = %+v, want the default steps", name, s)
+		}
+	}
+	// a segment no longer configured (names are case-sensitive): none, so
+	// its carts' sequences end
+	for _, name := range []string{"unknown", "High-Value"} {
+		if s := pb.Sequence(name); s != nil {
+			t.Errorf("Sequence(%q) = %+v, want none", name, s)
 		}
 	}
 	if s, ok := pb.Segment("spanish"); !ok || s.Holdout != 10 || s.Name != "spanish" {

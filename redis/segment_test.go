@@ -397,15 +397,13 @@ func TestSegmentRemovedByReload(t *testing.T) {
 		afterUpdate, afterAdvance, afterRestore time.Duration
 		wantStep                                int // after the advance
 	}{
-		// step 0: default delay 1h from the update; advanced: max(act+24h,
-		// now+24h-1h); back in "high" at step 1: max(act+2h, pv+2h-30m)
-		{"at step 0", 0, 3*time.Hour - time.Minute + time.Hour, 4*time.Hour + 23*time.Hour, 5*time.Hour + 2*time.Hour, 1},
-		// step 1: max(act+24h, pv(t0+30m)+24h-1h); advanced past the
-		// default's last step; back in "high" at step 2: max(act+48h,
-		// pv(t0+4h)+48h-2h)
-		{"at step 1", 1, 3*time.Hour - time.Minute + 24*time.Hour, none, 5*time.Hour + 48*time.Hour, 2},
-		// step 2 is beyond the default sequence: ends it; advanced to 3,
-		// beyond "high" too
+		// a removed segment ends its carts' sequences (as a removed step
+		// does): updates and advances schedule nothing. Back in "high" at
+		// step 1: max(act+2h, pv+2h-30m)
+		{"at step 0", 0, none, none, 5*time.Hour + 2*time.Hour, 1},
+		// back in "high" at step 2: max(act+48h, pv(t0+4h)+48h-2h)
+		{"at step 1", 1, none, none, 5*time.Hour + 48*time.Hour, 2},
+		// advanced to 3, beyond "high" too
 		{"at step 2", 2, none, none, none, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -457,9 +455,9 @@ func TestSegmentRemovedByReload(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// the cart's copies stay in "high"; its message runs the default
-			// sequence's step at its position but is counted in its own
-			// segment, by index: never credited to a default step
+			// the cart's copies stay in "high"; a message of it (one under
+			// way when the reload came) is counted in its own segment, by
+			// index: never credited to a default step
 			want := map[string]string{"tracked": "1", "tracked@high": "1", "abandoned": "1", "abandoned@high": "1"}
 			if tc.pos == 0 {
 				want["sent|high/1|email|a"], want["reached|high/1|a"], want["reminded"], want["reminded@high"] = "1", "1", "1", "1"

@@ -164,8 +164,8 @@ type sequence struct {
 }
 
 // seq returns the sequence of segment in store: the store's own playbook
-// when it has one, else every store's; an unknown segment (removed by a
-// reload) runs the default sequence.
+// when it has one, else every store's; a segment a reload removed has no
+// steps (its carts' sequences end, as a removed step's do).
 func (t *tuning) seq(store, segment string) *sequence {
 	q, _ := t.seqExact(store, segment)
 	return q
@@ -180,6 +180,9 @@ func (t *tuning) seqExact(store, segment string) (*sequence, bool) {
 	}
 	if q := pb[segment]; q != nil {
 		return q, true
+	}
+	if segment != "" {
+		return &sequence{}, false // removed by a reload: its carts' sequences end
 	}
 	return pb[""], false
 }

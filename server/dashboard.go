@@ -137,6 +137,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 func (s *Server) dashboardView(r *http.Request) (d dashboardData, status int, err error) {
 	p := r.URL.Query()
 	shop := s.settings().def.Shop
+	if st := p.Get("store"); st != "" && recovery.ValidStore(st) {
+		shop = s.settings().shop(st) // its name, and its days in its time zone
+	}
 	loc := storeLocation(shop.Timezone)
 	status = http.StatusOK
 	d = dashboardData{LoggedIn: true, Shop: shop.Name, TZ: loc.String(), Today: s.Now().In(loc).Format(time.DateOnly),

@@ -205,7 +205,9 @@ func (s *Server) segment(ctx context.Context, t *tenant, ev recovery.Event) (str
 		return "", nil
 	}
 	before := false
-	if pb.NeedsHistory() && !ev.Customer.OrdersKnown {
+	// a count of 0 (a guest, a platform that counts per account) does not
+	// rule out an order seen here
+	if pb.NeedsHistory() && !(ev.Customer.OrdersKnown && ev.Customer.Orders > 0) {
 		if email := recovery.NormalizeEmail(ev.Customer.Email); email != "" {
 			var err error
 			if before, err = s.Store.OrderedBefore(ctx, ev.Store, email); err != nil {

@@ -100,11 +100,41 @@ func (r *reloader) reload(trigger string) {
 		r.log.Debug("configuration unchanged", "trigger", trigger, "version", v)
 		return
 	}
+	if gone := removedSegments(r.applied, cfg); len(gone) > 0 {
+		r.log.Warn("segments removed (or renamed): the carts in them end their sequences, as carts waiting for a removed step do",
+			"segments", strings.Join(gone, ", "))
+	}
 	r.apply(cfg, rend)
 	r.version, r.applied = v, cfg
 	r.count.WithLabelValues("ok").Inc()
 	r.log.Info("configuration reloaded", "trigger", trigger, "config", src, "version", v,
 		"sequence", len(cfg.Sequence))
+}
+
+// removedSegments names the segments old has and cur no longer has, as
+// "name" (or "stores.<id>: name" for a store's own), sorted.
+func removedSegments(old, cur config.Config) []string {
+	names := func(c config.Config) map[string]bool {
+		out := map[string]bool{}
+		for _, sg := range c.Segments {
+			out[sg.Name] = true
+		}
+		for id, st := range c.Stores { // a store's own segments
+			for _, sg := range st.Segments {
+				out["stores."+id+": "+sg.Name] = true
+			}
+		}
+		return out
+	}
+	now := names(cur)
+	var gone []string
+	for k := range names(old) {
+		if !now[k] {
+			gone = append(gone, k)
+		}
+	}
+	sort.Strings(gone)
+	return gone
 }
 
 // Pending names the restart-only keys changed since the start (/readyz).

@@ -339,4 +339,27 @@ stores:`, 1)); v == v1 {
 	if !b.metric(t, `cartrecovery_config_reloads_total{result="unchanged"} 1`) {
 		t.Error("the same file again is not counted unchanged")
 	}
+	// carts that began before the segment existed keep the default sequence
+	for _, c := range []string{"c1", "c2"} {
+		b.getJSON(t, "/api/carts/shop-a/"+c, &tl)
+		if tl.Segment != "default" {
+			t.Errorf("cart %s moved to segment %q by a reload", c, tl.Segment)
+		}
+	}
+	// the segment removed: its cart ends its sequence (it is not handed
+	// the default sequence's steps), with a warning naming it
+	reload(rotated)
+	if !strings.Contains(b.logs.String(), `segments removed (or renamed)`) || !strings.Contains(b.logs.String(), `segments=big`) {
+		t.Errorf("no warning naming the removed segment:\n%s", b.logs.String())
+	}
+	b.advance(t, 30*time.Minute)
+	b.waitCart(t, "shop-a", "c3", func(_ int, due *time.Time) bool { return due == nil })
+	b.advance(t, 30*time.Minute) // the default sequence's first step would be due now
+	b.smtp.WaitMessages(t, 1, 10*time.Second) // c1's (c2's is held by the cooldown)
+	b.advance(t, time.Minute)
+	for _, m := range b.smtp.Messages() {
+		if m.To[0] == "ben@example.com" {
+			t.Errorf("the cart of a removed segment got a message")
+		}
+	}
 }

@@ -17,7 +17,8 @@ if v[1] ~= 'active' or v[2] ~= ARGV[2] then return 0 end
 local now = tonumber(ARGV[3])
 v[3] = v[3] or v[6] -- "act" is kept only when it differs from "at"
 if ARGV[2] == '0' and v[5] ~= '1' then
-  redis.call('HSET', KEYS[1], 'ab', tonumber(v[3]) + tonumber(ARGV[8]))
+  -- (no delay: the cart's segment was removed; abandoned at its activity)
+  redis.call('HSET', KEYS[1], 'ab', tonumber(v[3]) + (tonumber(ARGV[8]) or 0))
   local f = v[4] == '1' and ARGV[5] or ARGV[4]
   redis.call('HINCRBY', KEYS[3], f, 1)
   if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[3], f .. ARGV[6], 1) end
