@@ -354,7 +354,7 @@ stores:`, 1)); v == v1 {
 	}
 	b.advance(t, 30*time.Minute)
 	b.waitCart(t, "shop-a", "c3", func(_ int, due *time.Time) bool { return due == nil })
-	b.advance(t, 30*time.Minute) // the default sequence's first step would be due now
+	b.advance(t, 30*time.Minute)              // the default sequence's first step would be due now
 	b.smtp.WaitMessages(t, 1, 10*time.Second) // c1's (c2's is held by the cooldown)
 	b.advance(t, time.Minute)
 	for _, m := range b.smtp.Messages() {
