@@ -78,7 +78,9 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	if *stepName == "" {
 		var set []string
 		fs.Visit(func(f *flag.Flag) {
-			if f.Name != "config" && f.Name != "store" {
+			switch f.Name {
+			case "config", "store", "cart", "segment": // they choose what is listed
+			default:
 				set = append(set, "--"+f.Name)
 			}
 		})
@@ -90,24 +92,6 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config %s is invalid:\n%w", src, err)
 	}
-	store := "default" // the generic platform's store when an event names none
-	if *storeID != "" {
-		if !recovery.ValidStore(*storeID) || !cfg.KnownStore(*storeID) {
-			return usageError{fmt.Errorf("--store: %q is not a configured store (%s)", *storeID, strings.Join(cfg.StoreIDs(), ", "))}
-		}
-		store = *storeID
-		rs, err := storeRenderers(cfg, r)
-		if err != nil {
-			return err
-		}
-		if x, ok := rs[store]; ok {
-			r = x
-		} else if x, ok := rs[config.CatchAll]; ok && !slices.Contains(cfg.StoreIDs(), store) {
-			r = x
-		}
-		cfg = cfg.ForStore(store)
-	}
-	pb := cfg.Playbook()
 	var ev *recovery.Event
 	if *cartFile != "" {
 		raw, err := os.ReadFile(*cartFile)
@@ -120,6 +104,34 @@ func preview(args []string, stdout, stderr io.Writer) error {
 		}
 		ev = &e
 	}
+	// the store renders as serve would: --store, else the cart's own
+	store := "default" // the generic platform's store when an event names none
+	if ev != nil {
+		store = ev.Store
+	}
+	if *storeID != "" {
+		store = *storeID
+	}
+	if *storeID != "" || ev != nil {
+		if !recovery.ValidStore(store) || !cfg.KnownStore(store) {
+			flagName := "--store"
+			if *storeID == "" {
+				flagName = "--cart"
+			}
+			return usageError{fmt.Errorf("%s: store %q is not a configured store (%s): its webhooks get 404", flagName, store, strings.Join(cfg.StoreIDs(), ", "))}
+		}
+		rs, err := storeRenderers(cfg, r)
+		if err != nil {
+			return err
+		}
+		if x, ok := rs[store]; ok {
+			r = x
+		} else if x, ok := rs[config.CatchAll]; ok && !slices.Contains(cfg.StoreIDs(), store) {
+			r = x
+		}
+		cfg = cfg.ForStore(store)
+	}
+	pb := cfg.Playbook()
 	seg := *segment
 	switch {
 	case seg == recovery.DefaultSegment:
@@ -129,10 +141,18 @@ func preview(args []string, stdout, stderr io.Writer) error {
 			return usageError{fmt.Errorf("--segment: %q is not a segment of %s (%s)", seg, cmp.Or(*storeID, "the configuration"), strings.Join(segmentNames(pb), ", "))}
 		}
 	case ev != nil:
+		ev.Store = store
 		seg = pb.Choose(*ev, false)
-		fmt.Fprintf(stderr, "this cart is put in %s (its first event; a returning customer may differ)\n", cmp.Or(seg, "the top-level sequence"))
+		fmt.Fprintf(stderr, "this cart (store %s) is put in %s at its first event (a returning customer may differ)\n", store, cmp.Or(seg, "the top-level sequence"))
 	}
 	if *stepName == "" {
+		if *segment != "" || ev != nil {
+			head := "the top-level sequence"
+			if seg != "" {
+				head = "segment " + seg
+			}
+			return listSequence(stdout, head+" of "+cfg.Store.Name, pb.Sequence(seg), r)
+		}
 		return listSteps(stdout, cfg, src, r)
 	}
 	steps := pb.Sequence(seg)
@@ -176,9 +196,6 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	d.Store = render.Store{Name: cfg.Store.Name, URL: cfg.Store.URL, Address: cfg.Store.Address, Timezone: cfg.Store.Timezone}
 	d.Step = render.Step{Name: step.Name, Index: idx}
 	if ev != nil {
-		if *storeID == "" {
-			store = ev.Store
-		}
 		d.Cart = render.Cart{ID: ev.Cart.ID, Total: ev.Cart.Total, Currency: ev.Cart.Currency}
 		for _, it := range ev.Cart.Items {
 			d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})

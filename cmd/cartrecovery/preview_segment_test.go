@@ -82,17 +82,32 @@ func TestPreviewSegmentsAndStores(t *testing.T) {
 	if err != nil || !strings.Contains(part(t, out, "email.txt"), "HIGH20") {
 		t.Errorf("high-value's offer: %v", err)
 	}
-	// with a cart: the segment it would get
-	cart := filepath.Join(t.TempDir(), "cart.json")
-	if err := os.WriteFile(cart, []byte(`{"id":"e","type":"cart.updated","cart":{"id":"c","currency":"EUR","total":"150.00"},"customer":{"email":"a@example.com"}}`), 0o600); err != nil {
-		t.Fatal(err)
+	// with a cart: the segment it would get in its own store, without
+	// --step the steps of that segment
+	cartFile := func(store string) string {
+		p := filepath.Join(t.TempDir(), "cart.json")
+		body := `{"id":"e","type":"cart.updated",` + store + `"cart":{"id":"c","currency":"EUR","total":"150.00"},"customer":{"email":"a@example.com"}}`
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	_, stderr, err = runPreview(t, "--config", cfg, "--cart", cart, "--step", "first")
-	if err != nil || !strings.Contains(stderr, "this cart is put in high-value") {
-		t.Errorf("the cart's segment: %v\n%s", err, stderr)
+	out, stderr, err = runPreview(t, "--config", cfg, "--cart", cartFile(`"store":"shop-a.example",`))
+	if err != nil || !strings.Contains(stderr, "this cart (store shop-a.example) is put in high-value") ||
+		!regexp.MustCompile(`segment high-value of Shop A:\nSTEP .*\nfirst +30m +email +second-reminder +code HIGH20`).MatchString(out) {
+		t.Errorf("the cart's segment: %v\n%s\n%s", err, stderr, out)
+	}
+	out, stderr, err = runPreview(t, "--config", cfg, "--cart", cartFile(`"store":"shop-b.example",`), "--step", "first-reminder")
+	if err != nil || !strings.Contains(stderr, "is put in the top-level sequence") || !strings.Contains(part(t, out, "email.txt"), "Shop B") {
+		t.Errorf("shop B has no segments: %v\n%s", err, stderr)
+	}
+	// a cart of a store not configured
+	if _, _, err := runPreview(t, "--config", cfg, "--cart", cartFile("")); exitCode(err) != 2 ||
+		!strings.Contains(err.Error(), `--cart: store "default" is not a configured store`) {
+		t.Errorf("a cart of an unconfigured store: %v", err)
 	}
 	for _, c := range []struct{ args, want string }{
-		{"--store nope.example", "--store: \"nope.example\" is not a configured store (shop-a.example, shop-b.example)"},
+		{"--store nope.example", "--store: store \"nope.example\" is not a configured store (shop-a.example, shop-b.example): its webhooks get 404"},
 		{"--segment vip --step first", "--segment: \"vip\" is not a segment of the configuration (default, returning, high-value)"},
 		{"--segment high-value --step first-reminder", "--step: \"first-reminder\" is not a step of segment high-value (first)"},
 		{"--store shop-b.example --segment high-value --step first", "is not a segment of shop-b.example (default)"},
