@@ -236,6 +236,11 @@ func decodeStores(m map[string]any) (map[string]StoreConfig, error) {
 	out := map[string]StoreConfig{}
 	var errs []string
 	for id, v := range m {
+		// a WooCommerce shop on a port is named host_port (its webhooks'
+		// source); host:port is taken for it
+		if h, port, ok := strings.Cut(id, ":"); ok && h != "" && port != "" && !strings.Contains(port, ":") {
+			id = h + "_" + port
+		}
 		if id != CatchAll && !recovery.ValidStore(id) {
 			errs = append(errs, fmt.Sprintf("stores.%s: not a store id (1-100 characters of A-Z a-z 0-9 . _ -, or %q for every other store)", recovery.Clip(id, 100), CatchAll))
 			continue
@@ -390,9 +395,13 @@ func (c Config) validateSegments(prefix string, bad func(key, format string, a .
 				}
 			}
 		}
-		content := w.MinTotal != "" || w.MaxTotal != "" || w.MinItems > 0 || w.MaxItems > 0 || len(w.SKUs)+len(w.Products)+len(w.Tags) > 0
-		if content && len(w.Platforms) > 0 && !slices.ContainsFunc(w.Platforms, func(p string) bool { return p != "bigcommerce" }) {
-			bad(wk, "is never met: it reads the cart's content, and BigCommerce webhooks carry ids only (the content is fetched at send time)")
+		// BigCommerce webhooks carry the cart's id only: no content, no
+		// currency, no customer (the cart is fetched at send time)
+		fromEvent := w.MinTotal != "" || w.MaxTotal != "" || w.MinItems > 0 || w.MaxItems > 0 || len(w.SKUs)+len(w.Products)+len(w.Tags) > 0 ||
+			len(w.Currencies)+len(w.Locales)+len(w.Countries) > 0 || w.Customer == recovery.CustomerReturning ||
+			w.EmailConsent == recovery.ConsentYes || w.SMSConsent == recovery.ConsentYes
+		if fromEvent && len(w.Platforms) > 0 && !slices.ContainsFunc(w.Platforms, func(p string) bool { return p != "bigcommerce" }) {
+			bad(wk, "is never met: it reads what the webhook says of the cart or the customer, and BigCommerce webhooks carry ids only (the cart is fetched at send time); a BigCommerce segment can use stores and platforms")
 		}
 		if h := sg.HoldoutPercent; h != nil && (*h < 0 || *h > 50) {
 			bad(k+".holdout_percent", "%d must be between 0 and 50", *h)

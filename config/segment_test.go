@@ -487,8 +487,13 @@ func TestValidateSegments(t *testing.T) {
 			c.Segments[1].When = When{Platforms: []string{"bigcommerce"}, Tags: []string{"sale"}}
 		}, []string{"segments[1].when"}, ""},
 		{"bigcommerce with another platform", func(c *Config) { c.Segments[0].When.Platforms = []string{"bigcommerce", "shopify"} }, nil, ""},
-		{"bigcommerce only without content", func(c *Config) {
+		// BigCommerce webhooks carry no customer either: a returning
+		// customer, a locale or a consent can never be read from them
+		{"bigcommerce only with customer conditions", func(c *Config) {
 			c.Segments[0].When = When{Platforms: []string{"bigcommerce"}, Customer: "returning", Locales: []string{"es"}}
+		}, []string{hv + ".when"}, "is never met"},
+		{"bigcommerce only with stores and new customers", func(c *Config) {
+			c.Segments[0].When = When{Platforms: []string{"bigcommerce"}, Stores: []string{"abc123"}, Customer: "new", SMSConsent: "no"}
 		}, nil, ""},
 
 		// stores
@@ -771,5 +776,19 @@ stores:
 	if err == nil || !strings.Contains(err.Error(), "stores.b.myshopify.com.sequence[0].discount: is unique, and Shopify webhooks come in") ||
 		strings.Contains(err.Error(), "stores.a.myshopify.com") || strings.Contains(err.Error(), "\nsequence[0]") || strings.HasPrefix(err.Error(), "sequence[0]") {
 		t.Errorf("a store without its own API: %v", err)
+	}
+}
+
+// TestStoreIDWithPort: a WooCommerce shop on a port is the store
+// host_port, as its webhooks name it; host:port in the file is taken for it.
+func TestStoreIDWithPort(t *testing.T) {
+	c, err := sgLoad(t, `stores:
+  "shop.example:8443": {name: Port Shop}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Stores["shop.example_8443"]; !ok || len(c.Stores) != 1 {
+		t.Errorf("stores %v, want shop.example_8443", c.StoreIDs())
 	}
 }
