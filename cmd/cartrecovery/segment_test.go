@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -240,6 +241,35 @@ stores:
 	}
 	if from := headerLine(string(msgs[0].Data), "From"); !strings.Contains(from, "<hello@shop-a.example.com>") {
 		t.Errorf("shop A's reminder is sent from %q, want its own address", from)
+	}
+	// its links speak for shop A: the click-through (the cart has no
+	// recovery URL) leads to shop A's address, the unsubscribe page names it
+	_, text, _, err := msgs[0].Parsed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	click := regexp.MustCompile(`http://127\.0\.0\.1/r/[A-Za-z0-9_-]+`).FindString(text)
+	unsub := regexp.MustCompile(`http://127\.0\.0\.1/unsubscribe/[A-Za-z0-9_.~-]+`).FindString(text)
+	if click == "" || unsub == "" {
+		t.Fatalf("links missing in:\n%s", text)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(b.base + strings.TrimPrefix(click, "http://127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "https://shop-a.example.com" {
+		t.Errorf("shop A's link leads to %d %q", resp.StatusCode, loc)
+	}
+	resp, err = http.Get(b.base + strings.TrimPrefix(unsub, "http://127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "carts you left at Shop A") || !strings.Contains(string(page), "https://shop-a.example.com") {
+		t.Errorf("shop A's unsubscribe page:\n%s", page)
 	}
 	b.waitCart(t, "shop-a.example.com", "c1", func(_ int, due *time.Time) bool { return due == nil })
 	b.advance(t, time.Hour) // Shop_B's own sequence: 2h
