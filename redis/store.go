@@ -150,7 +150,10 @@ func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 type tuning struct {
 	// seqs: store id ("" every other store) → segment ("" the default
 	// sequence) → its timing
-	seqs     map[string]map[string]*sequence
+	seqs map[string]map[string]*sequence
+	// tables: store id → every sequence of its playbook as update.lua's
+	// arguments (k, then name, n, delays of each)
+	tables   map[string][]any
 	window   time.Duration
 	cooldown time.Duration
 	maxAge   time.Duration
@@ -161,6 +164,14 @@ type sequence struct {
 	delays  []any    // ms, as script arguments
 	steps   []string // qualified names (recovery.QualifiedStep): counters are keyed by them
 	holdout int      // percent of customers held out
+}
+
+// table is update.lua's arguments for every sequence of store.
+func (t *tuning) table(store string) []any {
+	if a, ok := t.tables[store]; ok {
+		return a
+	}
+	return t.tables[""]
 }
 
 // seq returns the sequence of segment in store: the store's own playbook
@@ -235,6 +246,20 @@ func (s *Store) Retune(o Options) {
 	}
 	if t.seqs[""] == nil {
 		t.seqs[""] = map[string]*sequence{"": newSequence("", nil, o.HoldoutPercent)}
+	}
+	t.tables = map[string][]any{}
+	for store, m := range t.seqs {
+		names := make([]string, 0, len(m))
+		for name := range m {
+			names = append(names, name)
+		}
+		slices.Sort(names) // "" (the default) first
+		a := []any{len(names)}
+		for _, name := range names {
+			a = append(a, name, len(m[name].delays))
+			a = append(a, m[name].delays...)
+		}
+		t.tables[store] = a
 	}
 	s.tune.Store(t)
 }
@@ -359,12 +384,6 @@ func (s *Store) Ingest(ctx context.Context, ev recovery.Event) (recovery.Result,
 		switch ev.Kind {
 		case recovery.CartUpdated:
 			res, err = s.update(ctx, ev, now)
-			if err == nil && len(res) == 2 && res[0] == "segment" {
-				// the cart keeps the segment of its first event: this
-				// update is recorded with that segment's sequence
-				ev.Segment, _ = res[1].(string)
-				res[0] = "retry"
-			}
 		case recovery.CartDeleted:
 			res, err = s.delete(ctx, ev, now)
 		case recovery.OrderCreated:
@@ -413,11 +432,14 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	if len(ev.Refs) > 0 {
 		keys = append(keys, s.k.ref(ev.Store, ev.Refs[0]))
 	}
-	args := make([]any, 0, 15+len(q.delays))
+	// every sequence of the store: the script runs an existing cart with
+	// its own segment's, whatever this event would choose
+	all := tn.table(ev.Store)
+	args := make([]any, 0, 14+len(all))
 	args = append(args, id, now, at, data, recovery.NormalizeEmail(ev.Customer.Email), holdout,
 		deliveryFingerprint(ev.Platform, ev.ID), s.retention, s.seenTTL, tn.maxAge.Milliseconds(),
-		recovery.OrderGrace.Milliseconds(), trackedField, ev.Segment, trackedCopy, len(q.delays))
-	args = append(args, q.delays...)
+		recovery.OrderGrace.Milliseconds(), trackedField, ev.Segment, trackedCopy)
+	args = append(args, all...)
 	return updateScript.Run(ctx, s.rdb, keys, args...).Slice()
 }
 

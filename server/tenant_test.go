@@ -143,16 +143,20 @@ func TestSecretsPerStore(t *testing.T) {
 }
 
 // TestSegmentUpdateRoundTrips: choosing a segment costs nothing in Redis
-// (an update in a segment is still one script), unless a segment depends
-// on whether the customer ordered before (then one EXISTS first).
+// (an update in a segment is still one script, also when this update
+// would choose another segment than the one the cart keeps), unless a
+// segment depends on whether the customer ordered before (then one EXISTS
+// first).
 func TestSegmentUpdateRoundTrips(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		when recovery.Condition
-		want []string
+		name  string
+		when  recovery.Condition
+		total string // of the measured update
+		want  []string
 	}{
-		{"total", recovery.Condition{MinTotal: "50"}, []string{"evalsha"}},
-		{"returning customer", recovery.Condition{Customer: recovery.CustomerReturning}, []string{"exists", "evalsha"}},
+		{"total", recovery.Condition{MinTotal: "50"}, "59.90", []string{"evalsha"}},
+		{"the cart keeps its segment", recovery.Condition{MinTotal: "50"}, "10.00", []string{"evalsha"}},
+		{"returning customer", recovery.Condition{Customer: recovery.CustomerReturning}, "59.90", []string{"exists", "evalsha"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rdb := testredis.Client(t)
@@ -184,14 +188,20 @@ func TestSegmentUpdateRoundTrips(t *testing.T) {
 			}
 			cnt := &counter{}
 			e.rdb.AddHook(cnt)
-			b := generic("w9", "cart.updated", "c1", t0.Add(time.Minute))
+			b := []byte(strings.ReplaceAll(string(generic("w9", "cart.updated", "c1", t0.Add(time.Minute))), "59.90", c.total))
 			if r := e.post("/webhooks/generic", genericHeaders(b), b); r.Code != 202 {
 				t.Fatalf("%+v", r)
 			}
 			cnt.mu.Lock()
-			defer cnt.mu.Unlock()
-			if fmt.Sprint(cnt.cmds) != fmt.Sprint(c.want) {
-				t.Fatalf("an update sent %v to Redis, want %v", cnt.cmds, c.want)
+			cmds := fmt.Sprint(cnt.cmds)
+			cnt.mu.Unlock()
+			if cmds != fmt.Sprint(c.want) {
+				t.Fatalf("an update sent %v to Redis, want %v", cmds, c.want)
+			}
+			// scheduled with the kept segment's delay: activity + 30m
+			if due, ok, err := store.NextDue(context.Background(), "default", "c1"); err != nil || !ok ||
+				!due.Equal(t0.Add(time.Minute).Add(map[bool]time.Duration{true: 30 * time.Minute, false: time.Hour}[wantSeg == "big"]).UTC()) {
+				t.Errorf("next due %v %v %v", due, ok, err)
 			}
 		})
 	}

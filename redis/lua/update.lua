@@ -17,11 +17,15 @@
 --       10 max cart age ms, 11 order grace ms, 12 tracked counter field
 --       ("" = counters off), 13 the segment chosen for the event ("" the
 --       default sequence), 14 the tracked counter's segment copy ("" none),
---       15 number of delays n of that segment, 16..15+n its delays ms
--- Returns: {status, reason}, or {'segment', the cart's segment} when the
--- cart exists in another segment than ARGV[13]: a cart keeps the segment
--- of its first event ("sg", kept only for a segment other than the
--- default), and the caller runs the script again with that one's delays.
+--       15 number k of the store's sequences, then k groups: the segment's
+--       name ("" the default sequence), its number of delays n, its n
+--       delays ms
+-- A cart keeps the segment of its first event ("sg", kept only for a
+-- segment other than the default): a new cart takes ARGV[13], an update
+-- runs with the delays of the cart's own segment, whatever this event
+-- would choose; a segment no longer among the k (removed by a reload) has
+-- no steps, so its cart is not scheduled again.
+-- Returns: {status, reason}
 local id = ARGV[1]
 local now, at = tonumber(ARGV[2]), tonumber(ARGV[3])
 local fp = ARGV[7]
@@ -33,7 +37,6 @@ end
 if #w >= 48 and redis.call('SISMEMBER', KEYS[4], fp) == 1 then return {'duplicate', ''} end
 local st, prevAt, step = cur[1], tonumber(cur[2]), tonumber(cur[3]) or 0
 if st and st ~= 'active' then return {'ignored', 'cart is ' .. st} end
-if st and (cur[9] or '') ~= ARGV[13] then return {'segment', cur[9] or ''} end
 local nw = w
 if #w < 48 then
   nw = w .. fp
@@ -55,7 +58,20 @@ local act = at
 if act > now or act <= 0 then act = now end
 local ttl = ARGV[8]
 local gen = (tonumber(cur[4]) or 0) + 1
-local nd = tonumber(ARGV[15])
+-- the delays of the cart's segment: ARGV[d0 + i] is step i's
+local sg = ARGV[13]
+if st then sg = cur[9] or '' end
+local d0, nd, j, found = 0, 0, 16, false
+local def0, defn = 0, 0
+for _ = 1, tonumber(ARGV[15]) do
+  local n = tonumber(ARGV[j + 1])
+  if ARGV[j] == sg then d0, nd, found = j + 2, n, true end
+  if ARGV[j] == '' then def0, defn = j + 2, n end
+  j = j + 2 + n
+end
+-- a new cart whose chosen segment this store's table lacks (a reload
+-- between the choice and here) runs the default sequence
+if not st and not found then sg, d0, nd = '', def0, defn end
 -- Every pending cart pays for each field: "act" is kept only when it
 -- differs from "at", "ho" only for the holdout group.
 if st then
@@ -63,9 +79,9 @@ if st then
 else
   redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'rx', rx, 'step', 0, 'em', ARGV[5], 'gen', gen, 'c0', now, 'w', nw)
   if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'ho', 1) end
-  if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'sg', ARGV[13]) end
+  if sg ~= '' then redis.call('HSET', KEYS[1], 'sg', sg) end
   if ARGV[12] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[12], 1) end
-  if ARGV[14] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[14], 1) end
+  if ARGV[14] ~= '' and sg ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[14], 1) end
 end
 if act ~= at then
   redis.call('HSET', KEYS[1], 'act', act)
@@ -80,10 +96,10 @@ end
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('SET', KEYS[2], ARGV[4], 'EX', ttl)
 if step < nd then
-  local due = act + tonumber(ARGV[16 + step])
+  local due = act + tonumber(ARGV[d0 + step])
   -- never closer to the previous step than the configured spacing
   local pv = tonumber(cur[5])
-  if pv and step > 0 then due = math.max(due, pv + tonumber(ARGV[16 + step]) - tonumber(ARGV[15 + step])) end
+  if pv and step > 0 then due = math.max(due, pv + tonumber(ARGV[d0 + step]) - tonumber(ARGV[d0 + step - 1])) end
   redis.call('ZADD', KEYS[3], due, id)
 else
   redis.call('ZREM', KEYS[3], id)
