@@ -48,6 +48,11 @@ type Event struct {
 	// default sequence). Only a cart's first event sets it: the cart keeps
 	// it whatever later updates carry.
 	Segment string
+	// ByHistory: the choice depends on whether an order of the customer's
+	// email was seen in the store, which the store reads as it records the
+	// event: Segment for a new customer, SegmentIfReturning otherwise.
+	ByHistory          bool
+	SegmentIfReturning string
 }
 
 // Cart is the cart's content as last reported.

@@ -698,41 +698,59 @@ func TestSegmentPerStorePlaybooks(t *testing.T) {
 	}
 }
 
-// Promise 7: OrderedBefore knows an order of the email in that store only.
-func TestSegmentOrderedBefore(t *testing.T) {
-	s, _, _ := sgStd(t)
-	ctx := context.Background()
-	probes := []struct {
-		store, email string
-		after        bool
-	}{
-		{"default", "ana@example.com", true},
-		{"shop-b", "ana@example.com", false},
-		{"default", "bea@example.com", false},
-		{"default", "", false},
+// TestSegmentByHistory: an event whose segment depends on whether the
+// customer ordered before carries both choices; the script reads whether
+// an order of the email was seen in that store as it records a new cart
+// (no extra round trip), with that choice's holdout and counters; a cart
+// that exists keeps its segment.
+func TestSegmentByHistory(t *testing.T) {
+	s, _, rdb := sgStd(t)
+	byHistory := func(id, cart, email string) recovery.Event {
+		ev := sgUpdate("default", id, cart, "high", t0) // new customers: "high"
+		ev.Customer.Email = email
+		ev.ByHistory, ev.SegmentIfReturning = true, "" // returning ones: the default sequence
+		return ev
 	}
-	check := func(stage string, ordered bool) {
-		t.Helper()
-		for _, p := range probes {
-			got, err := s.OrderedBefore(ctx, p.store, p.email)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := ordered && p.after; got != want {
-				t.Errorf("%s: OrderedBefore(%q, %q) = %v, want %v", stage, p.store, p.email, got, want)
-			}
-		}
+	sgIngest(t, s, byHistory("u1", "c1", "ana@example.com"), recovery.StatusAccepted)
+	if c := sgLoad(t, s, "default", "c1"); c.Segment != "high" {
+		t.Fatalf("a new customer's cart in %q, want high", c.Segment)
 	}
-	check("before any order", false)
-	// an order in shop-b with no email, and one in default by Ana
+	sgWantDue(t, s, "default", "c1", 30*time.Minute, "new customer")
+	// Ana orders (another cart), in this store only; an order without an
+	// email elsewhere changes nothing
 	noEmail := sgOrder("shop-b", "o0", "x", t0)
 	noEmail.Customer.Email = ""
 	sgIngest(t, s, noEmail, recovery.StatusAccepted)
-	check("after an order without email", false)
-	o := sgOrder("default", "o1", "c1", t0)
+	o := sgOrder("default", "o1", "old", t0)
 	o.Customer.Email = "  Ana@Example.COM "
 	sgIngest(t, s, o, recovery.StatusAccepted)
-	check("after Ana's order", true)
+	sgIngest(t, s, byHistory("u2", "c2", "ana@example.com"), recovery.StatusAccepted)
+	if c := sgLoad(t, s, "default", "c2"); c.Segment != "" {
+		t.Errorf("a returning customer's cart in %q, want the default sequence", c.Segment)
+	}
+	sgWantDue(t, s, "default", "c2", time.Hour, "returning customer")
+	for _, c := range []struct{ store, cart, email, want string }{
+		{"default", "c3", "bea@example.com", "high"}, // never ordered
+		{"shop-b", "c4", "ana@example.com", "high"},  // ordered in another store
+	} {
+		ev := byHistory("u-"+c.cart, c.cart, c.email)
+		ev.Store = c.store
+		sgIngest(t, s, ev, recovery.StatusAccepted)
+		if got := sgLoad(t, s, c.store, c.cart); got.Segment != c.want {
+			t.Errorf("%s/%s in %q, want %q", c.store, c.cart, got.Segment, c.want)
+		}
+	}
+	// c1 exists: an update after Ana's order keeps "high" and its delays
+	sgIngest(t, s, byHistory("u5", "c1", "ana@example.com"), recovery.StatusAccepted)
+	if c := sgLoad(t, s, "default", "c1"); c.Segment != "high" {
+		t.Errorf("an existing cart moved to %q", c.Segment)
+	}
+	sgWantDue(t, s, "default", "c1", 30*time.Minute, "existing cart") // high's delay, not the default's hour
+	// the counters: tracked once per cart, copies only for "high" carts
+	st := sgStats(t, rdb, "default", t0)
+	if st["tracked"] != "3" || st["tracked@high"] != "2" {
+		t.Errorf("tracked %q, tracked@high %q; want 3 and 2", st["tracked"], st["tracked@high"])
+	}
 }
 
 // Promise 8: a message key's segment survives links and the claim sweep.

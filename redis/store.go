@@ -415,18 +415,27 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 		return nil, err
 	}
 	tn := s.tn()
-	q := tn.seq(ev.Store, ev.Segment)
-	holdout, tracked := "0", recovery.CountTracked
-	if h := q.holdout; h > 0 && recovery.InHoldout(ev.Store, recovery.HoldoutWho(ev), h) {
-		holdout, tracked = "1", recovery.CountTrackedHoldout
+	// what a new cart gets in segment: its holdout flag, its tracked
+	// counter and that counter's segment copy
+	newCart := func(segment string) []any {
+		holdout, tracked := "0", recovery.CountTracked
+		if h := tn.seq(ev.Store, segment).holdout; h > 0 && recovery.InHoldout(ev.Store, recovery.HoldoutWho(ev), h) {
+			holdout, tracked = "1", recovery.CountTrackedHoldout
+		}
+		if !s.counters {
+			return []any{segment, holdout, "", ""}
+		}
+		return []any{segment, holdout, field(tracked), segmentCopy(tracked, segment)}
 	}
-	trackedField, trackedCopy := field(tracked), segmentCopy(tracked, ev.Segment)
-	if !s.counters {
-		trackedField, trackedCopy = "", ""
+	email := recovery.NormalizeEmail(ev.Customer.Email)
+	first := newCart(ev.Segment)
+	alt := []any{"", "", "", "", ""}
+	if ev.ByHistory && email != "" && ev.SegmentIfReturning != ev.Segment {
+		alt = append([]any{"1"}, newCart(ev.SegmentIfReturning)...)
 	}
 	id := ev.Cart.ID
 	keys := []string{s.k.cart(ev.Store, id), s.k.data(ev.Store, id), s.k.due(ev.Store),
-		s.k.overflow(ev.Store, id), s.k.stats(ev.Store, day(time.UnixMilli(at)))}
+		s.k.overflow(ev.Store, id), s.k.stats(ev.Store, day(time.UnixMilli(at))), s.k.ordered(ev.Store, email)}
 	// Only the first ref is kept: it is the one lookups try first, and
 	// every key costs memory for every pending cart.
 	if len(ev.Refs) > 0 {
@@ -435,10 +444,11 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	// every sequence of the store: the script runs an existing cart with
 	// its own segment's, whatever this event would choose
 	all := tn.table(ev.Store)
-	args := make([]any, 0, 14+len(all))
-	args = append(args, id, now, at, data, recovery.NormalizeEmail(ev.Customer.Email), holdout,
-		deliveryFingerprint(ev.Platform, ev.ID), s.retention, s.seenTTL, tn.maxAge.Milliseconds(),
-		recovery.OrderGrace.Milliseconds(), trackedField, ev.Segment, trackedCopy)
+	args := make([]any, 0, 16+len(all))
+	args = append(args, id, now, at, data, email, deliveryFingerprint(ev.Platform, ev.ID), s.retention, s.seenTTL,
+		tn.maxAge.Milliseconds(), recovery.OrderGrace.Milliseconds())
+	args = append(args, first...)
+	args = append(args, alt...)
 	args = append(args, all...)
 	return updateScript.Run(ctx, s.rdb, keys, args...).Slice()
 }
@@ -946,17 +956,6 @@ func (s *Store) Advance(ctx context.Context, store, id, segment string, step int
 func deliveryFingerprint(platform, id string) string {
 	h := sha256.Sum256([]byte(platform + "\x00" + id))
 	return string(h[:6])
-}
-
-// OrderedBefore reports whether an order of the customer (normalized
-// email) was seen in store within the retention: a returning customer,
-// for segments.
-func (s *Store) OrderedBefore(ctx context.Context, store, email string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.k.ordered(store, email)).Result()
-	if err != nil {
-		return false, fmt.Errorf("read whether %s ordered before: %w", store, err)
-	}
-	return n == 1, nil
 }
 
 // Suppress records that contactHash must receive nothing more on channel.

@@ -240,7 +240,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 		err = s.sameTenant(ev, t)
 	}
 	if err == nil && ev.Kind == recovery.CartUpdated {
-		ev.Segment, err = s.segment(r.Context(), t, ev)
+		s.segment(t, &ev)
 	}
 	if err == nil {
 		if ev.OccurredAt.IsZero() {

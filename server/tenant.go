@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -195,25 +194,23 @@ func wooStore(r *http.Request) string {
 }
 
 // segment chooses the segment of a cart update: the first of the store's
-// segments its cart and customer match ("" the default sequence). Whether
-// the customer ordered before is asked of Redis only when a segment
-// depends on it and the platform did not say. The store keeps the segment
-// of a cart's first event whatever later ones choose.
-func (s *Server) segment(ctx context.Context, t *tenant, ev recovery.Event) (string, error) {
+// segments its cart and customer match ("" the default sequence). When the
+// choice depends on whether the customer ordered before and the platform
+// did not say so (or said 0, which does not rule out an order seen here),
+// both choices go with the event and the store picks one as it records
+// it, reading whether an order of the email was seen: no extra round trip.
+// The store keeps the segment of a cart's first event whatever later ones
+// choose.
+func (s *Server) segment(t *tenant, ev *recovery.Event) {
 	pb := t.Playbook
 	if len(pb.Segments) == 0 {
-		return "", nil
+		return
 	}
-	before := false
-	// a count of 0 (a guest, a platform that counts per account) does not
-	// rule out an order seen here
-	if pb.NeedsHistory() && !(ev.Customer.OrdersKnown && ev.Customer.Orders > 0) {
-		if email := recovery.NormalizeEmail(ev.Customer.Email); email != "" {
-			var err error
-			if before, err = s.Store.OrderedBefore(ctx, ev.Store, email); err != nil {
-				return "", err
-			}
+	known := ev.Customer.OrdersKnown && ev.Customer.Orders > 0
+	ev.Segment = pb.Choose(*ev, known)
+	if !known && pb.NeedsHistory() && recovery.NormalizeEmail(ev.Customer.Email) != "" {
+		if ret := pb.Choose(*ev, true); ret != ev.Segment {
+			ev.ByHistory, ev.SegmentIfReturning = true, ret
 		}
 	}
-	return pb.Choose(ev, before), nil
 }

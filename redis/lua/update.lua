@@ -8,27 +8,32 @@
 -- an equal one is applied (the later arrival wins). Whether an order by the
 -- same email on another cart came after this update is decided at the
 -- claim, on this service's clock ("rx").
+-- A cart keeps the segment of its first event ("sg", kept only for a
+-- segment other than the default): a new cart takes the segment chosen for
+-- it (the one for a returning customer when ARGV[15] is set and an order
+-- of its email was seen), an update runs with the delays of the cart's own
+-- segment, whatever this event would choose; a segment no longer in the
+-- store's table (removed by a reload) has no steps, so its cart is not
+-- scheduled again.
 --
 -- KEYS: 1 cart hash, 2 cart data, 3 the store's due set, 4 overflow
---       delivery ids, 5 stats hash of the event's day, 6 ref (optional)
+--       delivery ids, 5 stats hash of the event's day, 6 ordered:<email>,
+--       7 ref (optional)
 -- ARGV: 1 cart id (its due member and the ref's value), 2 now ms,
---       3 event time ms, 4 cart data, 5 normalized email, 6 holdout "1"/"0",
---       7 delivery fingerprint, 8 cart ttl s, 9 dedupe ttl s,
---       10 max cart age ms, 11 order grace ms, 12 tracked counter field
---       ("" = counters off), 13 the segment chosen for the event ("" the
---       default sequence), 14 the tracked counter's segment copy ("" none),
---       15 number k of the store's sequences, then k groups: the segment's
---       name ("" the default sequence), its number of delays n, its n
---       delays ms
--- A cart keeps the segment of its first event ("sg", kept only for a
--- segment other than the default): a new cart takes ARGV[13], an update
--- runs with the delays of the cart's own segment, whatever this event
--- would choose; a segment no longer among the k (removed by a reload) has
--- no steps, so its cart is not scheduled again.
+--       3 event time ms, 4 cart data, 5 normalized email, 6 delivery
+--       fingerprint, 7 cart ttl s, 8 dedupe ttl s, 9 max cart age ms,
+--       10 order grace ms;
+--       a new cart's segment ("" the default sequence), holdout "1"/"0",
+--       tracked counter field ("" = counters off) and its segment copy
+--       ("" none): 11-14 as chosen, 16-19 for a returning customer, used
+--       when 15 is "1" and KEYS[6] exists;
+--       20 number k of the store's sequences, then k groups: the
+--       segment's name ("" the default sequence), its number of delays n,
+--       its n delays ms
 -- Returns: {status, reason}
 local id = ARGV[1]
 local now, at = tonumber(ARGV[2]), tonumber(ARGV[3])
-local fp = ARGV[7]
+local fp = ARGV[6]
 local cur = redis.call('HMGET', KEYS[1], 'st', 'at', 'step', 'gen', 'pv', 'w', 'old', 'act', 'sg')
 local w = cur[6] or ''
 for i = 1, #w, 6 do
@@ -42,7 +47,7 @@ if #w < 48 then
   nw = w .. fp
 else
   redis.call('SADD', KEYS[4], fp)
-  redis.call('EXPIRE', KEYS[4], ARGV[9])
+  redis.call('EXPIRE', KEYS[4], ARGV[8])
 end
 if prevAt and at < prevAt then
   if nw ~= w then redis.call('HSET', KEYS[1], 'w', nw) end
@@ -53,17 +58,19 @@ end
 -- the grace, so that a platform's late retry of an old update cannot
 -- outrun the customer's order.
 local rx = now
-if at > 0 and at + tonumber(ARGV[11]) < rx then rx = at + tonumber(ARGV[11]) end
+if at > 0 and at + tonumber(ARGV[10]) < rx then rx = at + tonumber(ARGV[10]) end
 local act = at
 if act > now or act <= 0 then act = now end
-local ttl = ARGV[8]
+local ttl = ARGV[7]
 local gen = (tonumber(cur[4]) or 0) + 1
 -- the delays of the cart's segment: ARGV[d0 + i] is step i's
-local sg = ARGV[13]
+local a = 11 -- the new cart's segment, holdout, tracked field and copy
+if not st and ARGV[15] == '1' and redis.call('EXISTS', KEYS[6]) == 1 then a = 16 end
+local sg = ARGV[a]
 if st then sg = cur[9] or '' end
-local d0, nd, j, found = 0, 0, 16, false
+local d0, nd, j, found = 0, 0, 21, false
 local def0, defn = 0, 0
-for _ = 1, tonumber(ARGV[15]) do
+for _ = 1, tonumber(ARGV[20]) do
   local n = tonumber(ARGV[j + 1])
   if ARGV[j] == sg then d0, nd, found = j + 2, n, true end
   if ARGV[j] == '' then def0, defn = j + 2, n end
@@ -78,17 +85,17 @@ if st then
   redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'rx', rx, 'em', ARGV[5], 'gen', gen, 'w', nw)
 else
   redis.call('HSET', KEYS[1], 'st', 'active', 'at', at, 'rx', rx, 'step', 0, 'em', ARGV[5], 'gen', gen, 'c0', now, 'w', nw)
-  if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'ho', 1) end
+  if ARGV[a + 1] == '1' then redis.call('HSET', KEYS[1], 'ho', 1) end
   if sg ~= '' then redis.call('HSET', KEYS[1], 'sg', sg) end
-  if ARGV[12] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[12], 1) end
-  if ARGV[14] ~= '' and sg ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[14], 1) end
+  if ARGV[a + 2] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[a + 2], 1) end
+  if ARGV[a + 3] ~= '' and sg ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[a + 3], 1) end
 end
 if act ~= at then
   redis.call('HSET', KEYS[1], 'act', act)
 elseif cur[8] then
   redis.call('HDEL', KEYS[1], 'act')
 end
-if now - at > tonumber(ARGV[10]) then
+if now - at > tonumber(ARGV[9]) then
   redis.call('HSET', KEYS[1], 'old', 1)
 elseif cur[7] then
   redis.call('HDEL', KEYS[1], 'old')
@@ -104,5 +111,5 @@ if step < nd then
 else
   redis.call('ZREM', KEYS[3], id)
 end
-if KEYS[6] then redis.call('SET', KEYS[6], id, 'EX', ttl) end
+if KEYS[7] then redis.call('SET', KEYS[7], id, 'EX', ttl) end
 return {'accepted', ''}
