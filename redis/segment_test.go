@@ -724,11 +724,19 @@ func TestSegmentByHistory(t *testing.T) {
 	o := sgOrder("default", "o1", "old", t0)
 	o.Customer.Email = "  Ana@Example.COM "
 	sgIngest(t, s, o, recovery.StatusAccepted)
-	sgIngest(t, s, byHistory("u2", "c2", "ana@example.com"), recovery.StatusAccepted)
+	withRef := byHistory("u2", "c2", "ana@example.com")
+	withRef.Refs = []string{"cart_token:tok2"} // both the ref and ordered:<email> among the keys
+	sgIngest(t, s, withRef, recovery.StatusAccepted)
 	if c := sgLoad(t, s, "default", "c2"); c.Segment != "" {
 		t.Errorf("a returning customer's cart in %q, want the default sequence", c.Segment)
 	}
 	sgWantDue(t, s, "default", "c2", time.Hour, "returning customer")
+	del := recovery.Event{ID: "d2", Platform: "generic", Kind: recovery.CartDeleted, Store: "default", OccurredAt: t0,
+		Refs: []string{"cart_token:tok2"}}
+	sgIngest(t, s, del, recovery.StatusAccepted)
+	if c := sgLoad(t, s, "default", "c2"); c.State != recovery.StateDeleted {
+		t.Errorf("the ref recorded with the cart does not lead to it: state %q", c.State)
+	}
 	for _, c := range []struct{ store, cart, email, want string }{
 		{"default", "c3", "bea@example.com", "high"}, // never ordered
 		{"shop-b", "c4", "ana@example.com", "high"},  // ordered in another store

@@ -429,17 +429,19 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	}
 	email := recovery.NormalizeEmail(ev.Customer.Email)
 	first := newCart(ev.Segment)
-	alt := []any{"", "", "", "", ""}
-	if ev.ByHistory && email != "" && ev.SegmentIfReturning != ev.Segment {
-		alt = append([]any{"1"}, newCart(ev.SegmentIfReturning)...)
-	}
+	alt := noAlternative
 	id := ev.Cart.ID
-	keys := []string{s.k.cart(ev.Store, id), s.k.data(ev.Store, id), s.k.due(ev.Store),
-		s.k.overflow(ev.Store, id), s.k.stats(ev.Store, day(time.UnixMilli(at))), s.k.ordered(ev.Store, email)}
+	keys := make([]string, 5, 7)
+	keys[0], keys[1], keys[2], keys[3], keys[4] = s.k.cart(ev.Store, id), s.k.data(ev.Store, id), s.k.due(ev.Store),
+		s.k.overflow(ev.Store, id), s.k.stats(ev.Store, day(time.UnixMilli(at)))
 	// Only the first ref is kept: it is the one lookups try first, and
 	// every key costs memory for every pending cart.
 	if len(ev.Refs) > 0 {
 		keys = append(keys, s.k.ref(ev.Store, ev.Refs[0]))
+	}
+	if ev.ByHistory && email != "" && ev.SegmentIfReturning != ev.Segment {
+		alt = append([]any{"1"}, newCart(ev.SegmentIfReturning)...)
+		keys = append(keys, s.k.ordered(ev.Store, email)) // read by the script for a new cart
 	}
 	// every sequence of the store: the script runs an existing cart with
 	// its own segment's, whatever this event would choose
@@ -452,6 +454,10 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	args = append(args, all...)
 	return updateScript.Run(ctx, s.rdb, keys, args...).Slice()
 }
+
+// noAlternative is update.lua's ARGV[15..19] when the event's segment does
+// not depend on the customer's history.
+var noAlternative = []any{"", "", "", "", ""}
 
 // resolve reads the cart ids ev's refs point to and returns the candidate
 // carts: the id first, then each ref's target, without repeats. Each ref

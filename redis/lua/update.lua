@@ -17,8 +17,8 @@
 -- scheduled again.
 --
 -- KEYS: 1 cart hash, 2 cart data, 3 the store's due set, 4 overflow
---       delivery ids, 5 stats hash of the event's day, 6 ordered:<email>,
---       7 ref (optional)
+--       delivery ids, 5 stats hash of the event's day, then the ref
+--       (optional), then ordered:<email> (only when ARGV[15] is "1")
 -- ARGV: 1 cart id (its due member and the ref's value), 2 now ms,
 --       3 event time ms, 4 cart data, 5 normalized email, 6 delivery
 --       fingerprint, 7 cart ttl s, 8 dedupe ttl s, 9 max cart age ms,
@@ -26,7 +26,7 @@
 --       a new cart's segment ("" the default sequence), holdout "1"/"0",
 --       tracked counter field ("" = counters off) and its segment copy
 --       ("" none): 11-14 as chosen, 16-19 for a returning customer, used
---       when 15 is "1" and KEYS[6] exists;
+--       when 15 is "1" and ordered:<email> exists;
 --       20 number k of the store's sequences, then k groups: the
 --       segment's name ("" the default sequence), its number of delays n,
 --       its n delays ms
@@ -65,7 +65,10 @@ local ttl = ARGV[7]
 local gen = (tonumber(cur[4]) or 0) + 1
 -- the delays of the cart's segment: ARGV[d0 + i] is step i's
 local a = 11 -- the new cart's segment, holdout, tracked field and copy
-if not st and ARGV[15] == '1' and redis.call('EXISTS', KEYS[6]) == 1 then a = 16 end
+local history = ARGV[15] == '1'
+local ref = KEYS[6]
+if history and #KEYS == 6 then ref = nil end -- KEYS[6] is ordered:<email>
+if not st and history and redis.call('EXISTS', KEYS[#KEYS]) == 1 then a = 16 end
 local sg = ARGV[a]
 if st then sg = cur[9] or '' end
 local d0, nd, j, found = 0, 0, 21, false
@@ -111,5 +114,5 @@ if step < nd then
 else
   redis.call('ZREM', KEYS[3], id)
 end
-if KEYS[7] then redis.call('SET', KEYS[7], id, 'EX', ttl) end
+if ref then redis.call('SET', ref, id, 'EX', ttl) end
 return {'accepted', ''}
