@@ -24,9 +24,9 @@ import (
 	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
-// TestAppOnEveryMode runs TestAppFlow again on a real 3-master Redis
+// TestAppOnEveryMode runs TestAppFlow and TestAppSegments again on a real 3-master Redis
 // Cluster and on a real Sentinel.
-func TestAppOnEveryMode(t *testing.T) { testredis.EveryMode(t, "^TestAppFlow$") }
+func TestAppOnEveryMode(t *testing.T) { testredis.EveryMode(t, "^(TestAppFlow|TestAppSegments)$") }
 
 // appBundle is a running in-process app and what it talks to.
 type appBundle struct {
