@@ -34,6 +34,7 @@ type Config struct {
 	// StoreEmailFrom is the store's own sender (stores.<id>.email_from), in
 	// a Config made by ForStore ("" email.from).
 	StoreEmailFrom string `mapstructure:"-"`
+	StoreSMSFrom   string `mapstructure:"-"` // stores.<id>.sms_from
 }
 
 // HTTP configures the listener and admin access.
@@ -237,7 +238,7 @@ func domainSteps(seq []Step) []recovery.Step {
 // Shop is store.* as the domain uses it.
 func (c Config) Shop() recovery.Shop {
 	return recovery.Shop{Name: c.Store.Name, URL: c.Store.URL, Address: c.Store.Address, Timezone: c.Store.Timezone,
-		AllowedHosts: slices.Clone(c.Store.AllowedHosts), EmailFrom: c.StoreEmailFrom}
+		AllowedHosts: slices.Clone(c.Store.AllowedHosts), EmailFrom: c.StoreEmailFrom, SMSFrom: c.StoreSMSFrom}
 }
 
 // clockMinutes parses "HH:MM" (00:00 to 23:59).

@@ -68,6 +68,7 @@ func (w When) Domain() recovery.Condition {
 type StoreConfig struct {
 	Name         string    `mapstructure:"name"`
 	EmailFrom    string    `mapstructure:"email_from"` // the store's sender; else email.from
+	SMSFrom      string    `mapstructure:"sms_from"`   // its SMS sender: E.164 number or MG… SID; else sms.twilio's
 	URL          string    `mapstructure:"url"`
 	Address      string    `mapstructure:"address"`
 	Timezone     string    `mapstructure:"timezone"`
@@ -126,6 +127,7 @@ func (c Config) ForStore(id string) Config {
 	set(&out.Store.Address, o.Address)
 	set(&out.Store.Timezone, o.Timezone)
 	set(&out.StoreEmailFrom, o.EmailFrom)
+	set(&out.StoreSMSFrom, o.SMSFrom)
 	if o.AllowedHosts != nil {
 		out.Store.AllowedHosts = o.AllowedHosts
 	}
@@ -428,6 +430,9 @@ func (c Config) validateStores(bad func(key, format string, a ...any)) {
 				bad(k+".email_from", "%q is not an address like \"Shop A <hello@shop-a.example>\"", o.EmailFrom)
 			}
 		}
+		if f := o.SMSFrom; f != "" && !e164RE.MatchString(f) && !mgRE.MatchString(f) {
+			bad(k+".sms_from", "%q must be an E.164 number such as +15005550006 or a Messaging Service SID (MG and 32 hex digits)", f)
+		}
 		if o.URL != "" {
 			if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				bad(k+".url", "%q must be an absolute http(s) URL", maskURL(o.URL))
@@ -537,6 +542,7 @@ func (s StoreConfig) LogValue() slog.Value {
 	}
 	add("name", s.Name)
 	add("email_from", s.EmailFrom)
+	add("sms_from", s.SMSFrom)
 	add("url", s.URL)
 	add("address", s.Address)
 	add("timezone", s.Timezone)

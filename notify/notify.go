@@ -24,8 +24,9 @@ type Message struct {
 	// StatusCallback (SMS) is where the provider posts delivery receipts;
 	// empty: none asked for.
 	StatusCallback string
-	// From (email) is the sender, "Shop <shop@example.com>", when it is not
-	// the transport's (email.from): a store's own (stores.<id>.email_from).
+	// From is the sender when it is not the transport's: a store's own
+	// (stores.<id>.email_from: "Shop <shop@example.com>"; stores.<id>.sms_from:
+	// an E.164 number or a Twilio Messaging Service MG… SID).
 	From string
 }
 

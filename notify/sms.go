@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/twilio/twilio-go/client"
@@ -91,9 +92,14 @@ func (t *twilioSMS) Send(ctx context.Context, m Message) error {
 	if m.StatusCallback != "" {
 		p.SetStatusCallback(m.StatusCallback)
 	}
-	if t.mgs != "" {
+	switch {
+	case strings.HasPrefix(m.From, "MG"): // a store's own Messaging Service
+		p.SetMessagingServiceSid(m.From)
+	case m.From != "": // a store's own number
+		p.SetFrom(m.From)
+	case t.mgs != "":
 		p.SetMessagingServiceSid(t.mgs)
-	} else {
+	default:
 		p.SetFrom(t.from)
 	}
 	res, err := t.create(p)

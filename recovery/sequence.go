@@ -73,8 +73,9 @@ type Shop struct {
 	// recovery and item URLs may point to.
 	AllowedHosts []string
 	// EmailFrom is the sender of the shop's emails ("" the transport's
-	// email.from).
-	EmailFrom string
+	// email.from); SMSFrom of its texts, an E.164 number or a Twilio
+	// Messaging Service SID ("" sms.twilio's).
+	EmailFrom, SMSFrom string
 }
 
 // QuietHours is a daily window, in the customer's time zone (else the

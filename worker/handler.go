@@ -316,7 +316,7 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step
 					"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 				}}}
 		case "sms":
-			msg := notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id}
+			msg := notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id, From: h.Shop.SMSFrom}
 			if h.StatusURL != "" {
 				// the receipt names its message; Twilio signs the whole URL
 				msg.StatusCallback = h.StatusURL + "?m=" + url.QueryEscape(c.Message(stepIdx, ch, variant.Name).String())

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
+	"github.com/cartrecovery/cartrecovery/internal/twiliotest"
 	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
@@ -391,5 +392,49 @@ stores:`, 1)); v == v1 {
 		if m.To[0] == "ben@example.com" {
 			t.Errorf("the cart of a removed segment got a message")
 		}
+	}
+}
+
+// TestAppStoresSMS: a store's own SMS sender (a number, or a Messaging
+// Service) goes to Twilio with its texts; a store without one uses
+// sms.twilio's.
+func TestAppStoresSMS(t *testing.T) {
+	tw := twiliotest.Start(t)
+	b := startAppWith(t, `
+  - {name: first-reminder, delay: 1h, channels: [sms], template: first-reminder}`,
+		fmt.Sprintf(`sms: {transport: twilio, twilio: {account_sid: %q, auth_token: %q, from: "+15005550006", base_url: %q}}
+stores:
+  shop-a: {name: "Shop A", sms_from: "+15005550007", platforms: {generic: {secret: "sa"}}}
+  shop-m: {name: "Shop M", sms_from: "MG0123456789abcdef0123456789abcdef", platforms: {generic: {secret: "sm"}}}
+  shop-b: {name: "Shop B", platforms: {generic: {secret: "sb"}}}
+`, twiliotest.AccountSID, twiliotest.AuthToken, tw.URL()))
+	for i, s := range [][3]string{{"shop-a", "sa", "+34600000001"}, {"shop-m", "sm", "+34600000002"}, {"shop-b", "sb", "+34600000003"}} {
+		body := fmt.Sprintf(`{"id":"e%d","type":"cart.updated","occurred_at":%q,"store":%q,"cart":{"id":"c","currency":"EUR","total":"10.00"},`+
+			`"customer":{"phone":%q,"sms_consent":true}}`, i, b.clock.Now().Format(time.RFC3339), s[0], s[2])
+		req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/generic", strings.NewReader(body))
+		req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(body), s[1]))
+		do(t, req, http.StatusAccepted)
+	}
+	b.advance(t, time.Hour)
+	got := map[string]twiliotest.Sent{}
+	for _, m := range tw.WaitMessages(t, 3, 10*time.Second) {
+		got[m.To] = m
+	}
+	for to, want := range map[string][2]string{
+		"+34600000001": {"+15005550007", ""},
+		"+34600000002": {"", "MG0123456789abcdef0123456789abcdef"},
+		"+34600000003": {"+15005550006", ""},
+	} {
+		if m := got[to]; m.From != want[0] || m.MessagingServiceSID != want[1] {
+			t.Errorf("text to %s sent from %q / %q, want %q / %q", to, m.From, m.MessagingServiceSID, want[0], want[1])
+		}
+	}
+	// a bad sender is named by check
+	_, _, _, err := load(writeConfig(t, `
+stores:
+  shop-x: {sms_from: "0600"}
+`))
+	if err == nil || !strings.Contains(err.Error(), "stores.shop-x.sms_from") {
+		t.Errorf("a bad sms_from: %v", err)
 	}
 }
