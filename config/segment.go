@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-viper/mapstructure/v2"
 	"go.yaml.in/yaml/v3"
@@ -67,8 +68,9 @@ func (w When) Domain() recovery.Condition {
 // replace the top level's whole (segments: [] for none).
 type StoreConfig struct {
 	Name         string    `mapstructure:"name"`
-	EmailFrom    string    `mapstructure:"email_from"` // the store's sender; else email.from
-	SMSFrom      string    `mapstructure:"sms_from"`   // its SMS sender: E.164 number or MG… SID; else sms.twilio's
+	EmailFrom    string    `mapstructure:"email_from"`    // the store's sender; else email.from
+	SMSFrom      string    `mapstructure:"sms_from"`      // its SMS sender: E.164 number or MG… SID; else sms.twilio's
+	SMSHelpText  string    `mapstructure:"sms_help_text"` // the answer to HELP sent to sms_from
 	URL          string    `mapstructure:"url"`
 	Address      string    `mapstructure:"address"`
 	Timezone     string    `mapstructure:"timezone"`
@@ -128,6 +130,7 @@ func (c Config) ForStore(id string) Config {
 	set(&out.Store.Timezone, o.Timezone)
 	set(&out.StoreEmailFrom, o.EmailFrom)
 	set(&out.StoreSMSFrom, o.SMSFrom)
+	set(&out.SMS.HelpText, o.SMSHelpText)
 	if o.AllowedHosts != nil {
 		out.Store.AllowedHosts = o.AllowedHosts
 	}
@@ -430,6 +433,12 @@ func (c Config) validateStores(bad func(key, format string, a ...any)) {
 				bad(k+".email_from", "%q is not an address like \"Shop A <hello@shop-a.example>\"", o.EmailFrom)
 			}
 		}
+		if n := utf8.RuneCountInString(o.SMSHelpText); n > 320 {
+			bad(k+".sms_help_text", "is %d characters: at most 320 (two SMS segments)", n)
+		}
+		if o.SMSHelpText != "" && o.SMSFrom == "" {
+			bad(k+".sms_help_text", "answers HELP sent to the store's own number: set sms_from too")
+		}
 		if f := o.SMSFrom; f != "" && !e164RE.MatchString(f) && !mgRE.MatchString(f) {
 			bad(k+".sms_from", "%q must be an E.164 number such as +15005550006 or a Messaging Service SID (MG and 32 hex digits)", f)
 		}
@@ -543,6 +552,7 @@ func (s StoreConfig) LogValue() slog.Value {
 	add("name", s.Name)
 	add("email_from", s.EmailFrom)
 	add("sms_from", s.SMSFrom)
+	add("sms_help_text", s.SMSHelpText)
 	add("url", s.URL)
 	add("address", s.Address)
 	add("timezone", s.Timezone)

@@ -20,6 +20,9 @@ type Tenant struct {
 	Shop     recovery.Shop
 	Playbook recovery.Playbook
 	Secrets  Secrets // Twilio's is the deployment's (Server.Secrets)
+	// SMSHelp answers HELP sent to the store's own SMS sender
+	// (Shop.SMSFrom); "" the deployment's.
+	SMSHelp string
 }
 
 // Settings are what a configuration reload changes in the server.
@@ -78,6 +81,18 @@ func (st *settings) tenant(store string) (t *tenant, ok bool) {
 		return t, true
 	}
 	return st.def, !st.strict
+}
+
+// smsHelpFor is the answer to HELP sent to number to (or through the
+// Messaging Service mgs): the help text of the store that sends from it,
+// else the deployment's.
+func (st *settings) smsHelpFor(to, mgs string) string {
+	for _, t := range st.stores {
+		if f := t.Shop.SMSFrom; f != "" && t.SMSHelp != "" && (f == to || f == mgs) {
+			return t.SMSHelp
+		}
+	}
+	return st.smsHelp
 }
 
 // perStore reports whether any store has settings of its own, or others

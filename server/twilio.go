@@ -72,7 +72,8 @@ func writeTwiML(w http.ResponseWriter, message string) {
 
 // twilioInbound handles an SMS sent to the shop's number: STOP and its
 // synonyms suppress the number in every store (checked again at each
-// claim), START lifts that, HELP is answered with sms.help_text. Other
+// claim), START lifts that, HELP is answered with sms.help_text (a
+// store's own when the text was sent to that store's sms_from). Other
 // texts are acknowledged with an empty answer. Twilio's own Advanced
 // Opt-Out may answer STOP too; this service only records it.
 func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +112,7 @@ func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
 		s.Log.Info("sms opt-in", "from", notify.MaskPhone(from), "keyword", word)
 	case smsHelp[word]:
 		s.Log.Info("sms help", "from", notify.MaskPhone(from))
-		writeTwiML(w, s.settings().smsHelp)
+		writeTwiML(w, s.settings().smsHelpFor(strings.TrimSpace(form["To"]), form["MessagingServiceSid"]))
 		return
 	}
 	writeTwiML(w, "")

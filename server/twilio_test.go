@@ -238,3 +238,37 @@ func TestTwilioStatusCallback(t *testing.T) {
 		}
 	}
 }
+
+// TestTwilioHelpPerStore: HELP sent to a store's own number (or through
+// its Messaging Service) is answered with that store's help text; to the
+// deployment's number, with sms.help_text.
+func TestTwilioHelpPerStore(t *testing.T) {
+	store := redis.NewStore(testredis.Client(t), redis.Options{Prefix: "tw:", Delays: []time.Duration{time.Hour}})
+	s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
+		Secrets: server.Secrets{Twilio: twiliotest.AuthToken}, PublicURL: publicURL, SMSHelp: "Deployment help",
+		Shop: recovery.Shop{Name: "Top", URL: "https://shop.example"},
+		Stores: map[string]server.Tenant{
+			"shop-a": {Shop: recovery.Shop{Name: "A", SMSFrom: "+15005550007"}, SMSHelp: "Shop A help"},
+			"shop-m": {Shop: recovery.Shop{Name: "M", SMSFrom: "MG0123456789abcdef0123456789abcdef"}, SMSHelp: "Shop M help"},
+		},
+		Ready: func(context.Context) error { return nil }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	e := &twilioEnv{t: t, store: store, base: ts.URL}
+	for _, c := range []struct {
+		to, mgs, want string
+	}{
+		{"+15005550007", "", "Shop A help"},
+		{"+15005550099", "MG0123456789abcdef0123456789abcdef", "Shop M help"},
+		{"+15005550006", "", "Deployment help"},
+	} {
+		form := inbound("+34600000009", "HELP")
+		form["To"] = c.to
+		if c.mgs != "" {
+			form["MessagingServiceSid"] = c.mgs
+		}
+		if code, body := e.post("/webhooks/twilio/inbound", form); code != 200 || !strings.Contains(body, "<Message>"+c.want+"</Message>") {
+			t.Errorf("HELP to %s: %d %s, want %q", c.to, code, body, c.want)
+		}
+	}
+}

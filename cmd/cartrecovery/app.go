@@ -93,7 +93,7 @@ func secrets(c config.Config) server.Secrets {
 // listed, each listed store's own, and whether other stores are refused.
 func serverSettings(c config.Config) server.Settings {
 	tenant := func(rc config.Config) server.Tenant {
-		return server.Tenant{Shop: rc.Shop(), Playbook: rc.Playbook(), Secrets: secrets(rc)}
+		return server.Tenant{Shop: rc.Shop(), Playbook: rc.Playbook(), Secrets: secrets(rc), SMSHelp: rc.SMSHelp()}
 	}
 	_, catchAll := c.Stores[config.CatchAll]
 	st := server.Settings{Default: tenant(c.ForStore(config.CatchAll)), Stores: map[string]server.Tenant{},
