@@ -792,3 +792,25 @@ func TestStoreIDWithPort(t *testing.T) {
 		t.Errorf("stores %v, want shop.example_8443", c.StoreIDs())
 	}
 }
+
+// TestStoreSMSKeys: a store's SMS sender is a number or a Messaging
+// Service; its HELP text needs that sender and fits two segments.
+func TestStoreSMSKeys(t *testing.T) {
+	for _, c := range []struct{ store, want string }{
+		{`{sms_from: "+15005550007", sms_help_text: "Shop A: reply STOP to opt out"}`, ""},
+		{`{sms_from: "MG0123456789abcdef0123456789abcdef"}`, ""},
+		{`{sms_from: "0600"}`, "stores.a.sms_from"},
+		{`{sms_help_text: "help"}`, "stores.a.sms_help_text: answers HELP sent to the store's own number"},
+		{`{sms_from: "+15005550007", sms_help_text: "` + strings.Repeat("x", 321) + `"}`, "stores.a.sms_help_text: is 321 characters"},
+	} {
+		dir := sgTemplates(t, t.TempDir(), "first-reminder", "second-reminder", "last-chance")
+		cfg, err := sgLoad(t, `templates: {dir: "`+dir+`"}`+"\nstores:\n  a: "+c.store+"\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cfg.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", c.store, err, c.want)
+		}
+	}
+}
