@@ -773,18 +773,19 @@ func TestSegmentMessageKeyLinksAndSweep(t *testing.T) {
 	for i, m := range keys {
 		var id [8]byte
 		id[0] = byte(i + 1)
-		if err := s.SaveLink(ctx, id, m); err != nil {
+		code := fmt.Sprint("CODE", i) // the static code the message offered
+		if err := s.SaveLink(ctx, id, m, code); err != nil {
 			t.Fatal(err)
 		}
 		got, ok, err := s.ResolveLink(ctx, id)
-		if err != nil || !ok || got != m {
-			t.Errorf("link %d: %+v %v %v, want %+v", i, got, ok, err, m)
+		if err != nil || !ok || got != (redis.Link{Message: m, Code: code}) {
+			t.Errorf("link %d: %+v %v %v, want %+v with %s", i, got, ok, err, m, code)
 		}
 		nid, err := s.NewLink(ctx, m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, ok, err := s.ResolveLink(ctx, nid); err != nil || !ok || got != m {
+		if got, ok, err := s.ResolveLink(ctx, nid); err != nil || !ok || got != (redis.Link{Message: m}) {
 			t.Errorf("new link %d: %+v %v %v, want %+v", i, got, ok, err, m)
 		}
 	}

@@ -1097,29 +1097,63 @@ func (s *Store) NewLink(ctx context.Context, m recovery.MessageKey) ([8]byte, er
 	if _, err := rand.Read(id[:]); err != nil {
 		return id, err
 	}
-	return id, s.SaveLink(ctx, id, m)
+	return id, s.SaveLink(ctx, id, m, "")
 }
 
 // SaveLink records the click-through link id to message m, valid for
-// recovery.LinkTTL. The worker saves it right before the claim, and deletes
-// it (DeleteLink) when the claim is refused.
-func (s *Store) SaveLink(ctx context.Context, id [8]byte, m recovery.MessageKey) error {
-	return s.rdb.Set(ctx, s.k.link(id), m.String(), recovery.LinkTTL).Err()
+// recovery.LinkTTL, with the static discount code the message offers ("":
+// none, or a unique code, which the cart keeps): a click applies the code
+// the customer was sent, whatever a reload made of the step since. The
+// worker saves it right before the claim, and deletes it (DeleteLink) when
+// the claim is refused.
+func (s *Store) SaveLink(ctx context.Context, id [8]byte, m recovery.MessageKey, code string) error {
+	v := m.String()
+	if code != "" {
+		v = linkCodePrefix + code + "\n" + v
+	}
+	return s.rdb.Set(ctx, s.k.link(id), v, recovery.LinkTTL).Err()
 }
+
+// linkCodePrefix starts the record of a link whose message offered a
+// static code: "code:CODE\n" then the message key (which starts with a
+// step index or a segment name, and holds no ":" before its first "|").
+// Other links are the message key alone.
+const linkCodePrefix = "code:"
 
 // DeleteLink removes link id.
 func (s *Store) DeleteLink(ctx context.Context, id [8]byte) error {
 	return s.rdb.Del(ctx, s.k.link(id)).Err()
 }
 
-// ResolveLink returns the message of link id; ok is false when it expired.
-func (s *Store) ResolveLink(ctx context.Context, id [8]byte) (recovery.MessageKey, bool, error) {
+// Link is a click-through link's record.
+type Link struct {
+	Message recovery.MessageKey
+	// Code is the static discount code the message offered ("": none, a
+	// unique code, which the cart keeps, or a link saved before links kept
+	// their code).
+	Code string
+}
+
+// ResolveLink returns link id's record; ok is false when it expired.
+func (s *Store) ResolveLink(ctx context.Context, id [8]byte) (l Link, ok bool, err error) {
+	l.Message, ok, err = s.resolveLink(ctx, id, &l)
+	return l, ok, err
+}
+
+func (s *Store) resolveLink(ctx context.Context, id [8]byte, l *Link) (recovery.MessageKey, bool, error) {
 	v, err := s.rdb.Get(ctx, s.k.link(id)).Result()
 	if err == goredis.Nil {
 		return recovery.MessageKey{}, false, nil
 	}
 	if err != nil {
 		return recovery.MessageKey{}, false, err
+	}
+	if rest, ok := strings.CutPrefix(v, linkCodePrefix); ok {
+		c, key, found := strings.Cut(rest, "\n")
+		if !found {
+			return recovery.MessageKey{}, false, nil
+		}
+		l.Code, v = c, key
 	}
 	if m, err := recovery.ParseMessageKey(v); err == nil {
 		return m, true, nil

@@ -5,6 +5,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -472,7 +473,8 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, http.StatusNotFound, gone)
 		return
 	}
-	l, ok, err := s.Store.ResolveLink(r.Context(), id)
+	rec, ok, err := s.Store.ResolveLink(r.Context(), id)
+	l := rec.Message
 	if err != nil {
 		s.Log.Error("resolve link", "err", err)
 		s.renderPage(w, http.StatusServiceUnavailable, page{Title: "Please try again", Text: "We could not open your cart just now."})
@@ -496,7 +498,10 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 				"url", redactURL(cart.RecoveryURL), "reason", err)
 		} else {
 			target = cart.RecoveryURL
-			code := clicked.Code // the cart's unique code, else the step's own
+			// the cart's unique code, else the static code the message
+			// offered (as sent, whatever a reload made of the step since),
+			// else the step's own now (a link saved before links kept it)
+			code := cmp.Or(clicked.Code, rec.Code)
 			if steps := t.Playbook.Sequence(l.Segment); code == "" && l.Step >= 0 && l.Step < len(steps) {
 				code = steps[l.Step].VariantNamed(l.Variant).Discount.Code
 			}

@@ -205,3 +205,35 @@ func TestSegmentUpdateRoundTrips(t *testing.T) {
 		})
 	}
 }
+
+// TestClickAppliesTheCodeSent: a link keeps the static code its message
+// offered, so a reload that changes the step's code does not change what
+// the click applies; a link saved without one uses the step's code now.
+func TestClickAppliesTheCodeSent(t *testing.T) {
+	const tok = "0123456789abcdef-token"
+	e, s := adminEnv(t, tok)
+	ctx := context.Background()
+	body := fixture(t, "checkouts_create.json")
+	e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body)
+	m := recovery.MessageKey{Store: "test.myshopify.com", Cart: "123123123", Step: 1, Channel: "email"}
+	var sent, old [8]byte
+	sent[0], old[0] = 1, 2
+	if err := e.store.SaveLink(ctx, sent, m, "COMEBACK10"); err != nil { // as the worker saves it
+		t.Fatal(err)
+	}
+	if err := e.store.SaveLink(ctx, old, m, ""); err != nil { // as an earlier release saved it
+		t.Fatal(err)
+	}
+	steps := append([]recovery.Step(nil), s.Steps...)
+	steps[1].Discount = recovery.Discount{Code: "NEWCODE", Label: "15% off"}
+	s.Reload(server.Settings{Default: server.Tenant{Shop: s.Shop, Playbook: recovery.Playbook{Steps: steps}, Secrets: s.Secrets}})
+	for _, c := range []struct {
+		id   [8]byte
+		want string
+	}{{sent, "/discount/COMEBACK10?"}, {old, "/discount/NEWCODE?"}} {
+		code, _, h := get(t, e.url+"/r/"+e.links.ShortToken(c.id, time.Now().Add(time.Hour)), "")
+		if code != http.StatusFound || !strings.Contains(h.Get("Location"), c.want) {
+			t.Errorf("link %d: %d %q, want %s", c.id[0], code, h.Get("Location"), c.want)
+		}
+	}
+}

@@ -449,7 +449,11 @@ func (r *run) deliver(ch string) (stop bool, err error) {
 		// The link is saved before the claim: once claimed, nothing may
 		// wait before the first byte to the provider (invariant 2). A
 		// message the claim refuses takes its link back.
-		if err := r.h.Store.SaveLink(r.ctx, m.link, key); err != nil {
+		static := "" // a unique code is the cart's: the click finds it there
+		if !r.v.Discount.Unique {
+			static = r.offer.Code
+		}
+		if err := r.h.Store.SaveLink(r.ctx, m.link, key, static); err != nil {
 			return false, fmt.Errorf("save the link of %s: %w", ch, err) // nothing claimed: the task is retried
 		}
 	}
