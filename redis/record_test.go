@@ -2,10 +2,11 @@ package redis
 
 import (
 	"encoding/json"
-	"github.com/cartrecovery/cartrecovery/recovery"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
 // The cart record round-trips whatever is empty, and its email is dropped

@@ -1,8 +1,10 @@
 package redis
 
 import (
+	"fmt"
 	"io/fs"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -42,4 +44,78 @@ func TestScriptsDeclareEveryKey(t *testing.T) {
 			t.Errorf("%s: no redis.call found", f)
 		}
 	}
+}
+
+// TestScriptCallsMatchHeaders checks each script's typed call against its
+// header: the keys and arguments a call lays out when its lists are empty
+// must be the numbered KEYS and ARGV the header declares ("7.." and
+// "3..2+2r" start a variable list and are not counted), so a script that
+// gains an argument cannot be called with the old layout.
+func TestScriptCallsMatchHeaders(t *testing.T) {
+	files, _ := fs.Glob(luaFiles, "lua/*.lua")
+	if len(files) != len(shapes) {
+		t.Fatalf("%d scripts in lua/, %d with a typed call", len(files), len(shapes))
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "lua/"), ".lua")
+		sh, ok := shapes[name]
+		if !ok {
+			t.Errorf("%s: no typed call", f)
+			continue
+		}
+		b, _ := luaFiles.ReadFile(f)
+		keys, argv, err := headerCounts(string(b))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if got := sh.keys - sh.trailingKeys; got != keys {
+			t.Errorf("%s: the call passes %d fixed keys, the header declares %d", f, got, keys)
+		}
+		if sh.argv != argv {
+			t.Errorf("%s: the call passes %d fixed arguments, the header declares %d", f, sh.argv, argv)
+		}
+	}
+}
+
+// headerCounts reads the highest numbered item of a script header's KEYS
+// and ARGV sections: "5 stats hash" or "11-14 as chosen" count, "7.. ids"
+// (a variable list) and "ARGV[15]" (a reference) do not.
+func headerCounts(src string) (keys, argv int, err error) {
+	var section string
+	text := map[string]string{}
+	for _, line := range strings.Split(src, "\n") {
+		l, ok := strings.CutPrefix(line, "--")
+		if !ok {
+			continue
+		}
+		l = strings.TrimSpace(l)
+		for _, h := range []string{"KEYS:", "ARGV:", "Returns:"} {
+			if rest, ok := strings.CutPrefix(l, h); ok {
+				section, l = h, rest
+			}
+		}
+		if section == "KEYS:" || section == "ARGV:" {
+			text[section] += " " + l + " "
+		}
+	}
+	item := regexp.MustCompile(`[\s,;(](\d+)(?:-(\d+))?(\.\.)?\s`)
+	count := func(s string) int {
+		n := 0
+		for _, m := range item.FindAllStringSubmatch(s, -1) {
+			if m[3] != "" {
+				continue
+			}
+			for _, g := range m[1:3] {
+				if v, err := strconv.Atoi(g); err == nil {
+					n = max(n, v)
+				}
+			}
+		}
+		return n
+	}
+	if text["KEYS:"] == "" || text["ARGV:"] == "" {
+		return 0, 0, fmt.Errorf("no KEYS or ARGV section")
+	}
+	return count(text["KEYS:"]), count(text["ARGV:"]), nil
 }
