@@ -14,28 +14,20 @@ import (
 
 // Click-through links and the clicks they record.
 
-// Clicked is what a click on a message's link needs for its redirect.
-type Clicked struct {
-	Cart     recovery.Cart
-	Platform string
-	// Code is the step's unique discount code, when registered.
-	Code string
-}
-
 // Click records a click on message m's link and returns the cart for the
 // redirect; ok is false when the cart no longer exists.
-func (s *Store) Click(ctx context.Context, m recovery.MessageKey) (Clicked, bool, error) {
+func (s *Store) Click(ctx context.Context, m recovery.MessageKey) (recovery.Clicked, bool, error) {
 	now := s.now()
 	v, err := clickScript.run(ctx, s.rdb, clickCall{cart: s.k.cart(m.Store, m.Cart), data: s.k.data(m.Store, m.Cart), stats: s.k.stats(m.Store, day(now)),
 		field: m.Slot().Field("k"), now: now.UnixMilli(), counter: s.counter(recovery.CountClicked, m), cartsCounter: field(recovery.CountClickedCarts),
 		codeField: codeField(m.Step), suffix: s.suffix(m), cartsCopy: segmentCopy(recovery.CountClickedCarts, m.Segment)}).StringSlice()
 	if err != nil || len(v) != 2 {
-		return Clicked{}, false, fmt.Errorf("record click %s: %w", m, err)
+		return recovery.Clicked{}, false, fmt.Errorf("record click %s: %w", m, err)
 	}
 	if v[0] == "" {
-		return Clicked{}, false, nil
+		return recovery.Clicked{}, false, nil
 	}
-	var out Clicked
+	var out recovery.Clicked
 	out.Cart, _, out.Platform, err = decodeRecord(m.Cart, v[0])
 	if code := parseCode(v[1]); code.Registered {
 		out.Code = code.Code
@@ -78,22 +70,13 @@ func (s *Store) DeleteLink(ctx context.Context, id [8]byte) error {
 	return s.rdb.Del(ctx, s.k.link(id)).Err()
 }
 
-// Link is a click-through link's record.
-type Link struct {
-	Message recovery.MessageKey
-	// Code is the static discount code the message offered ("": none, a
-	// unique code, which the cart keeps, or a link saved before links kept
-	// their code).
-	Code string
-}
-
 // ResolveLink returns link id's record; ok is false when it expired.
-func (s *Store) ResolveLink(ctx context.Context, id [8]byte) (l Link, ok bool, err error) {
+func (s *Store) ResolveLink(ctx context.Context, id [8]byte) (l recovery.Link, ok bool, err error) {
 	l.Message, ok, err = s.resolveLink(ctx, id, &l)
 	return l, ok, err
 }
 
-func (s *Store) resolveLink(ctx context.Context, id [8]byte, l *Link) (recovery.MessageKey, bool, error) {
+func (s *Store) resolveLink(ctx context.Context, id [8]byte, l *recovery.Link) (recovery.MessageKey, bool, error) {
 	v, err := s.rdb.Get(ctx, s.k.link(id)).Result()
 	if err == goredis.Nil {
 		return recovery.MessageKey{}, false, nil

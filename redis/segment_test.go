@@ -778,14 +778,14 @@ func TestSegmentMessageKeyLinksAndSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, ok, err := s.ResolveLink(ctx, id)
-		if err != nil || !ok || got != (redis.Link{Message: m, Code: code}) {
+		if err != nil || !ok || got != (recovery.Link{Message: m, Code: code}) {
 			t.Errorf("link %d: %+v %v %v, want %+v with %s", i, got, ok, err, m, code)
 		}
 		nid, err := s.NewLink(ctx, m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, ok, err := s.ResolveLink(ctx, nid); err != nil || !ok || got != (redis.Link{Message: m}) {
+		if got, ok, err := s.ResolveLink(ctx, nid); err != nil || !ok || got != (recovery.Link{Message: m}) {
 			t.Errorf("new link %d: %+v %v %v, want %+v", i, got, ok, err, m)
 		}
 	}

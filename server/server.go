@@ -27,7 +27,6 @@ import (
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
@@ -45,7 +44,7 @@ type Secrets struct {
 
 // Server holds what the handlers need.
 type Server struct {
-	Store   *redis.Store
+	Store   Store
 	Secrets Secrets
 	Shop    recovery.Shop
 	Links   *link.Signer

@@ -15,13 +15,12 @@ import (
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 )
 
 // Handler processes reminder tasks.
 type Handler struct {
-	Store *redis.Store
+	Store Store
 	// Steps, Segments, Shop, Renderer and Platforms serve every store not
 	// in Stores.
 	Steps    []recovery.Step

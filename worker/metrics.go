@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/cartrecovery/cartrecovery/redis"
 )
 
 // Metrics are the worker's Prometheus metrics. A nil *Metrics records
@@ -32,7 +30,9 @@ const (
 // NewMetrics registers the worker's metrics on reg: messages by channel and
 // outcome, the delay from a step's due time to its first send, and the
 // number of carts due and not yet queued (read from store at each scrape).
-func NewMetrics(reg prometheus.Registerer, store *redis.Store, now func() time.Time) *Metrics {
+func NewMetrics(reg prometheus.Registerer, store interface {
+	DueCount(context.Context, time.Time) (int64, error)
+}, now func() time.Time) *Metrics {
 	m := &Metrics{
 		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cartrecovery_messages_total",

@@ -26,7 +26,6 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/clock"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/redis"
 )
 
 // TaskType is the asynq task type of a reminder step.
@@ -80,7 +79,7 @@ func NewTask(p Payload, queue string, maxRetry int) *asynq.Task {
 
 // Relay hands due carts to asynq.
 type Relay struct {
-	Store  *redis.Store
+	Store  Schedule
 	Client *asynq.Client
 	// Queues are the asynq queues tasks are spread over (Queues); Queue
 	// alone is one queue.
