@@ -12,6 +12,8 @@ BUILD      := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 READY_WAIT ?= 900
 CONFIG     ?= config/demo.yaml
 FUZZTIME   ?= 30s
+# staticcheck, fetched and built by `go run` from the Go module proxy (then cached)
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.7.0
 
 .DEFAULT_GOAL := help
 
@@ -58,8 +60,9 @@ fuzz: ## fuzz the webhook parsers, the report range and log masking for FUZZTIME
 	$(GO) test -run='^$$' -fuzz=FuzzScrub -fuzztime=$(FUZZTIME) ./notify/
 
 .PHONY: lint
-lint: ## go vet + gofmt
+lint: ## go vet, staticcheck (staticcheck.conf) and gofmt
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: build

@@ -192,9 +192,8 @@ func (s numberSymbols) format(dec string) string {
 	n := len(whole)
 	breaks := map[int]bool{}
 	if s.primary > 0 {
-		for i, size := n-s.primary, s.primary; i > 0; i -= size {
+		for i := n - s.primary; i > 0; i -= s.secondary {
 			breaks[i] = true
-			size = s.secondary
 		}
 	}
 	for i, r := range whole {

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -150,9 +149,4 @@ func presetKeys() string {
 		keys[i] = p.Key
 	}
 	return strings.Join(keys, ", ")
-}
-
-// isPreset reports whether key is one of the preset links.
-func isPreset(key string) bool {
-	return slices.ContainsFunc(rangePresets, func(p rangePreset) bool { return p.Key == key })
 }
