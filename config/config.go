@@ -206,16 +206,22 @@ func (q QuietHours) Window() (start, end int, ok bool) {
 	return s, e, true
 }
 
-// Applies reports whether quiet hours hold back channel.
-func (q QuietHours) Applies(channel string) bool {
-	_, _, on := q.Window()
-	return on && slices.Contains(q.Channels, channel)
-}
-
 // Domain is the window as the worker applies it.
 func (q QuietHours) Domain() recovery.QuietHours {
 	start, end, on := q.Window()
-	return recovery.QuietHours{On: on, Start: start, End: end, Channels: slices.Clone(q.Channels)}
+	return recovery.QuietHours{On: on, Start: start, End: end, Channels: channels(q.Channels)}
+}
+
+// channels are names of channels as the domain's.
+func channels(names []string) []recovery.Channel {
+	if names == nil {
+		return nil
+	}
+	out := make([]recovery.Channel, len(names))
+	for i, n := range names {
+		out[i] = recovery.Channel(n)
+	}
+	return out
 }
 
 // Steps is the sequence as the domain runs it.
@@ -224,7 +230,7 @@ func (c Config) Steps() []recovery.Step { return domainSteps(c.Sequence) }
 func domainSteps(seq []Step) []recovery.Step {
 	out := make([]recovery.Step, len(seq))
 	for i, s := range seq {
-		st := recovery.Step{Name: s.Name, Delay: s.Delay, Channels: slices.Clone(s.Channels), Template: s.Template,
+		st := recovery.Step{Name: s.Name, Delay: s.Delay, Channels: channels(s.Channels), Template: s.Template,
 			Discount: s.Discount.Domain()}
 		for _, v := range s.Variants {
 			st.Variants = append(st.Variants, recovery.Variant{Name: v.Name, Template: v.Template, Weight: v.Weight,

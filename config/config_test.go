@@ -272,8 +272,8 @@ func TestQuietHoursWindow(t *testing.T) {
 	}
 	for _, c := range cases {
 		s, e, on := c.q.Window()
-		if s != c.start || e != c.end || on != c.on || c.q.Applies("sms") != c.sms || c.q.Applies("email") != c.email {
-			t.Errorf("%+v: window %d-%d %v, sms %v email %v", c.q, s, e, on, c.q.Applies("sms"), c.q.Applies("email"))
+		if s != c.start || e != c.end || on != c.on || c.q.Domain().Applies("sms") != c.sms || c.q.Domain().Applies("email") != c.email {
+			t.Errorf("%+v: window %d-%d %v, sms %v email %v", c.q, s, e, on, c.q.Domain().Applies("sms"), c.q.Domain().Applies("email"))
 		}
 	}
 	// off is valid; the default is on for SMS, 21:00 to 08:00
@@ -281,7 +281,7 @@ func TestQuietHoursWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.Rules.QuietHours.Applies("sms") || d.Rules.QuietHours.Applies("email") {
+	if !d.Rules.QuietHours.Domain().Applies("sms") || d.Rules.QuietHours.Domain().Applies("email") {
 		t.Errorf("default quiet hours %+v", d.Rules.QuietHours)
 	}
 	d.Rules.QuietHours.Start, d.Rules.QuietHours.End, d.Templates.Dir = "", "", "../templates"

@@ -136,18 +136,21 @@ func (ev Event) Check(now time.Time) error {
 	return nil
 }
 
-// Send outcomes recorded per (step, channel). A claimed message has
-// OutcomeClaimed until its outcome is recorded.
+// Outcome is the state of one message (step, channel) of a cart. A
+// claimed message has OutcomeClaimed until its outcome is recorded.
+type Outcome string
+
+// The outcomes.
 const (
-	OutcomeClaimed = "claimed"
-	OutcomeSent    = "sent"
-	OutcomeFailed  = "failed"
-	OutcomeSkipped = "skipped"
+	OutcomeClaimed Outcome = "claimed"
+	OutcomeSent    Outcome = "sent"
+	OutcomeFailed  Outcome = "failed"
+	OutcomeSkipped Outcome = "skipped"
 )
 
 // Send is the state of one message of a cart.
 type Send struct {
-	Outcome string    // OutcomeClaimed, OutcomeSent, OutcomeFailed, OutcomeSkipped
+	Outcome Outcome
 	At      time.Time // when the outcome was recorded (the claim's time while claimed)
 	Started time.Time // when the claim was taken (= At for skips)
 	Detail  string    // the provider's error or the skip reason
@@ -204,7 +207,7 @@ type CartState struct {
 func (c CartState) Email() string { return NormalizeEmail(c.Customer.Email) }
 
 // Message is the key of the cart's message for (step, channel, variant).
-func (c CartState) Message(step int, channel, variant string) MessageKey {
+func (c CartState) Message(step int, channel Channel, variant string) MessageKey {
 	return MessageKey{Store: c.Store, Cart: c.ID, Step: step, Channel: channel, Variant: variant, Segment: c.Segment}
 }
 
@@ -225,20 +228,24 @@ type Due struct {
 	Step, Gen     int
 }
 
-// Claim results other than ClaimOK say why the send must not start.
+// ClaimResult is what the claim before a send found: ClaimOK, or why the
+// send must not start.
+type ClaimResult string
+
+// The claim results.
 const (
-	ClaimOK         = "ok"
-	ClaimGone       = "gone"
-	ClaimOrdered    = StateOrdered
-	ClaimDeleted    = StateDeleted
-	ClaimSuperseded = "superseded"
-	ClaimTaken      = "claimed"
+	ClaimOK         ClaimResult = "ok"
+	ClaimGone       ClaimResult = "gone"
+	ClaimOrdered    ClaimResult = StateOrdered
+	ClaimDeleted    ClaimResult = StateDeleted
+	ClaimSuperseded ClaimResult = "superseded"
+	ClaimTaken      ClaimResult = "claimed"
 	// ClaimCooldown: another cart of the customer was reminded within
 	// rules.cooldown; this channel is skipped, the sequence goes on.
-	ClaimCooldown = "cooldown"
+	ClaimCooldown ClaimResult = "cooldown"
 	// ClaimUnsubscribed: the channel's contact unsubscribed (or replied
 	// STOP) since the guards ran; this channel is skipped.
-	ClaimUnsubscribed = "unsubscribed"
+	ClaimUnsubscribed ClaimResult = "unsubscribed"
 )
 
 // Receipt is a provider's delivery receipt of a sent message (Twilio's
@@ -280,4 +287,4 @@ var ErrNoClaim = errors.New("no claim to finish")
 const LinkTTL = 30 * 24 * time.Hour
 
 // Split returns the outcome, when it was recorded and the detail.
-func (s Send) Split() (outcome string, at time.Time, detail string) { return s.Outcome, s.At, s.Detail }
+func (s Send) Split() (outcome Outcome, at time.Time, detail string) { return s.Outcome, s.At, s.Detail }

@@ -6,6 +6,18 @@ import (
 	"strings"
 )
 
+// Channel is how a reminder reaches the customer.
+type Channel string
+
+// The channels.
+const (
+	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
+)
+
+// Valid reports whether c is a channel this service sends on.
+func (c Channel) Valid() bool { return c == ChannelEmail || c == ChannelSMS }
+
 // MessageKey is the identity of one reminder: a step of a cart's sequence
 // on one channel, in one A/B variant. Every place that names a message (the
 // in-flight claim, the click-through link, the counters' suffix, the
@@ -15,7 +27,7 @@ type MessageKey struct {
 	Store   string
 	Cart    string
 	Step    int
-	Channel string
+	Channel Channel
 	Variant string // "" is BaseVariant
 	// Segment is the cart's segment ("" the default sequence): Step is an
 	// index into its steps.
@@ -27,13 +39,13 @@ type MessageKey struct {
 // retry, so the email's Message-ID (derived from it) marks a resend as the
 // same message.
 func (m MessageKey) ExternalID() string {
-	return m.Store + "/" + m.Cart + "/" + strconv.Itoa(m.Step) + "/" + m.Channel
+	return m.Store + "/" + m.Cart + "/" + strconv.Itoa(m.Step) + "/" + string(m.Channel)
 }
 
 // Slot is a message within its cart: (step, channel).
 type Slot struct {
 	Step    int
-	Channel string
+	Channel Channel
 }
 
 // Slot returns the message's place within its cart.
@@ -52,7 +64,7 @@ func (m MessageKey) String() string {
 	if m.Segment != "" {
 		step = m.Segment + "/" + step
 	}
-	return step + "|" + m.Channel + "|" + v + "|" + m.Store + "|" + m.Cart
+	return step + "|" + string(m.Channel) + "|" + v + "|" + m.Store + "|" + m.Cart
 }
 
 // ParseMessageKey parses String's form.
@@ -71,12 +83,12 @@ func ParseMessageKey(s string) (MessageKey, error) {
 	if err != nil || step < 0 {
 		return MessageKey{}, fmt.Errorf("message key %q: step %q is not an index", s, p[0])
 	}
-	return MessageKey{Step: step, Channel: p[1], Variant: p[2], Store: p[3], Cart: p[4], Segment: seg}, nil
+	return MessageKey{Step: step, Channel: Channel(p[1]), Variant: p[2], Store: p[3], Cart: p[4], Segment: seg}, nil
 }
 
 // Field is the cart hash field of a slot with the given one-letter kind
 // ("m" send state, "k" first click): "m:<step>:<channel>".
-func (s Slot) Field(kind string) string { return kind + ":" + strconv.Itoa(s.Step) + ":" + s.Channel }
+func (s Slot) Field(kind string) string { return kind + ":" + strconv.Itoa(s.Step) + ":" + string(s.Channel) }
 
 // ParseSlotField parses Field's form; ok is false for any other field.
 func ParseSlotField(f string) (kind string, s Slot, ok bool) {
@@ -89,8 +101,17 @@ func ParseSlotField(f string) (kind string, s Slot, ok bool) {
 	if !ok || err != nil || ch == "" {
 		return "", Slot{}, false
 	}
-	return kind, Slot{Step: step, Channel: ch}, true
+	return kind, Slot{Step: step, Channel: Channel(ch)}, true
 }
 
 // String is "<step>:<channel>", as the timeline shows it.
-func (s Slot) String() string { return strconv.Itoa(s.Step) + ":" + s.Channel }
+func (s Slot) String() string { return strconv.Itoa(s.Step) + ":" + string(s.Channel) }
+
+// ChannelNames are chs as strings (for joining and for the templates).
+func ChannelNames(chs []Channel) []string {
+	out := make([]string, len(chs))
+	for i, c := range chs {
+		out[i] = string(c)
+	}
+	return out
+}

@@ -41,7 +41,7 @@ func TestQuietHoursUntil(t *testing.T) {
 		{"across a DST change", "2026-03-08T04:00:00Z", zone("America/New_York"), night, "2026-03-08T12:00:00Z"},
 	}
 	for _, c := range cases {
-		until, quiet := QuietHours{On: true, Start: c.window[0], End: c.window[1], Channels: []string{"sms"}}.Until(at(c.now), c.loc)
+		until, quiet := QuietHours{On: true, Start: c.window[0], End: c.window[1], Channels: []Channel{"sms"}}.Until(at(c.now), c.loc)
 		if quiet != (c.until != "") || (quiet && !until.Equal(at(c.until))) {
 			t.Errorf("%s: quiet %v until %s, want %q", c.name, quiet, until.UTC().Format(time.RFC3339), c.until)
 		}

@@ -10,7 +10,7 @@ import (
 type Step struct {
 	Name     string
 	Delay    time.Duration // from the cart's last activity; strictly increasing
-	Channels []string      // "email", "sms"
+	Channels []Channel
 	Template string        // base name of its template files
 	Discount Discount
 	Variants []Variant // A/B test: alternatives to the step's own version (BaseVariant)
@@ -84,11 +84,11 @@ type Shop struct {
 type QuietHours struct {
 	On         bool
 	Start, End int // minutes after local midnight; the window crosses midnight when Start > End
-	Channels   []string
+	Channels   []Channel
 }
 
 // Applies reports whether quiet hours hold back channel.
-func (q QuietHours) Applies(channel string) bool {
+func (q QuietHours) Applies(channel Channel) bool {
 	return q.On && q.Start != q.End && slices.Contains(q.Channels, channel)
 }
 

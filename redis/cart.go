@@ -139,7 +139,7 @@ func sendValue(outcome string, at time.Time, detail string) string {
 // parseSend reads a send field: "claimed|ms" or "outcome|ms|claimed ms|detail".
 func parseSend(raw string) recovery.Send {
 	p := strings.SplitN(raw, "|", 4)
-	out := recovery.Send{Outcome: p[0]}
+	out := recovery.Send{Outcome: recovery.Outcome(p[0])}
 	if len(p) > 1 {
 		out.At = msTime(p[1])
 	}

@@ -19,27 +19,27 @@ import (
 // still active on (step, gen), that its customer (email, as the caller read
 // it with the cart) has not ordered since, and that nobody claimed the
 // message yet; then claims it. It returns recovery.ClaimOK or why not.
-func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email, contactHash string) (string, error) {
+func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email, contactHash string) (recovery.ClaimResult, error) {
 	now := s.now()
 	r, err := claimScript.run(ctx, s.rdb, claimCall{cart: s.k.cart(m.Store, m.Cart), due: s.k.due(m.Store), inflight: s.k.inflight(m.Store),
-		ordered: s.k.ordered(m.Store, email), cool: s.k.cool(m.Store, email), unsub: s.k.unsub(m.Store, m.Channel, contactHash),
+		ordered: s.k.ordered(m.Store, email), cool: s.k.cool(m.Store, email), unsub: s.k.unsub(m.Store, string(m.Channel), contactHash),
 		field: m.Slot().Field("m"), step: m.Step, gen: gen, now: now.UnixMilli(), cartID: m.Cart, cooldown: s.tn().cooldown.Milliseconds(),
 		orderGrace: recovery.OrderGrace.Milliseconds(), leaseUntil: now.Add(s.sendLease).UnixMilli(), message: m.String(), email: email}).Text()
 	if err != nil {
 		return "", fmt.Errorf("claim %s: %w", m, err)
 	}
-	return r, nil
+	return recovery.ClaimResult(r), nil
 }
 
 // Finish records the outcome of a claimed send and counts it. A failure
 // whose detail starts with "unknown" is also counted as unknown. email is
 // the cart's, as read with it (the cross-device index of a sent message).
 // It returns recovery.ErrNoClaim when the claim is gone (swept meanwhile).
-func (s *Store) Finish(ctx context.Context, m recovery.MessageKey, email, outcome, detail string) error {
+func (s *Store) Finish(ctx context.Context, m recovery.MessageKey, email string, outcome recovery.Outcome, detail string) error {
 	now := s.now()
 	n, err := finishScript.run(ctx, s.rdb, finishCall{cart: s.k.cart(m.Store, m.Cart), inflight: s.k.inflight(m.Store),
 		stats: s.k.stats(m.Store, day(now)), last: s.k.last(m.Store, email),
-		field: m.Slot().Field("m"), value: sendValue(outcome, now, detail), counter: s.counter(recovery.CounterKind(outcome), m),
+		field: m.Slot().Field("m"), value: sendValue(string(outcome), now, detail), counter: s.counter(recovery.CounterKind(outcome), m),
 		unknown: s.counter(recovery.CountUnknown, m), suffix: s.suffix(m), now: now.UnixMilli(), window: int64(s.tn().window / time.Second),
 		cartID: m.Cart, message: m.String(), email: email, reminded: field(recovery.CountReminded), reached: "rs:" + strconv.Itoa(m.Step),
 		reachedCounter: recovery.Counter{Kind: recovery.CountReached, Step: s.stepName(m.Store, m.Segment, m.Step), Variant: m.Variant}.Field(),
@@ -114,7 +114,7 @@ func (s *Store) Skip(ctx context.Context, m recovery.MessageKey, reason string) 
 		counter, why = "", ""
 	}
 	return skipScript.run(ctx, s.rdb, skipCall{cart: s.k.cart(m.Store, m.Cart), stats: s.k.stats(m.Store, day(now)),
-		field: m.Slot().Field("m"), value: recovery.OutcomeSkipped + "|" + ts + "|" + ts + "|" + strings.ReplaceAll(reason, "|", "/"),
+		field: m.Slot().Field("m"), value: string(recovery.OutcomeSkipped) + "|" + ts + "|" + ts + "|" + strings.ReplaceAll(reason, "|", "/"),
 		counter: counter, reason: why}).Err()
 }
 

@@ -162,7 +162,7 @@ func TestOrderRedeemsCodeOnce(t *testing.T) {
 func TestAttributionFollowsTheClick(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
-	send := func(cart string, step int, ch string) recovery.MessageKey {
+	send := func(cart string, step int, ch recovery.Channel) recovery.MessageKey {
 		t.Helper()
 		c := load(t, s, cart)
 		m := c.Message(step, ch, "")

@@ -104,5 +104,5 @@ func (s *Store) resolveLink(ctx context.Context, id [8]byte, l *recovery.Link) (
 	if err != nil {
 		return recovery.MessageKey{}, false, nil
 	}
-	return recovery.MessageKey{Store: p[0], Step: step, Channel: p[2], Variant: p[3], Cart: p[4]}, true, nil
+	return recovery.MessageKey{Store: p[0], Step: step, Channel: recovery.Channel(p[2]), Variant: p[3], Cart: p[4]}, true, nil
 }

@@ -47,7 +47,7 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		p := strings.SplitN(member, "|", 4)
 		if len(p) == 4 && recovery.ValidStore(p[0]) {
 			if step, err := strconv.Atoi(p[1]); err == nil {
-				m := recovery.MessageKey{Store: p[0], Step: step, Channel: p[2], Cart: p[3]}
+				m := recovery.MessageKey{Store: p[0], Step: step, Channel: recovery.Channel(p[2]), Cart: p[3]}
 				if err := s.register(ctx, m.Store); err != nil {
 					return n, err
 				}

@@ -310,7 +310,7 @@ func TestClaimCooldown(t *testing.T) {
 	anon := update("e4", "d", t0.Add(-2*time.Hour))
 	anon.Customer.Email = ""
 	ingest(t, s, anon)
-	claim := func(cart string, step int, ch string) string {
+	claim := func(cart string, step int, ch recovery.Channel) recovery.ClaimResult {
 		t.Helper()
 		c, _, _ := s.Load(ctx, "default", cart)
 		r, err := s.Claim(ctx, recovery.MessageKey{Store: "default", Cart: cart, Step: step, Channel: ch}, c.Gen, c.Email(), "")
@@ -320,7 +320,9 @@ func TestClaimCooldown(t *testing.T) {
 		return r
 	}
 	for _, tc := range []struct {
-		cart, ch, want string
+		cart string
+		ch   recovery.Channel
+		want recovery.ClaimResult
 	}{
 		{"a", "email", recovery.ClaimOK},
 		{"b", "email", recovery.ClaimCooldown}, // same customer, other cart

@@ -145,11 +145,11 @@ func (s *Store) stepName(store, segment string, i int) string {
 
 // suffix is a message's counter suffix.
 func (s *Store) suffix(m recovery.MessageKey) string {
-	return recovery.MessageSuffix(s.stepName(m.Store, m.Segment, m.Step), m.Channel, m.Variant)
+	return recovery.MessageSuffix(s.stepName(m.Store, m.Segment, m.Step), string(m.Channel), m.Variant)
 }
 
 func (s *Store) counter(kind recovery.CounterKind, m recovery.MessageKey) string {
-	return recovery.Counter{Kind: kind, Step: s.stepName(m.Store, m.Segment, m.Step), Channel: m.Channel, Variant: m.Variant}.Field()
+	return recovery.Counter{Kind: kind, Step: s.stepName(m.Store, m.Segment, m.Step), Channel: string(m.Channel), Variant: m.Variant}.Field()
 }
 
 // segmentCopy is a cart-level counter's copy for segment ("" for none).

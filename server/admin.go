@@ -186,7 +186,7 @@ func (s *Server) timeline(ctx context.Context, store, id string) (Timeline, erro
 		if m.Outcome == recovery.OutcomeClaimed {
 			at, detail = m.Started, "sending (outcome not recorded)"
 		}
-		add(at, "message."+m.Outcome, strings.TrimSpace(slot.String()+s.variantNote(store, id, c.Segment, slot.Step)+" "+detail))
+		add(at, "message."+string(m.Outcome), strings.TrimSpace(slot.String()+s.variantNote(store, id, c.Segment, slot.Step)+" "+detail))
 	}
 	for slot, at := range c.Clicks {
 		add(at, "message.clicked", slot.String())

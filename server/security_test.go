@@ -61,7 +61,7 @@ func newSecure(t *testing.T, opts ...func(*server.Server)) *secure {
 	logs := &logBuf{}
 	s := &server.Server{Store: e.store, Links: e.links, AdminToken: adminToken,
 		SessionTTL: 2 * time.Hour, Now: c.Now,
-		Steps:   []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}}},
+		Steps:   []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []recovery.Channel{"email"}}},
 		Secrets: server.Secrets{Generic: genericSecret, Shopify: shopifySecret},
 		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"cdn.test"}},
 		Ready:   func(context.Context) error { return nil },

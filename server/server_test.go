@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/recovery"
@@ -503,8 +503,8 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 func adminEnv(t *testing.T, token string, opts ...func(*redis.Options)) (*env, *server.Server) {
 	t.Helper()
 	e := newEnv(t, opts...)
-	st := []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}},
-		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []string{"email"}, Discount: recovery.Discount{Code: "COMEBACK10"}}}
+	st := []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []recovery.Channel{"email"}},
+		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []recovery.Channel{"email"}, Discount: recovery.Discount{Code: "COMEBACK10"}}}
 	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token,
 		Secrets: server.Secrets{Generic: genericSecret, Shopify: shopifySecret},
 		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},

@@ -184,7 +184,7 @@ func later(a, b time.Time) time.Time {
 
 // quietUntil reports whether channel is in its quiet hours for c's customer
 // (their time zone, else the store's) and, if so, when they end.
-func (h *Handler) quietUntil(c recovery.CartState, channel string) (time.Time, bool) {
+func (h *Handler) quietUntil(c recovery.CartState, channel recovery.Channel) (time.Time, bool) {
 	q := h.Rules.QuietHours
 	if !q.Applies(channel) {
 		return time.Time{}, false
@@ -212,7 +212,7 @@ func (h *Handler) location(customerTZ string) *time.Location {
 var errRender = errors.New("render")
 
 // guard returns why channel must not be used for c, or "".
-func (h *Handler) guard(ctx context.Context, c recovery.CartState, channel string) (string, error) {
+func (h *Handler) guard(ctx context.Context, c recovery.CartState, channel recovery.Channel) (string, error) {
 	if below, err := belowMin(c.Cart.Total, h.Rules.MinCartValue); err != nil {
 		return "cart total is not a decimal: " + err.Error(), nil
 	} else if below {
@@ -237,12 +237,12 @@ func (h *Handler) guard(ctx context.Context, c recovery.CartState, channel strin
 			return "no sms consent", nil
 		}
 	default:
-		return "unknown channel " + channel, nil
+		return "unknown channel " + string(channel), nil
 	}
-	if h.Senders[channel] == nil {
+	if h.Senders[string(channel)] == nil {
 		return "channel not configured", nil
 	}
-	sup, err := h.Store.Suppressed(ctx, c.Store, channel, recovery.ContactHash(contact))
+	sup, err := h.Store.Suppressed(ctx, c.Store, string(channel), recovery.ContactHash(contact))
 	if err != nil {
 		return "", err
 	}
@@ -281,7 +281,7 @@ type outgoing struct {
 
 // messages renders the step for c and builds one message per channel, each
 // with its own click-through link.
-func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step, variant recovery.Variant, discount render.Discount, channels []string) (map[string]outgoing, error) {
+func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step, variant recovery.Variant, discount render.Discount, channels []recovery.Channel) (map[recovery.Channel]outgoing, error) {
 	email := c.Email()
 	base := strings.TrimSuffix(h.PublicURL, "/")
 	unsub := base + "/unsubscribe/" + UnsubscribeToken(h.Links, c.Store, "email", email)
@@ -297,25 +297,25 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step
 	for _, it := range c.Cart.Items {
 		d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
 	}
-	out := map[string]outgoing{}
+	out := map[recovery.Channel]outgoing{}
 	for _, ch := range channels {
 		id := c.Message(stepIdx, ch, variant.Name).ExternalID()
 		lid := link.NewID()
 		d.RecoveryURL = base + "/r/" + h.Links.ShortToken(lid, h.Now().Add(recovery.LinkTTL))
-		r, err := h.Renderer.Render(variant.Template, []string{ch}, d)
+		r, err := h.Renderer.Render(variant.Template, []string{string(ch)}, d)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errRender, err)
 		}
 		switch ch {
 		case "email":
-			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: ch, To: c.Customer.Email, ToName: c.Customer.FirstName,
+			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: string(ch), To: c.Customer.Email, ToName: c.Customer.FirstName,
 				Subject: r.Subject, Text: r.Text, HTML: r.HTML, ID: id, From: h.Shop.EmailFrom,
 				Headers: map[string]string{
 					"List-Unsubscribe":      "<" + unsub + ">",
 					"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 				}}}
 		case "sms":
-			msg := notify.Message{Channel: ch, To: c.Customer.Phone, Text: r.SMS, ID: id, From: h.Shop.SMSFrom}
+			msg := notify.Message{Channel: string(ch), To: c.Customer.Phone, Text: r.SMS, ID: id, From: h.Shop.SMSFrom}
 			if h.StatusURL != "" {
 				// the receipt names its message; Twilio signs the whole URL
 				msg.StatusCallback = h.StatusURL + "?m=" + url.QueryEscape(c.Message(stepIdx, ch, variant.Name).String())

@@ -176,10 +176,10 @@ func steps(delays ...time.Duration) []recovery.Step {
 	names := []string{"first-reminder", "second-reminder", "last-chance"}
 	out := make([]recovery.Step, len(delays))
 	for i, d := range delays {
-		out[i] = recovery.Step{Name: names[i], Delay: d, Channels: []string{"email"}, Template: names[i]}
+		out[i] = recovery.Step{Name: names[i], Delay: d, Channels: []recovery.Channel{"email"}, Template: names[i]}
 	}
 	if len(out) > 1 {
-		out[1].Channels = []string{"email", "sms"}
+		out[1].Channels = []recovery.Channel{"email", "sms"}
 		out[1].Discount = recovery.Discount{Code: "COMEBACK10", Label: "10% off"}
 	}
 	return out

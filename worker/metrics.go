@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
 // Metrics are the worker's Prometheus metrics. A nil *Metrics records
@@ -19,12 +21,12 @@ type Metrics struct {
 // Message outcomes counted by cartrecovery_messages_total, beside the
 // recorded outcomes sent, failed and skipped.
 const (
-	outcomeRetry    = "retry"    // not accepted; the task is retried
-	outcomeDeferred = "deferred" // held for the end of quiet hours
-	outcomeHeld     = "held"     // holdout group: never messaged
+	outcomeRetry    recovery.Outcome = "retry"    // not accepted; the task is retried
+	outcomeDeferred recovery.Outcome = "deferred" // held for the end of quiet hours
+	outcomeHeld     recovery.Outcome = "held"     // holdout group: never messaged
 	// outcomeUnknown: recorded as failed, reason unknown — the provider
 	// may have taken it, or the worker died mid-send (swept). Not resent.
-	outcomeUnknown = "unknown"
+	outcomeUnknown recovery.Outcome = "unknown"
 )
 
 // NewMetrics registers the worker's metrics on reg: messages by channel and
@@ -64,9 +66,9 @@ func NewMetrics(reg prometheus.Registerer, store interface {
 	return m
 }
 
-func (m *Metrics) count(channel, outcome string) {
+func (m *Metrics) count(channel recovery.Channel, outcome recovery.Outcome) {
 	if m != nil {
-		m.messages.WithLabelValues(channel, outcome).Inc()
+		m.messages.WithLabelValues(string(channel), string(outcome)).Inc()
 	}
 }
 
@@ -84,4 +86,6 @@ func (m *Metrics) platformCall(platform, call, result string) {
 
 // Receipt counts a delivery receipt (delivered, undelivered, failed) in
 // cartrecovery_messages_total.
-func (m *Metrics) Receipt(channel, status string) { m.count(channel, status) }
+func (m *Metrics) Receipt(channel, status string) {
+	m.count(recovery.Channel(channel), recovery.Outcome(status))
+}

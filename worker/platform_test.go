@@ -26,7 +26,7 @@ import (
 func uniqueStep() []recovery.Step {
 	st := steps(time.Hour, 24*time.Hour)
 	st[0].Discount = recovery.Discount{Unique: true, Percent: "10", ExpiresAfter: 72 * time.Hour, Prefix: "BACK-", Label: "10% off"}
-	st[1].Channels = []string{"email"}
+	st[1].Channels = []recovery.Channel{"email"}
 	return st
 }
 
@@ -295,7 +295,7 @@ func texts(s []sent) []string {
 func TestPlatformDownAndConvertedCarts(t *testing.T) {
 	parallel(t)
 	b := setup(t, steps(time.Hour, 2*time.Hour))
-	b.steps[1].Channels = []string{"email"}
+	b.steps[1].Channels = []recovery.Channel{"email"}
 	fake := bigcommercetest.Start(t)
 	cl := bigcommerce.NewClient(fake.URL, bigcommercetest.Hash, bigcommercetest.Token)
 	b.platforms = map[string]worker.Platform{bigcommerce.Platform: cl}

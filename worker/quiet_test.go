@@ -25,7 +25,7 @@ func TestQuietHoursHoldSMSUntilTheyEnd(t *testing.T) {
 	due := b.clock.Now().Add(24 * time.Hour).UTC()
 	minutes := func(t time.Time) int { return t.Hour()*60 + t.Minute() }
 	end := due.Add(time.Hour)
-	b.rules.QuietHours = recovery.QuietHours{On: true, Start: minutes(due.Add(-time.Hour)), End: minutes(end), Channels: []string{"sms"}}
+	b.rules.QuietHours = recovery.QuietHours{On: true, Start: minutes(due.Add(-time.Hour)), End: minutes(end), Channels: []recovery.Channel{"sms"}}
 	b.startWorker()
 	ctx := context.Background()
 

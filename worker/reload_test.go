@@ -99,7 +99,7 @@ func TestReloadOfScheduledCarts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			parallel(t)
 			b := setup(t, steps(time.Hour, 3*time.Hour))
-			b.steps[1].Channels = []string{"email"}
+			b.steps[1].Channels = []recovery.Channel{"email"}
 			start := b.clock.Now()
 			b.startWorker()
 			b.ingest(cart("c1", start))
@@ -110,7 +110,7 @@ func TestReloadOfScheduledCarts(t *testing.T) {
 			// the reload, as the app applies it to every component
 			st := steps(tc.delays...)
 			if len(st) > 1 {
-				st[1].Channels = []string{"email"}
+				st[1].Channels = []recovery.Channel{"email"}
 			}
 			names := make([]string, len(st))
 			for i, s := range st {

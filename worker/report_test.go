@@ -291,7 +291,7 @@ func TestCountersEqualRecount(t *testing.T) {
 		for sk, raw := range c.Sends {
 			o, _, _ := raw.Split()
 			step := s.steps[sk.Step].Name
-			want[key{o, step}]++
+			want[key{string(o), step}]++
 		}
 		for sk := range c.Clicks {
 			want[key{"clicked", s.steps[sk.Step].Name}]++

@@ -50,10 +50,10 @@ type run struct {
 	lastAttempt bool
 	firstSend   bool // the first provider call of this step: its lateness is measured
 
-	send      []string  // channels that passed the guards and quiet hours
-	quietEnd  time.Time // a channel waits for the end of quiet hours
+	send      []recovery.Channel // channels that passed the guards and quiet hours
+	quietEnd  time.Time          // a channel waits for the end of quiet hours
 	offer     render.Discount
-	msgs      map[string]outgoing
+	msgs      map[recovery.Channel]outgoing
 	renderErr error
 	retry     []error // retryable failures: the task is retried
 }
@@ -162,7 +162,9 @@ func (h *Handler) load(ctx context.Context, t *asynq.Task) (*run, error) {
 	return r, nil
 }
 
-func (r *run) key(ch string) recovery.MessageKey { return r.c.Message(r.p.Step, ch, r.v.Name) }
+func (r *run) key(ch recovery.Channel) recovery.MessageKey {
+	return r.c.Message(r.p.Step, ch, r.v.Name)
+}
 
 // ReasonGone is the skip reason of a cart its platform no longer has.
 const ReasonGone = "the platform no longer has this cart (converted, deleted or expired)"
@@ -208,7 +210,7 @@ func (r *run) refresh() (done bool, err error) {
 }
 
 // skip records that ch is not sent and why.
-func (r *run) skip(ctx context.Context, ch, reason, metric string) error {
+func (r *run) skip(ctx context.Context, ch recovery.Channel, reason string, metric recovery.Outcome) error {
 	if err := r.h.Store.Skip(ctx, r.key(ch), reason); err != nil {
 		return err
 	}
@@ -431,8 +433,8 @@ func (r *run) render() error {
 // last step before the provider call, then claims, sends and records the
 // outcome. stop is true when the cart must send nothing more (ordered,
 // deleted, superseded).
-func (r *run) deliver(ch string) (stop bool, err error) {
-	conn, err := notify.Acquire(r.ctx, r.h.Senders[ch])
+func (r *run) deliver(ch recovery.Channel) (stop bool, err error) {
+	conn, err := notify.Acquire(r.ctx, r.h.Senders[string(ch)])
 	if err != nil {
 		if notify.FailureOf(err) == notify.FailureRetryable && !r.lastAttempt {
 			r.log.Warn("channel not available; will retry", "channel", ch, "err", err)
@@ -541,7 +543,7 @@ func (r *run) sendAndRecord(conn notify.Conn, key recovery.MessageKey, m outgoin
 		// The provider may have taken it: recorded as unknown, not resent.
 		detail, metric = "unknown outcome, not retried: "+detail, outcomeUnknown
 	case notify.FailureOptedOut:
-		if e := r.h.Store.Suppress(r.rec, r.c.Store, ch, recovery.ContactHash(contactOf(ch, m.Message.To)), "opted out with the provider"); e != nil {
+		if e := r.h.Store.Suppress(r.rec, r.c.Store, string(ch), recovery.ContactHash(contactOf(ch, m.Message.To)), "opted out with the provider"); e != nil {
 			r.log.Error("record the provider's opt-out", "channel", ch, "err", e)
 		}
 	}
@@ -551,7 +553,7 @@ func (r *run) sendAndRecord(conn notify.Conn, key recovery.MessageKey, m outgoin
 }
 
 // contactOf is the form a channel's contact is suppressed under.
-func contactOf(channel, to string) string {
+func contactOf(channel recovery.Channel, to string) string {
 	if channel == "email" {
 		return recovery.NormalizeEmail(to)
 	}
@@ -561,7 +563,7 @@ func contactOf(channel, to string) string {
 // record replaces the claim with the outcome. When the claim was swept as
 // unknown meanwhile (this process stalled past the lease), the sweep's
 // record stands and the late outcome is logged.
-func (r *run) record(key recovery.MessageKey, outcome, detail string) error {
+func (r *run) record(key recovery.MessageKey, outcome recovery.Outcome, detail string) error {
 	err := r.h.Store.Finish(r.rec, key, r.c.Email(), outcome, detail)
 	if errors.Is(err, recovery.ErrNoClaim) {
 		r.log.Warn("outcome arrived after the claim was swept as unknown", "channel", key.Channel, "outcome", outcome)

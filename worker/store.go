@@ -18,8 +18,8 @@ type Store interface {
 	Suppress(ctx context.Context, store, channel, contactHash, reason string) error
 	Suppressed(ctx context.Context, store, channel, contactHash string) (bool, error)
 
-	Claim(ctx context.Context, m recovery.MessageKey, gen int, email, contactHash string) (string, error)
-	Finish(ctx context.Context, m recovery.MessageKey, email, outcome, detail string) error
+	Claim(ctx context.Context, m recovery.MessageKey, gen int, email, contactHash string) (recovery.ClaimResult, error)
+	Finish(ctx context.Context, m recovery.MessageKey, email string, outcome recovery.Outcome, detail string) error
 	Unclaim(ctx context.Context, m recovery.MessageKey) error
 	Skip(ctx context.Context, m recovery.MessageKey, reason string) error
 	Hold(ctx context.Context, m recovery.MessageKey, until time.Time) error

@@ -201,7 +201,7 @@ func TestFailureClassification(t *testing.T) {
 		name      string
 		errs      []error
 		wantCalls int
-		want      string
+		want      recovery.Outcome
 	}{
 		{"temporary then accepted", []error{fmt.Errorf("450 mailbox busy: %w", notify.ErrTemporary)}, 2, recovery.OutcomeSent},
 		{"permanent is not retried", []error{fmt.Errorf("550 no such user: %w", notify.ErrPermanent)}, 1, recovery.OutcomeFailed},
@@ -212,7 +212,7 @@ func TestFailureClassification(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			parallel(t)
 			b := setup(t, steps(time.Hour, 2*time.Hour))
-			b.steps[1].Channels = []string{"email"}
+			b.steps[1].Channels = []recovery.Channel{"email"}
 			b.email.errs = tc.errs
 			b.startWorker()
 			b.ingest(cart("c1", b.clock.Now()))

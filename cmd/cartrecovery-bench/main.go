@@ -517,7 +517,7 @@ func benchLateness(ctx context.Context, rdb goredis.UniversalClient, stores, que
 	}
 	rec := &recorder{start: map[string]time.Time{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	steps := []recovery.Step{{Name: "first-reminder", Delay: *lateDelay, Channels: []string{"email"}, Template: "first-reminder"}}
+	steps := []recovery.Step{{Name: "first-reminder", Delay: *lateDelay, Channels: []recovery.Channel{"email"}, Template: "first-reminder"}}
 	h := &worker.Handler{Store: store, Steps: steps, Rules: worker.Rules{MinCartValue: "0"},
 		Shop: recovery.Shop{Name: "Bench", URL: "https://shop.example"}, PublicURL: "http://localhost:8080",
 		Renderer: rend, Senders: map[string]notify.Sender{"email": rec}, Links: link.New([]byte("bench-key-bench-key-bench-key-32")),

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/cartrecovery/cartrecovery/recovery"
 	"io"
 	"log/slog"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
@@ -54,7 +54,7 @@ func benchPool(ctx context.Context, rdb *redis.Client, pool, n, conc int, latenc
 	store := newStore(rdb, delay)
 	var mu sync.Mutex
 	claims := map[string]time.Time{} // Message-ID → claim instant
-	h := &worker.Handler{Store: store, Steps: []recovery.Step{{Name: "first-reminder", Delay: delay, Channels: []string{"email"}, Template: "first-reminder"}},
+	h := &worker.Handler{Store: store, Steps: []recovery.Step{{Name: "first-reminder", Delay: delay, Channels: []recovery.Channel{"email"}, Template: "first-reminder"}},
 		Rules: worker.Rules{MinCartValue: "0"}, Shop: recovery.Shop{Name: "Bench", URL: "https://shop.example"},
 		PublicURL: "http://localhost:8080", Renderer: rend, Senders: map[string]notify.Sender{"email": email},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Now: time.Now, Log: log,

@@ -185,10 +185,10 @@ func preview(args []string, stdout, stderr io.Writer) error {
 	}
 	channels := step.Channels
 	if *channel != "" {
-		if !slices.Contains(step.Channels, *channel) {
-			return usageError{fmt.Errorf("--channel: %q is not a channel of step %s (%s)", *channel, step.Name, strings.Join(step.Channels, ", "))}
+		if !slices.Contains(step.Channels, recovery.Channel(*channel)) {
+			return usageError{fmt.Errorf("--channel: %q is not a channel of step %s (%s)", *channel, step.Name, strings.Join(recovery.ChannelNames(step.Channels), ", "))}
 		}
-		channels = []string{*channel}
+		channels = []recovery.Channel{recovery.Channel(*channel)}
 	}
 
 	now := time.Now()
@@ -241,7 +241,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 			for _, ch := range channels {
 				// one click-through link per message, as a send makes them
 				d.RecoveryURL = base + "/r/" + signer.ShortToken(link.NewID(), now.Add(recovery.LinkTTL))
-				res, err := r.Render(v.Template, []string{ch}, d)
+				res, err := r.Render(v.Template, []string{string(ch)}, d)
 				if err != nil {
 					return err
 				}
@@ -380,7 +380,7 @@ func listSequence(w io.Writer, head string, steps []recovery.Step, r *render.Ren
 		return strings.Join(append([]string{"default"}, r.Locales(tmpl)...), ", ")
 	}
 	for _, st := range steps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, shortDuration(st.Delay), strings.Join(st.Channels, "+"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, shortDuration(st.Delay), strings.Join(recovery.ChannelNames(st.Channels), "+"),
 			st.Template, discountSummary(st.Discount), locales(st.Template))
 		if len(st.Variants) == 0 {
 			continue

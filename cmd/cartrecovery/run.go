@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
 )
 
@@ -218,7 +219,7 @@ func logConfig(log *slog.Logger, cfg config.Config) {
 		case a.Key == "sequence":
 			for i, st := range cfg.Steps() {
 				args := []any{"section", "sequence", "step", i + 1, "name", st.Name, "delay", shortDuration(st.Delay),
-					"channels", strings.Join(st.Channels, "+"), "template", st.Template, "discount", discountSummary(st.Discount)}
+					"channels", strings.Join(recovery.ChannelNames(st.Channels), "+"), "template", st.Template, "discount", discountSummary(st.Discount)}
 				for _, v := range st.Variants {
 					v = st.VariantNamed(v.Name)
 					args = append(args, "variant."+v.Name, fmt.Sprintf("%d%% %s, %s", v.Weight, v.Template, discountSummary(v.Discount)))
@@ -252,7 +253,7 @@ func logConfig(log *slog.Logger, cfg config.Config) {
 	for i, sg := range cfg.Playbook().Segments {
 		steps := make([]string, len(sg.Steps))
 		for j, st := range sg.Steps {
-			steps[j] = fmt.Sprintf("%s@%s:%s:%s", st.Name, shortDuration(st.Delay), strings.Join(st.Channels, "+"), discountSummary(st.Discount))
+			steps[j] = fmt.Sprintf("%s@%s:%s:%s", st.Name, shortDuration(st.Delay), strings.Join(recovery.ChannelNames(st.Channels), "+"), discountSummary(st.Discount))
 		}
 		holdout := sg.Holdout
 		if holdout < 0 {
