@@ -287,4 +287,6 @@ var ErrNoClaim = errors.New("no claim to finish")
 const LinkTTL = 30 * 24 * time.Hour
 
 // Split returns the outcome, when it was recorded and the detail.
-func (s Send) Split() (outcome Outcome, at time.Time, detail string) { return s.Outcome, s.At, s.Detail }
+func (s Send) Split() (outcome Outcome, at time.Time, detail string) {
+	return s.Outcome, s.At, s.Detail
+}

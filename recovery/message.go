@@ -88,7 +88,9 @@ func ParseMessageKey(s string) (MessageKey, error) {
 
 // Field is the cart hash field of a slot with the given one-letter kind
 // ("m" send state, "k" first click): "m:<step>:<channel>".
-func (s Slot) Field(kind string) string { return kind + ":" + strconv.Itoa(s.Step) + ":" + string(s.Channel) }
+func (s Slot) Field(kind string) string {
+	return kind + ":" + strconv.Itoa(s.Step) + ":" + string(s.Channel)
+}
 
 // ParseSlotField parses Field's form; ok is false for any other field.
 func ParseSlotField(f string) (kind string, s Slot, ok bool) {

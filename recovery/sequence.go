@@ -11,7 +11,7 @@ type Step struct {
 	Name     string
 	Delay    time.Duration // from the cart's last activity; strictly increasing
 	Channels []Channel
-	Template string        // base name of its template files
+	Template string // base name of its template files
 	Discount Discount
 	Variants []Variant // A/B test: alternatives to the step's own version (BaseVariant)
 }
