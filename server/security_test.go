@@ -317,7 +317,7 @@ func TestFrameProtectionOnEveryHTMLPage(t *testing.T) {
 func TestOpsListenerSeparate(t *testing.T) {
 	x := newSecure(t, func(s *server.Server) { s.OpsSeparate = true })
 	ops := x.s.OpsHandler()
-	b := generic("e1", "cart.updated", "c1", time.Now())
+	b := genericBody("e1", "cart.updated", "c1", time.Now())
 	if resp := x.do("POST", "/webhooks/generic", me, b, genericHeaders(b)); resp.StatusCode != 202 {
 		t.Fatalf("webhook: %d %s", resp.StatusCode, readAll(resp))
 	}

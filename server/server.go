@@ -23,12 +23,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
-	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
 // MaxBody is the largest webhook body accepted (1 MiB).
@@ -283,15 +286,15 @@ func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, *tenant,
 	if err != nil {
 		return recovery.Event{}, nil, err
 	}
-	if err := webhook.VerifyShopify(body, r.Header.Get("X-Shopify-Hmac-Sha256"), sec.Shopify); err != nil {
+	if err := shopify.Verify(body, r.Header.Get("X-Shopify-Hmac-Sha256"), sec.Shopify); err != nil {
 		return recovery.Event{}, nil, err
 	}
 	topic := r.Header.Get("X-Shopify-Topic")
-	ev, err := webhook.ParseShopify(topic, shop, r.Header.Get("X-Shopify-Webhook-Id"), body)
+	ev, err := shopify.Parse(topic, shop, r.Header.Get("X-Shopify-Webhook-Id"), body)
 	if err != nil {
 		return ev, nil, err
 	}
-	ev.ID, err = webhook.ShopifyDeliveryID(topic, ev.ID, r.Header.Get("X-Shopify-Event-Id"))
+	ev.ID, err = shopify.DeliveryID(topic, ev.ID, r.Header.Get("X-Shopify-Event-Id"))
 	return ev, t, err
 }
 
@@ -299,17 +302,17 @@ func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, *tenant,
 // the order webhooks.
 func (s *Server) woocommerce(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
 	sig := r.Header.Get("X-WC-Webhook-Signature")
-	if webhook.IsWooCommercePing(sig, body) {
-		return recovery.Event{}, nil, webhook.ErrPing
+	if woocommerce.IsPing(sig, body) {
+		return recovery.Event{}, nil, platform.ErrPing
 	}
 	sec, t, err := s.secretsFor("woocommerce", wooStore(r))
 	if err != nil {
 		return recovery.Event{}, nil, err
 	}
-	if err := webhook.VerifyWooCommerce(body, sig, sec.WooCommerce); err != nil {
+	if err := woocommerce.Verify(body, sig, sec.WooCommerce); err != nil {
 		return recovery.Event{}, nil, err
 	}
-	ev, err := webhook.ParseWooCommerce(r.Header.Get("X-WC-Webhook-Topic"), r.Header.Get("X-WC-Webhook-Source"), body)
+	ev, err := woocommerce.Parse(r.Header.Get("X-WC-Webhook-Topic"), r.Header.Get("X-WC-Webhook-Source"), body)
 	return ev, t, err
 }
 
@@ -334,10 +337,10 @@ func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, *tenant,
 	if err != nil {
 		return recovery.Event{}, nil, err
 	}
-	if err := webhook.VerifyGeneric(body, r.Header.Get("X-Cartrecovery-Signature"), sec.Generic); err != nil {
+	if err := generic.Verify(body, r.Header.Get("X-Cartrecovery-Signature"), sec.Generic); err != nil {
 		return recovery.Event{}, nil, err
 	}
-	ev, err := webhook.ParseGeneric(body)
+	ev, err := generic.Parse(body)
 	return ev, t, err
 }
 
@@ -350,7 +353,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) string {
 	case errors.Is(err, recovery.ErrIgnored):
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": err.Error()})
 		return "ignored"
-	case errors.Is(err, webhook.ErrPing):
+	case errors.Is(err, platform.ErrPing):
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return "ping"
 	case errors.As(err, &limited):

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/report"
-	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
 // Tenant is what the server knows of one store: the shop its pages and
@@ -201,7 +201,7 @@ func bodyStore(platform string, body []byte) string {
 
 // wooStore is the store of a WooCommerce delivery (its source's host).
 func wooStore(r *http.Request) string {
-	st, err := webhook.WooCommerceStore(r.Header.Get("X-WC-Webhook-Source"))
+	st, err := woocommerce.StoreID(r.Header.Get("X-WC-Webhook-Source"))
 	if err != nil {
 		return ""
 	}

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/cartrecovery/cartrecovery/recovery"
 	"io"
 	"log/slog"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"

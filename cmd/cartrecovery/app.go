@@ -18,18 +18,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/clock"
 	"github.com/cartrecovery/cartrecovery/config"
-	"github.com/cartrecovery/cartrecovery/generic"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/server"
-	"github.com/cartrecovery/cartrecovery/shopify"
-	"github.com/cartrecovery/cartrecovery/woocommerce"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -150,8 +151,8 @@ func statusURL(publicURL string) string {
 }
 
 // platforms are the API clients the worker asks at send time.
-func platforms(c config.Platforms) map[string]worker.Platform {
-	out := map[string]worker.Platform{}
+func platforms(c config.Platforms) map[string]platform.Client {
+	out := map[string]platform.Client{}
 	if sh := c.Shopify; sh.Shop != "" && sh.AdminToken != "" {
 		out[shopify.Platform] = shopify.NewClient(sh.APIURL, sh.Shop, sh.AdminToken)
 	}

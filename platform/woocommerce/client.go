@@ -1,5 +1,6 @@
-// Package woocommerce calls a WooCommerce shop's REST API (wc/v3) for the
-// worker, right before a reminder goes out: it registers the reminder's
+// Package woocommerce is everything cartrecovery knows about WooCommerce:
+// its order webhooks (Parse, Verify, the creation ping) and the shop's REST
+// API (wc/v3), which the worker calls right before a reminder goes out: it registers the reminder's
 // unique discount code as a coupon, and asks whether the cart's checkout
 // has become a placed order (its webhook may have been lost: WooCommerce
 // never retries a delivery).
@@ -7,7 +8,7 @@
 // A WooCommerce cart is an order: the worker knows it by the order id
 // WooCommerce webhooks carry (an open checkout is an order in
 // checkout-draft, pending or failed), and its store by the shop's host
-// (webhook.WooCommerceStore).
+// (StoreID).
 package woocommerce
 
 import (
@@ -26,7 +27,6 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
 // Platform is the platform name of WooCommerce events and carts.
@@ -60,10 +60,10 @@ func NewClient(shopURL, key, secret string) *Client {
 }
 
 // Store is the store id this shop's webhooks are recorded under
-// (webhook.WooCommerceStore of the shop's address: "shop.example", or
+// (StoreID of the shop's address: "shop.example", or
 // "shop.example_8443" with a port); "" when URL is not a usable address.
 func (c *Client) Store() string {
-	s, err := webhook.WooCommerceStore(c.URL)
+	s, err := StoreID(c.URL)
 	if err != nil {
 		return ""
 	}

@@ -1,5 +1,7 @@
-// Package shopify calls a shop's Admin GraphQL API right before a reminder
-// goes out: to register the unique discount code the message will carry,
+// Package shopify is everything cartrecovery knows about Shopify: its
+// webhooks (Parse, Verify: X-Shopify-Hmac-Sha256 over the raw body), and
+// the shop's Admin GraphQL API, called right before a reminder goes out: to
+// register the unique discount code the message will carry,
 // and to ask whether the customer has ordered since the cart began (the
 // orders/create webhook may have been lost).
 package shopify

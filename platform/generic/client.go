@@ -1,8 +1,10 @@
-// Package generic registers unique discount codes with a shop integrated by
-// hand (the "generic" platform, whose cart webhooks arrive at POST
-// /webhooks/generic).
+// Package generic is the platform of shops integrated by hand: the
+// documented generic JSON event (Parse), signed with
+// X-Cartrecovery-Signature (Sign, Verify) and posted to POST
+// /webhooks/generic, and the shop's endpoint that registers unique
+// discount codes (Client).
 //
-// # Contract
+// # Discount code contract
 //
 // Before a message carries a unique code, cartrecovery POSTs it to the
 // shop's discount URL (platforms.generic.discount_url) as JSON:
@@ -25,7 +27,7 @@
 //	X-Cartrecovery-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with platforms.generic.secret>
 //
 // the same signature scheme as the shop's own webhooks to cartrecovery
-// (webhook.SignGeneric / webhook.VerifyGeneric). The receiving shop must:
+// (Sign / Verify). The receiving shop must:
 //
 //  1. verify the signature over the raw body, in constant time, and answer
 //     401 when it does not match;
@@ -53,7 +55,6 @@ import (
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
 // Platform is the platform name of generic (hand-written) events and carts.
@@ -128,7 +129,7 @@ func (c *Client) RegisterCode(ctx context.Context, r recovery.CodeRequest) error
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Cartrecovery-Event", Event)
-	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric(body, c.Secret))
+	req.Header.Set("X-Cartrecovery-Signature", Sign(body, c.Secret))
 	where := req.URL.Host // never the whole URL: its query may hold a token
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

@@ -1,4 +1,4 @@
-package webhook
+package shopify
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/cartrecovery/cartrecovery/platform/field"
 )
 
 // sameAsDecode checks scanShopify against decode (encoding/json), the
@@ -18,7 +20,7 @@ func sameAsDecode(t *testing.T, body []byte) bool {
 	t.Helper()
 	var fast, ref shopifyPayload
 	ok := scanShopify(body, &fast)
-	err := decode(body, &ref)
+	err := field.Decode(body, &ref)
 	if !ok {
 		return false
 	}
@@ -32,7 +34,7 @@ func sameAsDecode(t *testing.T, body []byte) bool {
 }
 
 func shopifyFixtures(t testing.TB) map[string][]byte {
-	files, _ := filepath.Glob("testdata/shopify/*.json")
+	files, _ := filepath.Glob("testdata/*.json")
 	out := map[string][]byte{}
 	for _, name := range files {
 		b, err := os.ReadFile(name)
@@ -67,7 +69,7 @@ func TestScanShopifyEveryField(t *testing.T) {
 			rt = rt.Elem()
 		}
 		switch {
-		case rt == typeOfFlexID:
+		case rt == field.TypeOf[field.ID]():
 			n++
 			if n%2 == 0 {
 				return json.Number(fmt.Sprint(9007199254740993 + n))
@@ -94,7 +96,7 @@ func TestScanShopifyEveryField(t *testing.T) {
 		t.Fatalf("no value for %s", rt)
 		return nil
 	}
-	body, err := json.Marshal(fill(reflectTypeOf[shopifyPayload]()))
+	body, err := json.Marshal(fill(field.TypeOf[shopifyPayload]()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +232,7 @@ func BenchmarkParseShopify(b *testing.B) {
 	body := shopifyFixtures(b)["checkouts_create.json"]
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if _, err := ParseShopify("checkouts/create", "shop.myshopify.com", "wh", body); err != nil {
+		if _, err := Parse("checkouts/create", "shop.myshopify.com", "wh", body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -250,7 +252,7 @@ func BenchmarkDecodeShopify(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
 				var p shopifyPayload
-				if err := decode(body, &p); err != nil {
+				if err := field.Decode(body, &p); err != nil {
 					b.Fatal(err)
 				}
 			}

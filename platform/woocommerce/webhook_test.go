@@ -1,4 +1,4 @@
-package webhook
+package woocommerce
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ const wcSource = "https://shop.example/"
 // set for a case.
 func wcOrderFixture(t testing.TB, status string, extra ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("testdata/woocommerce/order.json")
+	b, err := os.ReadFile("testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestWooCommerceStatuses(t *testing.T) {
 		{"product.updated", "pending", "", true},
 	}
 	for _, c := range cases {
-		ev, err := ParseWooCommerce(c.topic, wcSource, wcOrderFixture(t, c.status))
+		ev, err := Parse(c.topic, wcSource, wcOrderFixture(t, c.status))
 		if c.ignored {
 			if !errors.Is(err, recovery.ErrIgnored) {
 				t.Errorf("%s %s: %+v %v, want ignored", c.topic, c.status, ev, err)
@@ -62,7 +62,7 @@ func TestWooCommerceStatuses(t *testing.T) {
 }
 
 func TestWooCommerceOpenOrderIsACart(t *testing.T) {
-	ev, err := ParseWooCommerce("order.updated", wcSource, wcOrderFixture(t, "pending"))
+	ev, err := Parse("order.updated", wcSource, wcOrderFixture(t, "pending"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,16 +82,16 @@ func TestWooCommerceOpenOrderIsACart(t *testing.T) {
 	}
 	// the order's own payment_url wins (current WooCommerce sends it)
 	pay := wcOrderFixture(t, "pending", `"order_key": "wc_order_58d2d042d1d",`, `"order_key": "wc_order_58d2d042d1d", "payment_url": "https://shop.example/shop/checkout/order-pay/727/?pay_for_order=true&key=k2",`)
-	if ev, err := ParseWooCommerce("order.updated", wcSource, pay); err != nil || !strings.HasSuffix(ev.Cart.RecoveryURL, "key=k2") {
+	if ev, err := Parse("order.updated", wcSource, pay); err != nil || !strings.HasSuffix(ev.Cart.RecoveryURL, "key=k2") {
 		t.Errorf("payment_url: %q %v", ev.Cart.RecoveryURL, err)
 	}
 	// a WordPress installed in a folder: the order-pay page is under it
-	if ev, _ := ParseWooCommerce("order.updated", "https://example.com/shop/", wcOrderFixture(t, "pending")); !strings.HasPrefix(ev.Cart.RecoveryURL, "https://example.com/shop/checkout/order-pay/727/") {
+	if ev, _ := Parse("order.updated", "https://example.com/shop/", wcOrderFixture(t, "pending")); !strings.HasPrefix(ev.Cart.RecoveryURL, "https://example.com/shop/checkout/order-pay/727/") {
 		t.Errorf("folder install: %q", ev.Cart.RecoveryURL)
 	}
 	// no billing email yet: nothing to remind
 	noEmail := wcOrderFixture(t, "checkout-draft", `"email": "john.doe@example.com"`, `"email": ""`)
-	if _, err := ParseWooCommerce("order.updated", wcSource, noEmail); !errors.Is(err, recovery.ErrIgnored) {
+	if _, err := Parse("order.updated", wcSource, noEmail); !errors.Is(err, recovery.ErrIgnored) {
 		t.Errorf("draft without email: %v, want ignored", err)
 	}
 }
@@ -99,18 +99,18 @@ func TestWooCommerceOpenOrderIsACart(t *testing.T) {
 // order.created and order.updated of the same change are one event; a new
 // change or a new status is another.
 func TestWooCommerceEventIdentity(t *testing.T) {
-	a, _ := ParseWooCommerce("order.created", wcSource, wcOrderFixture(t, "pending"))
-	b, _ := ParseWooCommerce("order.updated", wcSource, wcOrderFixture(t, "pending"))
-	c, _ := ParseWooCommerce("order.updated", wcSource, wcOrderFixture(t, "processing"))
-	d, _ := ParseWooCommerce("order.updated", wcSource, wcOrderFixture(t, "pending", `"date_modified_gmt": "2017-03-22T19:28:08"`, `"date_modified_gmt": "2017-03-22T19:30:00"`))
+	a, _ := Parse("order.created", wcSource, wcOrderFixture(t, "pending"))
+	b, _ := Parse("order.updated", wcSource, wcOrderFixture(t, "pending"))
+	c, _ := Parse("order.updated", wcSource, wcOrderFixture(t, "processing"))
+	d, _ := Parse("order.updated", wcSource, wcOrderFixture(t, "pending", `"date_modified_gmt": "2017-03-22T19:28:08"`, `"date_modified_gmt": "2017-03-22T19:30:00"`))
 	if a.ID == "" || a.ID != b.ID || a.ID == c.ID || a.ID == d.ID || c.ID == d.ID {
 		t.Fatalf("ids %q %q %q %q", a.ID, b.ID, c.ID, d.ID)
 	}
-	del, err := ParseWooCommerce("order.deleted", wcSource, []byte(`{"id": 727}`))
+	del, err := Parse("order.deleted", wcSource, []byte(`{"id": 727}`))
 	if err != nil || del.Kind != recovery.CartDeleted || del.Cart.ID != "727" || !del.OccurredAt.IsZero() {
 		t.Fatalf("deleted: %+v %v", del, err)
 	}
-	o, _ := ParseWooCommerce("order.updated", wcSource, wcOrderFixture(t, "completed"))
+	o, _ := Parse("order.updated", wcSource, wcOrderFixture(t, "completed"))
 	if o.Order.ID != "727" || o.Order.Total != "29.35" || o.Order.Currency != "USD" {
 		t.Fatalf("order %+v", o.Order)
 	}
@@ -136,7 +136,7 @@ func TestWooCommerceBadInput(t *testing.T) {
 		{"bad email", "order.updated", wcSource, wcOrderFixture(t, "pending", `"john.doe@example.com"`, `"John <john@example.com>"`), "billing.email"},
 		{"javascript payment_url", "order.updated", wcSource, wcOrderFixture(t, "pending", `"order_key": "wc_order_58d2d042d1d",`, `"order_key": "k", "payment_url": "javascript:alert(1)",`), "payment_url"},
 	} {
-		_, err := ParseWooCommerce(c.topic, c.source, c.body)
+		_, err := Parse(c.topic, c.source, c.body)
 		var fe *recovery.FieldError
 		if !errors.As(err, &fe) || fe.Field != c.field {
 			t.Errorf("%s: %v, want an error naming %s", c.name, err, c.field)
@@ -146,8 +146,8 @@ func TestWooCommerceBadInput(t *testing.T) {
 
 func TestWooCommerceSignatureAndPing(t *testing.T) {
 	body := wcOrderFixture(t, "pending")
-	sig := SignWooCommerce(body, "wc-secret")
-	if err := VerifyWooCommerce(body, sig, "wc-secret"); err != nil {
+	sig := Sign(body, "wc-secret")
+	if err := Verify(body, sig, "wc-secret"); err != nil {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]struct {
@@ -160,12 +160,12 @@ func TestWooCommerceSignatureAndPing(t *testing.T) {
 		"no secret":    {body, sig, ""},
 		"not base64":   {body, "!!", "wc-secret"},
 	} {
-		if err := VerifyWooCommerce(c.body, c.sig, c.secret); !errors.Is(err, recovery.ErrUnauthorized) {
+		if err := Verify(c.body, c.sig, c.secret); !errors.Is(err, recovery.ErrUnauthorized) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if !IsWooCommercePing("", []byte("webhook_id=12")) || IsWooCommercePing("x", []byte("webhook_id=12")) ||
-		IsWooCommercePing("", []byte("webhook_id=12&x=1")) || IsWooCommercePing("", body) {
+	if !IsPing("", []byte("webhook_id=12")) || IsPing("x", []byte("webhook_id=12")) ||
+		IsPing("", []byte("webhook_id=12&x=1")) || IsPing("", body) {
 		t.Error("ping recognised wrongly")
 	}
 }
@@ -177,7 +177,7 @@ func FuzzParseWooCommerce(f *testing.F) {
 	f.Add("order.deleted", wcSource, []byte(`{"id": 1}`))
 	f.Add("order.created", "https://x.example:8443/", []byte(`{"id":"9","status":"pending","billing":{"email":"a@b.co"},"date_modified_gmt":"2026-01-01T00:00:00"}`))
 	f.Fuzz(func(t *testing.T, topic, source string, body []byte) {
-		ev, err := ParseWooCommerce(topic, source, body)
+		ev, err := Parse(topic, source, body)
 		if err != nil {
 			if !errors.Is(err, recovery.ErrInvalid) && !errors.Is(err, recovery.ErrIgnored) {
 				t.Fatalf("error neither invalid nor ignored: %v", err)

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
-	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce/bigcommercetest"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 

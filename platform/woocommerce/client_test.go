@@ -10,18 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/internal/woocommercetest"
+	"github.com/cartrecovery/cartrecovery/platform"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce/woocommercetest"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/webhook"
-	"github.com/cartrecovery/cartrecovery/woocommerce"
 )
 
-// The worker's interfaces (worker.CodeRegistrar, worker.OrderChecker,
-// worker.Platform), restated so that this package does not import worker.
+// The capabilities the worker uses.
 var _ interface {
-	Store() string
-	RegisterCode(context.Context, recovery.CodeRequest) error
-	OrderSince(context.Context, recovery.CartState, time.Time) (recovery.Order, bool, error)
+	platform.Client
+	platform.CodeRegistrar
+	platform.OrderChecker
 } = (*woocommerce.Client)(nil)
 
 // expiry is a code's end with a sub-second part: WooCommerce keeps seconds.
@@ -350,8 +349,8 @@ func TestStore(t *testing.T) {
 			if got := c.Store(); got != tc.want {
 				t.Errorf("Store() = %q, want %q", got, tc.want)
 			}
-			if wh, err := webhook.WooCommerceStore(tc.url); tc.want != "" && (err != nil || wh != c.Store()) {
-				t.Errorf("webhook.WooCommerceStore = %q, %v; client %q", wh, err, c.Store())
+			if wh, err := woocommerce.StoreID(tc.url); tc.want != "" && (err != nil || wh != c.Store()) {
+				t.Errorf("woocommerce.StoreID = %q, %v; client %q", wh, err, c.Store())
 			}
 		})
 	}
@@ -366,7 +365,7 @@ func TestOrderSinceStoreOfFake(t *testing.T) {
 	t.Parallel()
 	fake, c := start(t)
 	fake.SetOrder(woocommercetest.Order{ID: 5, Status: "completed", Total: "1.00", Currency: "JPY", Created: expiry})
-	store, err := webhook.WooCommerceStore(fake.URL + "/")
+	store, err := woocommerce.StoreID(fake.URL + "/")
 	if err != nil || store != c.Store() || !strings.HasPrefix(store, "127.0.0.1_") {
 		t.Fatalf("store %q (%v), client %q", store, err, c.Store())
 	}

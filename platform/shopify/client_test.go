@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/internal/shopifytest"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
+	"github.com/cartrecovery/cartrecovery/platform/shopify/shopifytest"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/shopify"
 )
 
 func start(t *testing.T) (*shopifytest.Server, *shopify.Client) {

@@ -1,9 +1,10 @@
-package webhook
+// Package platformtest is the conformance test every platform adapter
+// passes (Run), and the checks the platforms' parser tests and fuzzers
+// share.
+package platformtest
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -14,8 +15,8 @@ import (
 // decimalOK: amounts that parse are non-negative decimal strings (or empty).
 var decimalOK = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)?$`)
 
-// checkEvent asserts what every successfully parsed event guarantees.
-func checkEvent(t *testing.T, ev recovery.Event) {
+// CheckEvent asserts what every successfully parsed event guarantees.
+func CheckEvent(t testing.TB, ev recovery.Event) {
 	switch ev.Kind {
 	case recovery.CartUpdated:
 		if ev.Cart.ID == "" {
@@ -52,42 +53,10 @@ func checkEvent(t *testing.T, ev recovery.Event) {
 	}
 }
 
-func checkErr(t *testing.T, err error) {
+// CheckErr asserts that a parser's error is one of its two kinds: the
+// delivery is invalid (400) or ignored (202).
+func CheckErr(t testing.TB, err error) {
 	if !errors.Is(err, recovery.ErrInvalid) && !errors.Is(err, recovery.ErrIgnored) {
 		t.Fatalf("error %v wraps neither ErrInvalid nor ErrIgnored", err)
 	}
-}
-
-func FuzzParseGeneric(f *testing.F) {
-	f.Add([]byte(designExample))
-	f.Add([]byte(`{"id":"e","type":"order.created","occurred_at":"2026-11-22T10:00:00Z","order":{"id":"o","cart_id":"c","total":"1.00","currency":"EUR"}}`))
-	f.Add([]byte(`{"id":1,"type":"cart.deleted","occurred_at":"2026-11-22T10:00:00Z","cart":{"id":2}}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := ParseGeneric(body)
-		if err != nil {
-			checkErr(t, err)
-			return
-		}
-		checkEvent(t, ev)
-	})
-}
-
-func FuzzParseShopify(f *testing.F) {
-	files, _ := filepath.Glob("testdata/shopify/*.json")
-	topics := []string{"checkouts/create", "checkouts/update", "checkouts/delete", "orders/create"}
-	for i, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(topics[i%len(topics)], b)
-	}
-	f.Fuzz(func(t *testing.T, topic string, body []byte) {
-		ev, err := ParseShopify(topic, "shop.myshopify.com", "wh", body)
-		if err != nil {
-			checkErr(t, err)
-			return
-		}
-		checkEvent(t, ev)
-	})
 }

@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/generic"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
 const secret = "generic-shop-secret"
@@ -38,7 +37,7 @@ func (s *shop) start(t *testing.T, status int) *httptest.Server {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if err := webhook.VerifyGeneric(body, r.Header.Get("X-Cartrecovery-Signature"), secret); err != nil {
+		if err := generic.Verify(body, r.Header.Get("X-Cartrecovery-Signature"), secret); err != nil {
 			http.Error(w, `{"error":"bad signature"}`, http.StatusUnauthorized)
 			return
 		}

@@ -1,6 +1,8 @@
-package webhook
+package shopify
 
 import (
+	"crypto/hmac"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -10,8 +12,30 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cartrecovery/cartrecovery/platform/field"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
+
+// Sign returns the X-Shopify-Hmac-Sha256 value for body.
+func Sign(body []byte, secret string) string {
+	return base64.StdEncoding.EncodeToString(field.MAC(body, secret))
+}
+
+// Verify checks X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(body,
+// secret)) in constant time. An empty secret rejects everything.
+func Verify(body []byte, header, secret string) error {
+	if secret == "" {
+		return fmt.Errorf("platforms.shopify.secret is not configured: %w", recovery.ErrUnauthorized)
+	}
+	if header == "" {
+		return fmt.Errorf("missing X-Shopify-Hmac-Sha256: %w", recovery.ErrUnauthorized)
+	}
+	got, err := base64.StdEncoding.DecodeString(strings.TrimSpace(header))
+	if err != nil || !hmac.Equal(got, field.MAC(body, secret)) {
+		return fmt.Errorf("X-Shopify-Hmac-Sha256 does not match the body: %w", recovery.ErrUnauthorized)
+	}
+	return nil
+}
 
 type shopifyAddress struct {
 	FirstName   string `json:"first_name"`
@@ -20,7 +44,7 @@ type shopifyAddress struct {
 }
 
 type shopifyCustomer struct {
-	ID             flexID          `json:"id"`
+	ID             field.ID        `json:"id"`
 	Email          string          `json:"email"`
 	Phone          string          `json:"phone"`
 	FirstName      string          `json:"first_name"`
@@ -29,24 +53,24 @@ type shopifyCustomer struct {
 }
 
 type shopifyLine struct {
-	Title             string `json:"title"`
-	PresentmentTitle  string `json:"presentment_title"`
-	Quantity          int64  `json:"quantity"`
-	Price             amount `json:"price"`
-	SKU               string `json:"sku"`
-	VariantTitle      string `json:"variant_title"`
-	PresentmentVarTit string `json:"presentment_variant_title"`
-	ProductID         flexID `json:"product_id"`
+	Title             string       `json:"title"`
+	PresentmentTitle  string       `json:"presentment_title"`
+	Quantity          int64        `json:"quantity"`
+	Price             field.Amount `json:"price"`
+	SKU               string       `json:"sku"`
+	VariantTitle      string       `json:"variant_title"`
+	PresentmentVarTit string       `json:"presentment_variant_title"`
+	ProductID         field.ID     `json:"product_id"`
 }
 
 // shopifyPayload covers the fields cartrecovery reads from checkouts and
 // orders (API 2025-01); everything else is ignored.
 type shopifyPayload struct {
-	ID                       flexID           `json:"id"`
+	ID                       field.ID         `json:"id"`
 	Token                    string           `json:"token"`
 	CartToken                string           `json:"cart_token"`
 	CheckoutToken            string           `json:"checkout_token"`
-	CheckoutID               flexID           `json:"checkout_id"`
+	CheckoutID               field.ID         `json:"checkout_id"`
 	Email                    string           `json:"email"`
 	ContactEmail             string           `json:"contact_email"`
 	Phone                    string           `json:"phone"`
@@ -56,7 +80,7 @@ type shopifyPayload struct {
 	CustomerLocale           string           `json:"customer_locale"`
 	Currency                 string           `json:"currency"`
 	PresentmentCurrency      string           `json:"presentment_currency"`
-	TotalPrice               amount           `json:"total_price"`
+	TotalPrice               field.Amount     `json:"total_price"`
 	AbandonedCheckoutURL     string           `json:"abandoned_checkout_url"`
 	CreatedAt                string           `json:"created_at"`
 	UpdatedAt                string           `json:"updated_at"`
@@ -72,28 +96,28 @@ type shopifyCode struct {
 	Code string `json:"code"`
 }
 
-// ShopifyDeliveryID is the deduplication id of a Shopify delivery.
+// DeliveryID is the deduplication id of a Shopify delivery.
 // X-Shopify-Event-Id names the event, not the delivery: the same event sent
 // to a second subscription of the topic has a new webhook id but the same
 // event id, so it is the better key when present (per topic); else the
 // webhook id.
-func ShopifyDeliveryID(topic, webhookID, eventID string) (string, error) {
+func DeliveryID(topic, webhookID, eventID string) (string, error) {
 	if eventID == "" {
 		return webhookID, nil
 	}
-	var c checker
-	c.id("X-Shopify-Event-Id", eventID)
-	if c.err != nil {
-		return "", c.err
+	var c field.Checker
+	c.ID("X-Shopify-Event-Id", eventID)
+	if c.Err != nil {
+		return "", c.Err
 	}
 	return "event:" + topic + ":" + eventID, nil
 }
 
-// ParseShopify parses a Shopify webhook of topic (X-Shopify-Topic) from shop
+// Parse parses a Shopify webhook of topic (X-Shopify-Topic) from shop
 // (X-Shopify-Shop-Domain; "default" when empty) with delivery id webhookID
 // (X-Shopify-Webhook-Id). Topics other than checkouts/create|update|delete
 // and orders/create return an error wrapping recovery.ErrIgnored.
-func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, error) {
+func Parse(topic, shop, webhookID string, body []byte) (recovery.Event, error) {
 	var kind recovery.Kind
 	switch topic {
 	case "checkouts/create", "checkouts/update":
@@ -107,39 +131,39 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 	default:
 		return recovery.Event{}, fmt.Errorf("topic %q is not used: %w", topic, recovery.ErrIgnored)
 	}
-	var c checker
+	var c field.Checker
 	if webhookID == "" {
-		c.fail("X-Shopify-Webhook-Id", "is required")
+		c.Fail("X-Shopify-Webhook-Id", "is required")
 	}
-	c.id("X-Shopify-Webhook-Id", webhookID)
-	if c.err != nil {
-		return recovery.Event{}, c.err
+	c.ID("X-Shopify-Webhook-Id", webhookID)
+	if c.Err != nil {
+		return recovery.Event{}, c.Err
 	}
 	var p shopifyPayload
 	if !scanShopify(body, &p) {
 		// Anything the one-pass reader does not take exactly as
 		// encoding/json would: encoding/json decides, and names the field.
 		p = shopifyPayload{}
-		if err := decode(body, &p); err != nil {
+		if err := field.Decode(body, &p); err != nil {
 			return recovery.Event{}, err
 		}
 	}
 	if shop == "" {
 		shop = "default"
 	}
-	ev := recovery.Event{ID: webhookID, Platform: "shopify", Kind: kind, Store: shop}
+	ev := recovery.Event{ID: webhookID, Platform: Platform, Kind: kind, Store: shop}
 
-	c.id("token", p.Token)
-	c.id("cart_token", p.CartToken)
-	c.id("checkout_token", p.CheckoutToken)
-	c.id("id", string(p.ID))
-	c.id("checkout_id", string(p.CheckoutID))
+	c.ID("token", p.Token)
+	c.ID("cart_token", p.CartToken)
+	c.ID("checkout_token", p.CheckoutToken)
+	c.ID("id", string(p.ID))
+	c.ID("checkout_id", string(p.CheckoutID))
 	if p.CartToken != "" {
 		ev.Refs = append(ev.Refs, "cart_token:"+p.CartToken)
 	}
 	switch kind {
 	case recovery.CartUpdated:
-		c.required("token", p.Token)
+		c.Required("token", p.Token)
 		ev.Cart.ID = p.Token
 		if p.ID != "" {
 			ev.Refs = append(ev.Refs, "checkout_id:"+string(p.ID))
@@ -156,12 +180,12 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 			ev.Refs = append(ev.Refs, "checkout_id:"+string(p.ID))
 		}
 		if p.Token == "" && p.ID == "" && p.CartToken == "" {
-			c.fail("id", "is required (or token, or cart_token)")
+			c.Fail("id", "is required (or token, or cart_token)")
 		}
 		ev.OccurredAt = shopifyTime(&c, "updated_at", p.UpdatedAt, false)
 		ev.TimeField = "updated_at"
 	case recovery.OrderCreated:
-		c.required("id", string(p.ID))
+		c.Required("id", string(p.ID))
 		ev.Cart.ID = p.CheckoutToken
 		if p.CheckoutID != "" {
 			ev.Refs = append(ev.Refs, "checkout_id:"+string(p.CheckoutID))
@@ -172,7 +196,7 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 		}
 		ev.OccurredAt = shopifyTime(&c, "created_at", at, false)
 		ev.TimeField = "created_at"
-		total, cur := orderMoney(p.TotalPrice, firstOf(p.PresentmentCurrency, p.Currency))
+		total, cur := field.OrderMoney(p.TotalPrice, field.FirstOf(p.PresentmentCurrency, p.Currency))
 		ev.Order = recovery.Order{ID: string(p.ID), Total: total, Currency: cur}
 		for _, d := range p.DiscountCodes {
 			if d.Code != "" && len(ev.Order.Codes) < 8 {
@@ -181,28 +205,28 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 		}
 	}
 
-	cur := firstOf(p.PresentmentCurrency, p.Currency)
+	cur := field.FirstOf(p.PresentmentCurrency, p.Currency)
 	if kind == recovery.CartUpdated { // an order is never refused over its amounts
-		c.currency("presentment_currency", p.PresentmentCurrency)
-		c.currency("currency", p.Currency)
-		c.decimal("total_price", p.TotalPrice)
+		c.Currency("presentment_currency", p.PresentmentCurrency)
+		c.Currency("currency", p.Currency)
+		c.Decimal("total_price", p.TotalPrice)
 	}
-	c.url("abandoned_checkout_url", p.AbandonedCheckoutURL)
-	if len(p.LineItems) > maxItems {
-		c.fail("line_items", fmt.Sprintf("has %d items; at most %d", len(p.LineItems), maxItems))
+	c.URL("abandoned_checkout_url", p.AbandonedCheckoutURL)
+	if len(p.LineItems) > field.MaxItems {
+		c.Fail("line_items", fmt.Sprintf("has %d items; at most %d", len(p.LineItems), field.MaxItems))
 	}
 	if kind == recovery.CartUpdated {
 		ev.Cart.Currency, ev.Cart.Total, ev.Cart.RecoveryURL = cur, string(p.TotalPrice), p.AbandonedCheckoutURL
 		for i, li := range p.LineItems {
 			f := fmt.Sprintf("line_items[%d]", i)
-			c.quantity(f+".quantity", li.Quantity)
-			c.decimal(f+".price", li.Price)
-			title := firstOf(li.PresentmentTitle, li.Title)
-			if v := firstOf(li.PresentmentVarTit, li.VariantTitle); v != "" && !strings.Contains(title, v) {
+			c.Quantity(f+".quantity", li.Quantity)
+			c.Decimal(f+".price", li.Price)
+			title := field.FirstOf(li.PresentmentTitle, li.Title)
+			if v := field.FirstOf(li.PresentmentVarTit, li.VariantTitle); v != "" && !strings.Contains(title, v) {
 				title += " - " + v
 			}
-			c.id(f+".title", title)
-			c.id(f+".product_id", string(li.ProductID))
+			c.ID(f+".title", title)
+			c.ID(f+".product_id", string(li.ProductID))
 			ev.Cart.Items = append(ev.Cart.Items, recovery.Item{SKU: li.SKU, Title: title, Quantity: int(li.Quantity), Price: string(li.Price),
 				ProductID: string(li.ProductID)})
 		}
@@ -213,7 +237,7 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 	var addrs []*shopifyAddress
 	if p.Customer != nil {
 		cu.ID, cu.FirstName = string(p.Customer.ID), p.Customer.FirstName
-		c.id("customer.id", cu.ID)
+		c.ID("customer.id", cu.ID)
 		if n := p.Customer.OrdersCount; n != nil && *n >= 0 {
 			cu.Orders, cu.OrdersKnown = int(min(*n, 1<<30)), true
 		}
@@ -222,57 +246,48 @@ func ParseShopify(topic, shop, webhookID string, body []byte) (recovery.Event, e
 	addrs = append(addrs, p.ShippingAddress, p.BillingAddress)
 	// the country: billing, else shipping, else the customer's default
 	for _, a := range []*shopifyAddress{p.BillingAddress, p.ShippingAddress, addrs[0]} {
-		if a != nil && isCountry(a.CountryCode) && cu.Country == "" {
+		if a != nil && field.IsCountry(a.CountryCode) && cu.Country == "" {
 			cu.Country = strings.ToUpper(a.CountryCode)
 		}
 	}
-	cu.Email = firstOf(p.Email, p.ContactEmail)
+	cu.Email = field.FirstOf(p.Email, p.ContactEmail)
 	phones := []string{p.SMSMarketingPhone, p.Phone}
 	if p.Customer != nil {
-		cu.Email = firstOf(cu.Email, p.Customer.Email)
+		cu.Email = field.FirstOf(cu.Email, p.Customer.Email)
 		phones = append(phones, p.Customer.Phone)
 	}
 	for _, a := range addrs {
 		if a != nil {
 			phones = append(phones, a.Phone)
-			cu.FirstName = firstOf(cu.FirstName, a.FirstName)
+			cu.FirstName = field.FirstOf(cu.FirstName, a.FirstName)
 		}
 	}
 	for _, ph := range phones {
-		if n := normalizePhone(ph); n != "" {
+		if n := field.NormalizePhone(ph); n != "" {
 			cu.Phone = n
 			break
 		}
 	}
 	// A signed Shopify delivery is not refused for an odd address: the
 	// cart is kept and email is skipped for it.
-	var ec checker
-	if ec.email("email", cu.Email); ec.err != nil {
+	var ec field.Checker
+	if ec.Email("email", cu.Email); ec.Err != nil {
 		cu.Email = ""
 	}
-	c.id("customer.first_name", cu.FirstName)
-	c.id("customer_locale", cu.Locale)
+	c.ID("customer.first_name", cu.FirstName)
+	c.ID("customer_locale", cu.Locale)
 	ev.Customer = cu
-	if c.err != nil {
-		return recovery.Event{}, c.err
+	if c.Err != nil {
+		return recovery.Event{}, c.Err
 	}
 	return ev, nil
 }
 
-func shopifyTime(c *checker, field, v string, required bool) time.Time {
-	return c.time(field, v, required)
+func shopifyTime(c *field.Checker, name, v string, required bool) time.Time {
+	return c.Time(name, v, required)
 }
 
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// scanShopify is the fast path of decode(body, p) for Shopify payloads: one
+// scanShopify is the fast path of field.Decode(body, p) for Shopify payloads: one
 // pass over the body that fills p with the fields shopifyPayload has and
 // checks, without building anything, that everything else is well-formed
 // JSON. encoding/json reads the body twice (a syntax scan, then the
@@ -287,7 +302,7 @@ func firstOf(vs ...string) string {
 // given twice or matched only case-insensitively (encoding/json's folding,
 // e.g. "Email" or "tOKEN"), a key with escapes, nesting deeper than
 // maxScanDepth. Strings with escapes or invalid UTF-8 are unquoted by
-// encoding/json itself; ids and amounts follow flexID and amount.
+// encoding/json itself; ids and amounts follow field.ID and field.Amount.
 func scanShopify(body []byte, p *shopifyPayload) bool {
 	s := shopifyScan{b: body}
 	if s.peek() != '{' || !s.payload(p) {
@@ -656,15 +671,15 @@ func (s *shopifyScan) text(dst *string) bool {
 	return false
 }
 
-// id reads a flexID: a string, or an integer that fits a uint64, kept as
+// id reads a field.ID: a string, or an integer that fits a uint64, kept as
 // its digits (never through float64).
-func (s *shopifyScan) id(dst *flexID) bool {
+func (s *shopifyScan) id(dst *field.ID) bool {
 	switch c := s.peek(); {
 	case c == 'n':
 		return s.lit("null")
 	case c == '"':
 		v, ok := s.strValue()
-		*dst = flexID(v)
+		*dst = field.ID(v)
 		return ok
 	case c == '-' || isDigit(c):
 		n, ok := s.num()
@@ -675,17 +690,17 @@ func (s *shopifyScan) id(dst *flexID) bool {
 		if _, err := strconv.ParseUint(v, 10, 64); err != nil {
 			return false
 		}
-		*dst = flexID(v)
+		*dst = field.ID(v)
 		return true
 	}
 	return false
 }
 
 // amount reads an amount: a string (a number is refused, see amount).
-func (s *shopifyScan) amount(dst *amount) bool {
+func (s *shopifyScan) amount(dst *field.Amount) bool {
 	var v string
 	ok := s.text(&v)
-	*dst = amount(v)
+	*dst = field.Amount(v)
 	return ok
 }
 
@@ -739,7 +754,7 @@ var (
 )
 
 func jsonNames[T any]() []string {
-	t := reflectTypeOf[T]()
+	t := field.TypeOf[T]()
 	names := make([]string, t.NumField())
 	for i := range names {
 		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")

@@ -1,4 +1,7 @@
-package webhook
+// Package field holds what the platforms' webhook parsers share: strict
+// JSON decoding whose errors name the field, the checks of ids, amounts,
+// currencies, addresses and times, and the HMAC their signatures use.
+package field
 
 import (
 	"bytes"
@@ -25,15 +28,17 @@ var (
 	e164RE     = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 )
 
+// MaxItems is the most line items a cart may have.
+const MaxItems = 500
+
 const (
-	maxItems    = 500
 	maxQuantity = 100000
 	maxIDLen    = 200
 )
 
-// decode unmarshals body strictly enough: one JSON value, numbers kept as
+// Decode unmarshals body strictly enough: one JSON value, numbers kept as
 // json.Number, errors naming the field.
-func decode(body []byte, v any) error {
+func Decode(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -65,9 +70,9 @@ func jsonError(err error) error {
 
 func kindName(goType string) string {
 	switch {
-	case strings.Contains(goType, "flexID"):
+	case strings.Contains(goType, "field.ID"):
 		return "a string or integer id"
-	case strings.Contains(goType, "amount"):
+	case strings.Contains(goType, "field.Amount"):
 		return "a decimal string like \"59.90\""
 	case strings.HasPrefix(goType, "[]"):
 		return "a list"
@@ -81,11 +86,11 @@ func kindName(goType string) string {
 	return "a " + goType
 }
 
-// flexID accepts an id given as a JSON string or integer, never through
+// ID accepts an id given as a JSON string or integer, never through
 // float64: Shopify ids exceed 2^53.
-type flexID string
+type ID string
 
-func (f *flexID) UnmarshalJSON(b []byte) error {
+func (f *ID) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*f = ""
 		return nil
@@ -95,22 +100,22 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*f = flexID(s)
+		*f = ID(s)
 		return nil
 	}
 	s := string(b)
 	if _, err := strconv.ParseUint(s, 10, 64); err != nil {
-		return &json.UnmarshalTypeError{Value: "number " + s, Type: typeOfFlexID}
+		return &json.UnmarshalTypeError{Value: "number " + s, Type: typeOfID}
 	}
-	*f = flexID(s)
+	*f = ID(s)
 	return nil
 }
 
-// amount is a decimal string; a JSON number is refused so that no amount
+// Amount is a decimal string; a JSON number is refused so that no amount
 // ever passes through float64.
-type amount string
+type Amount string
 
-func (a *amount) UnmarshalJSON(b []byte) error {
+func (a *Amount) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*a = ""
 		return nil
@@ -122,142 +127,151 @@ func (a *amount) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
-	*a = amount(s)
+	*a = Amount(s)
 	return nil
 }
 
 var (
-	typeOfFlexID = reflectTypeOf[flexID]()
-	typeOfAmount = reflectTypeOf[amount]()
+	typeOfID     = TypeOf[ID]()
+	typeOfAmount = TypeOf[Amount]()
 )
 
-// checker collects the first field error.
-type checker struct{ err error }
+// Checker collects the first field error.
+type Checker struct{ Err error }
 
-func (c *checker) fail(field, msg string) {
-	if c.err == nil {
-		c.err = recovery.Invalid(field, msg)
+// Fail records the error of field, unless one was recorded before.
+func (c *Checker) Fail(field, msg string) {
+	if c.Err == nil {
+		c.Err = recovery.Invalid(field, msg)
 	}
 }
 
-func (c *checker) required(field, v string) {
+// Required: v must not be blank.
+func (c *Checker) Required(field, v string) {
 	if strings.TrimSpace(v) == "" {
-		c.fail(field, "is required")
+		c.Fail(field, "is required")
 	}
 }
 
-func (c *checker) id(field, v string) {
+// ID: v is short, without control or invalid characters.
+func (c *Checker) ID(field, v string) {
 	if len(v) > maxIDLen {
-		c.fail(field, fmt.Sprintf("is longer than %d characters", maxIDLen))
+		c.Fail(field, fmt.Sprintf("is longer than %d characters", maxIDLen))
 		return
 	}
 	for _, r := range v {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			c.fail(field, "contains control or invalid characters")
+			c.Fail(field, "contains control or invalid characters")
 			return
 		}
 	}
 }
 
-// decimal checks an amount: a decimal string, never negative (cart
+// Decimal checks an amount: a decimal string, never negative (cart
 // totals, prices and order totals are what the customer pays).
-func (c *checker) decimal(field string, v amount) {
+func (c *Checker) Decimal(field string, v Amount) {
 	switch {
 	case v == "":
 	case !decimalRE.MatchString(string(v)):
-		c.fail(field, "must be a decimal string like \"59.90\"")
+		c.Fail(field, "must be a decimal string like \"59.90\"")
 	case strings.HasPrefix(string(v), "-"):
-		c.fail(field, fmt.Sprintf("%s is negative; amounts must be 0 or more", v))
+		c.Fail(field, fmt.Sprintf("%s is negative; amounts must be 0 or more", v))
 	}
 }
 
-// orderMoney returns an order's total and currency for the revenue
+// OrderMoney returns an order's total and currency for the revenue
 // counters, or two empty strings when either is unusable (malformed,
 // negative, not ISO 4217). An order is never refused over its amounts: it
 // must stop its cart's reminders; it is then counted without revenue.
-func orderMoney(total amount, currency string) (string, string) {
+func OrderMoney(total Amount, currency string) (string, string) {
 	currency = strings.ToUpper(strings.TrimSpace(currency))
-	var c checker
-	c.decimal("total", total)
-	c.currency("currency", currency)
-	if c.err != nil || total == "" || currency == "" {
+	var c Checker
+	c.Decimal("total", total)
+	c.Currency("currency", currency)
+	if c.Err != nil || total == "" || currency == "" {
 		return "", ""
 	}
 	return string(total), currency
 }
 
-// currency checks a code against ISO 4217 (golang.org/x/text/currency).
-func (c *checker) currency(field, v string) {
+// Currency checks a code against ISO 4217 (golang.org/x/text/currency).
+func (c *Checker) Currency(field, v string) {
 	switch {
 	case v == "":
 	case !currencyRE.MatchString(v):
-		c.fail(field, "must be a 3-letter ISO 4217 code like \"EUR\"")
+		c.Fail(field, "must be a 3-letter ISO 4217 code like \"EUR\"")
 	case !money.Known(v):
-		c.fail(field, fmt.Sprintf("%q is not an ISO 4217 currency code", v))
+		c.Fail(field, fmt.Sprintf("%q is not an ISO 4217 currency code", v))
 	}
 }
 
-func (c *checker) quantity(field string, q int64) {
+// Quantity: q is between 1 and 100000.
+func (c *Checker) Quantity(field string, q int64) {
 	switch {
 	case q < 0:
-		c.fail(field, fmt.Sprintf("%d is negative; must be between 1 and %d", q, maxQuantity))
+		c.Fail(field, fmt.Sprintf("%d is negative; must be between 1 and %d", q, maxQuantity))
 	case q < 1 || q > maxQuantity:
-		c.fail(field, fmt.Sprintf("must be between 1 and %d", maxQuantity))
+		c.Fail(field, fmt.Sprintf("must be between 1 and %d", maxQuantity))
 	}
 }
 
-func (c *checker) url(field, v string) {
+// URL: v is empty or an absolute http(s) URL.
+func (c *Checker) URL(field, v string) {
 	if v == "" {
 		return
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(v) > 2048 {
-		c.fail(field, "must be an absolute http(s) URL")
+		c.Fail(field, "must be an absolute http(s) URL")
 	}
 }
 
-func (c *checker) email(field, v string) {
+// Email: v is empty or a plain address.
+func (c *Checker) Email(field, v string) {
 	if v == "" {
 		return
 	}
 	a, err := mail.ParseAddress(v)
 	if err != nil || a.Address != v || a.Name != "" || len(v) > 254 {
-		c.fail(field, "must be a plain email address like ana@example.com")
+		c.Fail(field, "must be a plain email address like ana@example.com")
 	}
 }
 
-func (c *checker) phone(field, v string) {
+// Phone: v is empty or E.164.
+func (c *Checker) Phone(field, v string) {
 	if v != "" && !e164RE.MatchString(v) {
-		c.fail(field, "must be an E.164 number like +34600000000")
+		c.Fail(field, "must be an E.164 number like +34600000000")
 	}
 }
 
-func (c *checker) timezone(field, v string) {
+// Timezone: v is empty or an IANA zone.
+func (c *Checker) Timezone(field, v string) {
 	if v == "" {
 		return
 	}
 	if _, err := time.LoadLocation(v); err != nil || strings.ContainsAny(v, " \\") {
-		c.fail(field, "must be an IANA time zone like Europe/Madrid")
+		c.Fail(field, "must be an IANA time zone like Europe/Madrid")
 	}
 }
 
-func (c *checker) time(field, v string, required bool) time.Time {
+// Time reads an RFC 3339 time (UTC); zero when empty or invalid.
+func (c *Checker) Time(field, v string, required bool) time.Time {
 	if v == "" {
 		if required {
-			c.fail(field, "is required (RFC 3339, e.g. 2026-11-22T10:00:00Z)")
+			c.Fail(field, "is required (RFC 3339, e.g. 2026-11-22T10:00:00Z)")
 		}
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil || t.Year() < 2000 || t.Year() > 9999 {
-		c.fail(field, "must be an RFC 3339 time like 2026-11-22T10:00:00Z")
+		c.Fail(field, "must be an RFC 3339 time like 2026-11-22T10:00:00Z")
 		return time.Time{}
 	}
 	return t.UTC()
 }
 
-// normalizePhone keeps a phone only if it is (or trivially becomes) E.164.
-func normalizePhone(p string) string {
+// NormalizePhone keeps a phone only if it is (or trivially becomes) E.164.
+func NormalizePhone(p string) string {
 	p = strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' {
 			return -1
@@ -270,4 +284,22 @@ func normalizePhone(p string) string {
 	return ""
 }
 
-func reflectTypeOf[T any]() reflect.Type { return reflect.TypeOf((*T)(nil)).Elem() }
+// TypeOf is the reflect.Type of T.
+func TypeOf[T any]() reflect.Type { return reflect.TypeOf((*T)(nil)).Elem() }
+
+// IsCountry: two ASCII letters (an ISO 3166-1 alpha-2 code).
+func IsCountry(v string) bool {
+	return len(v) == 2 && isLetter(v[0]) && isLetter(v[1])
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// FirstOf is the first of vs that is not empty.
+func FirstOf(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
