@@ -58,7 +58,7 @@ func newEnv(t *testing.T, opts ...func(*redis.Options)) *env {
 	store := redis.NewStore(rdb, o)
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
 	s := &server.Server{Store: store, Links: links,
-		Secrets: server.Secrets{Shopify: shopifySecret, Generic: genericSecret, WooCommerce: wooSecret, BigCommerce: "bc-test"},
+		Secrets: server.Secrets{Platforms: map[string]string{"shopify": shopifySecret, "generic": genericSecret, "woocommerce": wooSecret, "bigcommerce": "bc-test"}},
 		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Ready:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -345,7 +345,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"bigcommerce signed by another secret", "/webhooks/bigcommerce", map[string]string{"webhook-id": "m1", "webhook-timestamp": strconv.FormatInt(time.Now().Unix(), 10),
 			"webhook-signature": bigcommerce.Sign("m1", strconv.FormatInt(time.Now().Unix(), 10), bc, "other")}, bc, 401, ""},
 		{"bigcommerce no producer", "/webhooks/bigcommerce", bcHeaders(bcNoProducer, time.Now()), bcNoProducer, 400, "producer"},
-		{"unknown platform", "/webhooks/magento", nil, good, 404, ""},
+		{"unknown platform", "/webhooks/magento", nil, good, 404, "(supported: shopify, woocommerce, bigcommerce, generic)"},
 		{"unknown path", "/nope", nil, good, 404, ""},
 	}
 	before := e.dump()
@@ -475,7 +475,7 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	defer down.Close()
 	store := redis.NewStore(down, redis.Options{Prefix: "t:", Delays: []time.Duration{time.Hour}})
 	s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
-		Secrets: server.Secrets{Generic: genericSecret},
+		Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret}},
 		Ready:   func(ctx context.Context) error { return down.Ping(ctx).Err() },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
@@ -509,7 +509,7 @@ func adminEnv(t *testing.T, token string, opts ...func(*redis.Options)) (*env, *
 	st := []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []string{"email"}},
 		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []string{"email"}, Discount: recovery.Discount{Code: "COMEBACK10"}}}
 	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token,
-		Secrets: server.Secrets{Generic: genericSecret, Shopify: shopifySecret},
+		Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret, "shopify": shopifySecret}},
 		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Ready:   func(ctx context.Context) error { return nil },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}

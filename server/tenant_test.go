@@ -33,14 +33,14 @@ func storesEnv(t *testing.T, strict bool) *env {
 		return recovery.Shop{Name: name, URL: "https://" + strings.ToLower(name) + ".example", AllowedHosts: []string{"checkout.local"}}
 	}
 	s := &server.Server{Store: store, Links: links,
-		Secrets: server.Secrets{Shopify: "top-shopify", Generic: "top-generic", WooCommerce: "top-woo", BigCommerce: "top-bc"},
+		Secrets: server.Secrets{Platforms: map[string]string{"shopify": "top-shopify", "generic": "top-generic", "woocommerce": "top-woo", "bigcommerce": "top-bc"}},
 		Shop:    shop("Top"),
 		Stores: map[string]server.Tenant{
-			"a.myshopify.com": {Shop: shop("A"), Secrets: server.Secrets{Shopify: "secret-a"}},
-			"b.myshopify.com": {Shop: shop("B"), Secrets: server.Secrets{Shopify: "secret-b"}},
-			"woo-a.example":   {Shop: shop("WA"), Secrets: server.Secrets{WooCommerce: "woo-a"}},
-			"hash1":           {Shop: shop("BC"), Secrets: server.Secrets{BigCommerce: "bc-1"}},
-			"gen-a":           {Shop: shop("GA"), Secrets: server.Secrets{Generic: "gen-a"}},
+			"a.myshopify.com": {Shop: shop("A"), Secrets: server.Secrets{Platforms: map[string]string{"shopify": "secret-a"}}},
+			"b.myshopify.com": {Shop: shop("B"), Secrets: server.Secrets{Platforms: map[string]string{"shopify": "secret-b"}}},
+			"woo-a.example":   {Shop: shop("WA"), Secrets: server.Secrets{Platforms: map[string]string{"woocommerce": "woo-a"}}},
+			"hash1":           {Shop: shop("BC"), Secrets: server.Secrets{Platforms: map[string]string{"bigcommerce": "bc-1"}}},
+			"gen-a":           {Shop: shop("GA"), Secrets: server.Secrets{Platforms: map[string]string{"generic": "gen-a"}}},
 		},
 		Strict: strict,
 		Ready:  func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
@@ -165,7 +165,7 @@ func TestSegmentUpdateRoundTrips(t *testing.T) {
 			pb := recovery.Playbook{Steps: []recovery.Step{{Name: "first", Delay: time.Hour}}, Segments: []recovery.Segment{seg}}
 			store := redis.NewStore(rdb, redis.Options{Prefix: "t:", Playbooks: map[string]recovery.Playbook{"": pb}})
 			s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
-				Secrets: server.Secrets{Generic: genericSecret}, Shop: recovery.Shop{Name: "T", URL: "https://shop.example"},
+				Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret}}, Shop: recovery.Shop{Name: "T", URL: "https://shop.example"},
 				Steps: pb.Steps, Segments: pb.Segments, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			ts := httptest.NewServer(s.Handler())
 			t.Cleanup(ts.Close)

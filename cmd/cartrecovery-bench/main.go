@@ -328,7 +328,7 @@ func benchServer(rdb *goredis.Client) (*httptest.Server, *http.Client) {
 	_ = rdb.FlushAll(context.Background()).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
 	// Shopify's sample checkout links to checkout.local.
-	s := &server.Server{Store: store, Secrets: server.Secrets{Shopify: secret, Generic: secret, WooCommerce: secret, BigCommerce: secret},
+	s := &server.Server{Store: store, Secrets: server.Secrets{Platforms: map[string]string{"shopify": secret, "generic": secret, "woocommerce": secret, "bigcommerce": secret}},
 		Shop:  recovery.Shop{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -85,8 +85,8 @@ func workerRules(c config.Rules) worker.Rules {
 
 func secrets(c config.Config) server.Secrets {
 	p := c.Platforms
-	return server.Secrets{Shopify: p.Shopify.Secret, WooCommerce: p.WooCommerce.Secret, BigCommerce: p.BigCommerce.ClientSecret,
-		Generic: p.Generic.Secret, Twilio: c.SMS.Twilio.AuthToken}
+	return server.Secrets{Platforms: map[string]string{shopify.Platform: p.Shopify.Secret, woocommerce.Platform: p.WooCommerce.Secret,
+		bigcommerce.Platform: p.BigCommerce.ClientSecret, generic.Platform: p.Generic.Secret}, Twilio: c.SMS.Twilio.AuthToken}
 }
 
 // serverSettings are the shops, playbooks and webhook secrets the server

@@ -303,3 +303,19 @@ func FirstOf(vs ...string) string {
 	}
 	return ""
 }
+
+// BodyString reads the top-level string field name of a JSON object body
+// (a store named in the body, before its signature is checked): "" when
+// the field is absent or null; ok is false when the body is not a JSON
+// object or the field is not a string.
+func BodyString(body []byte, name string) (v string, ok bool) {
+	var fields map[string]json.RawMessage
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&fields); err != nil {
+		return "", false
+	}
+	raw, present := fields[name]
+	if present && json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	return v, true
+}
