@@ -51,11 +51,11 @@ torture: redis-server ## fault injection: kill -9s, Redis restart, order races, 
 
 .PHONY: fuzz
 fuzz: ## fuzz the webhook parsers, the report range and log masking for FUZZTIME each
-	$(GO) test -run='^$$' -fuzz=FuzzParseShopify -fuzztime=$(FUZZTIME) ./webhook/
-	$(GO) test -run='^$$' -fuzz=FuzzScanShopify -fuzztime=$(FUZZTIME) ./webhook/
-	$(GO) test -run='^$$' -fuzz=FuzzParseGeneric -fuzztime=$(FUZZTIME) ./webhook/
-	$(GO) test -run='^$$' -fuzz=FuzzParseWooCommerce -fuzztime=$(FUZZTIME) ./webhook/
-	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./bigcommerce/
+	$(GO) test -run='^$$' -fuzz=FuzzParseShopify -fuzztime=$(FUZZTIME) ./platform/shopify/
+	$(GO) test -run='^$$' -fuzz=FuzzScanShopify -fuzztime=$(FUZZTIME) ./platform/shopify/
+	$(GO) test -run='^$$' -fuzz=FuzzParseGeneric -fuzztime=$(FUZZTIME) ./platform/generic/
+	$(GO) test -run='^$$' -fuzz=FuzzParseWooCommerce -fuzztime=$(FUZZTIME) ./platform/woocommerce/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./platform/bigcommerce/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) ./report/
 	$(GO) test -run='^$$' -fuzz=FuzzScrub -fuzztime=$(FUZZTIME) ./notify/
 

@@ -8,6 +8,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -67,54 +71,16 @@ type Store struct {
 	AllowedHosts []string `mapstructure:"allowed_hosts"`
 }
 
-// Platforms holds each webhook source's signing secret and, where its API
-// is used (cart fetch, unique codes, the check before a send), its
-// credentials.
+// Platforms holds each platform's settings (platforms.<name>): its webhook
+// signing secret and, where its API is used (cart fetch, unique codes, the
+// check before a send), its credentials. Each field is typed by its
+// platform's package and keyed by the platform's name; everything else
+// reads them through platform.Config (platforms.go), without naming one.
 type Platforms struct {
-	Shopify     Shopify     `mapstructure:"shopify"`
-	WooCommerce WooCommerce `mapstructure:"woocommerce"`
-	BigCommerce BigCommerce `mapstructure:"bigcommerce"`
-	Generic     Generic     `mapstructure:"generic"`
-}
-
-// Shopify: the webhook signing secret, and a custom app's Admin API access
-// token (scopes write_discounts, read_orders) for unique codes and the
-// check before a send.
-type Shopify struct {
-	Secret     string `mapstructure:"secret"`      // secret
-	Shop       string `mapstructure:"shop"`        // shop-a.myshopify.com: the store id its webhooks carry
-	AdminToken string `mapstructure:"admin_token"` // secret (shpat_…)
-	APIURL     string `mapstructure:"api_url"`     // default https://<shop>; a proxy or test server
-}
-
-// WooCommerce: the webhook secret, and a REST API key (WooCommerce →
-// Settings → Advanced → REST API, Read/Write) for unique codes and the
-// check before a send.
-type WooCommerce struct {
-	Secret         string `mapstructure:"secret"` // secret
-	URL            string `mapstructure:"url"`    // the shop's address, https://shop.example
-	ConsumerKey    string `mapstructure:"consumer_key"`
-	ConsumerSecret string `mapstructure:"consumer_secret"` // secret
-}
-
-// BigCommerce is a BigCommerce store's app credentials: the client secret
-// signs its webhooks; the store hash and access token (an API account with
-// Carts: modify, Orders: read-only, Marketing: modify) let the worker fetch
-// a cart's content at send time, make its restore link, check for its
-// order and add unique codes to the bulk-coupon promotion PromotionID.
-type BigCommerce struct {
-	ClientSecret string `mapstructure:"client_secret"` // secret
-	StoreHash    string `mapstructure:"store_hash"`
-	AccessToken  string `mapstructure:"access_token"` // secret
-	APIURL       string `mapstructure:"api_url"`      // default https://api.bigcommerce.com
-	PromotionID  string `mapstructure:"promotion_id"` // a coupon promotion with coupon_type BULK
-}
-
-// Generic is the hand-written integration: the webhook secret, and an
-// endpoint of the shop's that registers unique codes (a signed POST).
-type Generic struct {
-	Secret      string `mapstructure:"secret"` // secret
-	DiscountURL string `mapstructure:"discount_url"`
+	Shopify     shopify.Config     `mapstructure:"shopify"`
+	WooCommerce woocommerce.Config `mapstructure:"woocommerce"`
+	BigCommerce bigcommerce.Config `mapstructure:"bigcommerce"`
+	Generic     generic.Config     `mapstructure:"generic"`
 }
 
 // Step is one reminder of the sequence.

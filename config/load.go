@@ -41,17 +41,13 @@ func File(path string) string {
 // DefaultPath is read when no --config and no $CARTRECOVERY_CONFIG is given.
 const DefaultPath = "config/cartrecovery.yaml"
 
-// defaults is the built-in configuration, as YAML: the single source of the
-// key list (environment overrides are bound for every key below).
+// defaults is the built-in configuration, as YAML: with each platform's
+// (platformDefaults), the single source of the key list (environment
+// overrides are bound for every key below).
 const defaults = `
 http: {addr: ":8080", public_url: "http://localhost:8080", admin_token: "", session_ttl: 12h, ops_addr: ""}
 redis: {url: "", mode: single, prefix: "cartrecovery:"}
 store: {name: "My Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC", allowed_hosts: []}
-platforms:
-  shopify: {secret: "", shop: "", admin_token: "", api_url: ""}
-  woocommerce: {secret: "", url: "", consumer_key: "", consumer_secret: ""}
-  bigcommerce: {client_secret: "", store_hash: "", access_token: "", api_url: "https://api.bigcommerce.com", promotion_id: ""}
-  generic: {secret: "", discount_url: ""}
 sequence:
   - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}
   - {name: second-reminder, delay: 24h, channels: [email, sms], template: second-reminder, discount: {code: "COMEBACK10", label: "10% off"}}
@@ -97,6 +93,9 @@ func Load(path string) (Config, string, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(strings.NewReader(defaults)); err != nil {
+		return Config{}, source, fmt.Errorf("built-in defaults: %w", err)
+	}
+	if err := v.MergeConfig(strings.NewReader(platformDefaults())); err != nil {
 		return Config{}, source, fmt.Errorf("built-in defaults: %w", err)
 	}
 	keys := v.AllKeys()

@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -240,9 +244,9 @@ func TestUniqueDiscountNeedsPlatformCredentials(t *testing.T) {
 // the check before a send.
 func TestPlatformCredentials(t *testing.T) {
 	base := pfBase(t)
-	shop := func(c *Config) *Shopify { return &c.Platforms.Shopify }
-	woo := func(c *Config) *WooCommerce { return &c.Platforms.WooCommerce }
-	bc := func(c *Config) *BigCommerce { return &c.Platforms.BigCommerce }
+	shop := func(c *Config) *shopify.Config { return &c.Platforms.Shopify }
+	woo := func(c *Config) *woocommerce.Config { return &c.Platforms.WooCommerce }
+	bc := func(c *Config) *bigcommerce.Config { return &c.Platforms.BigCommerce }
 	tests := []struct {
 		name string
 		mod  func(*Config)
@@ -384,11 +388,11 @@ func TestDiscountDomain(t *testing.T) {
 func TestLogValueMasksPlatformCredentials(t *testing.T) {
 	c := pfCopy(pfBase(t))
 	p := &c.Platforms
-	p.Shopify = Shopify{Secret: "SHOPIFYWEBHOOKSECRET", Shop: "shop-a.myshopify.com", AdminToken: "SHOPIFYADMINTOKEN", APIURL: "http://127.0.0.1:9"}
-	p.WooCommerce = WooCommerce{Secret: "WOOWEBHOOKSECRET", URL: "https://woo.example", ConsumerKey: "WOOCONSUMERKEY", ConsumerSecret: "WOOCONSUMERSECRET"}
-	p.BigCommerce = BigCommerce{ClientSecret: "BCCLIENTSECRET", StoreHash: "abc123", AccessToken: "BCACCESSTOKEN",
+	p.Shopify = shopify.Config{Secret: "SHOPIFYWEBHOOKSECRET", Shop: "shop-a.myshopify.com", AdminToken: "SHOPIFYADMINTOKEN", APIURL: "http://127.0.0.1:9"}
+	p.WooCommerce = woocommerce.Config{Secret: "WOOWEBHOOKSECRET", URL: "https://woo.example", ConsumerKey: "WOOCONSUMERKEY", ConsumerSecret: "WOOCONSUMERSECRET"}
+	p.BigCommerce = bigcommerce.Config{ClientSecret: "BCCLIENTSECRET", StoreHash: "abc123", AccessToken: "BCACCESSTOKEN",
 		APIURL: "https://api.bigcommerce.com", PromotionID: "4242"}
-	p.Generic = Generic{Secret: "GENERICSECRET", DiscountURL: "https://hook:GENERICURLPASS@shop.example/codes"}
+	p.Generic = generic.Config{Secret: "GENERICSECRET", DiscountURL: "https://hook:GENERICURLPASS@shop.example/codes"}
 	c.Sequence[1].Discount = pfUnique()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the logged config should be valid: %v", err)
@@ -499,7 +503,7 @@ func TestAPIURLWithoutPassword(t *testing.T) {
 	}{
 		{func(c *Config) { c.Platforms.Shopify.APIURL = "https://u:pw@proxy.example" }, []string{"platforms.shopify.api_url"}},
 		{func(c *Config) {
-			c.Platforms.WooCommerce = WooCommerce{URL: "https://ck:cs@shop.example", ConsumerKey: "ck", ConsumerSecret: "cs"}
+			c.Platforms.WooCommerce = woocommerce.Config{URL: "https://ck:cs@shop.example", ConsumerKey: "ck", ConsumerSecret: "cs"}
 		}, []string{"platforms.woocommerce.url"}},
 		{func(c *Config) { c.Platforms.Generic.DiscountURL = "https://u:pw@shop.example/codes" }, nil},
 		{func(c *Config) { c.Platforms.Shopify.APIURL = "http://LOCALHOST:9" }, nil},

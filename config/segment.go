@@ -19,6 +19,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -137,40 +138,14 @@ func (c Config) ForStore(id string) Config {
 	if o.Templates.Dir != "" {
 		out.StoreTemplates = o.Templates.Dir
 	}
-	p, q := &out.Platforms, o.Platforms
+	own := ""
 	if listed && id != CatchAll {
 		// a listed store's APIs are its own: the top level's answer for
-		// another store (webhook secrets and BigCommerce's api_url, shared
-		// by an app's stores, are inherited)
-		p.Shopify.Shop, p.Shopify.AdminToken, p.Shopify.APIURL = "", "", ""
-		p.WooCommerce.URL, p.WooCommerce.ConsumerKey, p.WooCommerce.ConsumerSecret = "", "", ""
-		p.BigCommerce.StoreHash, p.BigCommerce.AccessToken, p.BigCommerce.PromotionID = "", "", ""
-		p.Generic.DiscountURL = ""
+		// another store (webhook secrets, and what a platform's stores
+		// share, are inherited)
+		own = id
 	}
-	set(&p.Shopify.Secret, q.Shopify.Secret)
-	set(&p.Shopify.Shop, q.Shopify.Shop)
-	set(&p.Shopify.AdminToken, q.Shopify.AdminToken)
-	set(&p.Shopify.APIURL, q.Shopify.APIURL)
-	set(&p.WooCommerce.Secret, q.WooCommerce.Secret)
-	set(&p.WooCommerce.URL, q.WooCommerce.URL)
-	set(&p.WooCommerce.ConsumerKey, q.WooCommerce.ConsumerKey)
-	set(&p.WooCommerce.ConsumerSecret, q.WooCommerce.ConsumerSecret)
-	set(&p.BigCommerce.ClientSecret, q.BigCommerce.ClientSecret)
-	set(&p.BigCommerce.StoreHash, q.BigCommerce.StoreHash)
-	set(&p.BigCommerce.AccessToken, q.BigCommerce.AccessToken)
-	set(&p.BigCommerce.APIURL, q.BigCommerce.APIURL)
-	set(&p.BigCommerce.PromotionID, q.BigCommerce.PromotionID)
-	set(&p.Generic.Secret, q.Generic.Secret)
-	set(&p.Generic.DiscountURL, q.Generic.DiscountURL)
-	if id != CatchAll && listed {
-		// the store's own API answers for the store id its webhooks carry
-		if q.Shopify.AdminToken != "" && q.Shopify.Shop == "" {
-			p.Shopify.Shop = id
-		}
-		if q.BigCommerce.AccessToken != "" && q.BigCommerce.StoreHash == "" {
-			p.BigCommerce.StoreHash = id
-		}
-	}
+	out.Platforms = out.Platforms.forStore(o.Platforms, own)
 	if len(o.Sequence) > 0 { // empty or left out: the top level's
 		out.Sequence = o.Sequence
 	}
@@ -303,7 +278,18 @@ var (
 )
 
 // platformNames are the platforms a segment may name.
-var platformNames = []string{"shopify", "woocommerce", "bigcommerce", "generic"}
+var platformNames = platforms.Names()
+
+// idsOnly reports whether the platform name's cart webhooks carry ids
+// only, and its title.
+func idsOnly(name string) (string, bool) {
+	a, ok := platforms.Lookup(name)
+	if !ok {
+		return "", false
+	}
+	i, ok := a.(platform.IDsOnly)
+	return a.Title(), ok && i.IDsOnly()
+}
 
 // templateDirs are where the templates of c are looked for: the store's
 // own folder first, then templates.dir.
@@ -400,13 +386,15 @@ func (c Config) validateSegments(prefix string, bad func(key, format string, a .
 				}
 			}
 		}
-		// BigCommerce webhooks carry the cart's id only: no content, no
-		// currency, no customer (the cart is fetched at send time)
+		// some platforms' webhooks (BigCommerce's) carry the cart's id
+		// only: no content, no currency, no customer (the cart is fetched
+		// at send time)
 		fromEvent := w.MinTotal != "" || w.MaxTotal != "" || w.MinItems > 0 || w.MaxItems > 0 || len(w.SKUs)+len(w.Products)+len(w.Tags) > 0 ||
 			len(w.Currencies)+len(w.Locales)+len(w.Countries) > 0 || w.Customer == recovery.CustomerReturning ||
 			w.EmailConsent == recovery.ConsentYes || w.SMSConsent == recovery.ConsentYes
-		if fromEvent && len(w.Platforms) > 0 && !slices.ContainsFunc(w.Platforms, func(p string) bool { return p != "bigcommerce" }) {
-			bad(wk, "is never met: it reads what the webhook says of the cart or the customer, and BigCommerce webhooks carry ids only (the cart is fetched at send time); a BigCommerce segment can use stores and platforms")
+		if fromEvent && len(w.Platforms) > 0 && !slices.ContainsFunc(w.Platforms, func(p string) bool { _, ok := idsOnly(p); return !ok }) {
+			title, _ := idsOnly(w.Platforms[0])
+			bad(wk, "is never met: it reads what the webhook says of the cart or the customer, and %s webhooks carry ids only (the cart is fetched at send time); a %s segment can use stores and platforms", title, title)
 		}
 		if h := sg.HoldoutPercent; h != nil && (*h < 0 || *h > 50) {
 			bad(k+".holdout_percent", "%d must be between 0 and 50", *h)
@@ -507,7 +495,7 @@ func (c Config) Notes() []string {
 	lower := map[string]string{}
 	for _, id := range c.StoreIDs() {
 		if strings.ToLower(id) != id && strings.Contains(id, ".") {
-			out = append(out, fmt.Sprintf("stores.%s: Shopify shop domains and WooCommerce hosts arrive in lower case; write it %s unless a generic event names it so", id, strings.ToLower(id)))
+			out = append(out, fmt.Sprintf("stores.%s: %s arrive in lower case; write it %s unless a generic event names it so", id, lowerCaseStores(), strings.ToLower(id)))
 		}
 		if prev, dup := lower[strings.ToLower(id)]; dup {
 			out = append(out, fmt.Sprintf("stores.%s and stores.%s differ only in case: they are two stores", prev, id))
@@ -522,19 +510,30 @@ func (c Config) Notes() []string {
 	return out
 }
 
+// lowerCaseStores says which store ids arrive in lower case ("Shopify shop
+// domains and WooCommerce hosts").
+func lowerCaseStores() string {
+	var what []string
+	for _, a := range platforms.All() {
+		if l, ok := a.(platform.LowerCaseStores); ok {
+			what = append(what, l.LowerCaseStores())
+		}
+	}
+	return strings.Join(what, " and ")
+}
+
 // ownPlatforms says which platforms a store uses, for the check that its
 // unique codes can be registered: those it sets anything of its own for
 // (a listed store's id belongs to one platform; the webhook secrets it
 // inherits do not make it a store of the others). nil (every platform)
 // for the catch-all, or a store that sets none.
 func ownPlatforms(id string, q Platforms) func(string) bool {
-	set := map[string]bool{
-		"shopify":     q.Shopify != (Shopify{}),
-		"woocommerce": q.WooCommerce != (WooCommerce{}),
-		"bigcommerce": q.BigCommerce != (BigCommerce{}),
-		"generic":     q.Generic != (Generic{}),
+	set := q.set()
+	anySet := false
+	for _, v := range set {
+		anySet = anySet || v
 	}
-	if id == CatchAll || !set["shopify"] && !set["woocommerce"] && !set["bigcommerce"] && !set["generic"] {
+	if id == CatchAll || !anySet {
 		return nil
 	}
 	return func(p string) bool { return set[p] }
@@ -558,22 +557,10 @@ func (s StoreConfig) LogValue() slog.Value {
 	add("timezone", s.Timezone)
 	add("allowed_hosts", strings.Join(s.AllowedHosts, ","))
 	add("templates.dir", s.Templates.Dir)
-	p := s.Platforms
-	add("shopify.secret", mask(p.Shopify.Secret))
-	add("shopify.shop", p.Shopify.Shop)
-	add("shopify.admin_token", mask(p.Shopify.AdminToken))
-	add("shopify.api_url", maskURL(p.Shopify.APIURL))
-	add("woocommerce.secret", mask(p.WooCommerce.Secret))
-	add("woocommerce.url", maskURL(p.WooCommerce.URL))
-	add("woocommerce.consumer_key", mask(p.WooCommerce.ConsumerKey))
-	add("woocommerce.consumer_secret", mask(p.WooCommerce.ConsumerSecret))
-	add("bigcommerce.client_secret", mask(p.BigCommerce.ClientSecret))
-	add("bigcommerce.store_hash", p.BigCommerce.StoreHash)
-	add("bigcommerce.access_token", mask(p.BigCommerce.AccessToken))
-	add("bigcommerce.api_url", maskURL(p.BigCommerce.APIURL))
-	add("bigcommerce.promotion_id", p.BigCommerce.PromotionID)
-	add("generic.secret", mask(p.Generic.Secret))
-	add("generic.discount_url", maskURL(p.Generic.DiscountURL))
+	for _, a := range s.Platforms.logAttrs() {
+		a := a.(slog.Attr)
+		add(a.Key, a.Value.String())
+	}
 	var steps []string
 	for _, st := range s.Sequence {
 		steps = append(steps, st.Name+"@"+st.Delay.String())

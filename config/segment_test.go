@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -330,36 +334,36 @@ func TestForStore(t *testing.T) {
 func TestForStorePlatformFields(t *testing.T) {
 	var c Config
 	c.Platforms = Platforms{
-		Shopify:     Shopify{Secret: "top-s", Shop: "top.myshopify.com", AdminToken: "top-t", APIURL: "https://top.api"},
-		WooCommerce: WooCommerce{Secret: "top-w", URL: "https://top.wc", ConsumerKey: "top-ck", ConsumerSecret: "top-cs"},
-		BigCommerce: BigCommerce{ClientSecret: "top-bc", StoreHash: "tophash", AccessToken: "top-at", APIURL: "https://api.bigcommerce.com", PromotionID: "1"},
-		Generic:     Generic{Secret: "top-g", DiscountURL: "https://top.example/codes"},
+		Shopify:     shopify.Config{Secret: "top-s", Shop: "top.myshopify.com", AdminToken: "top-t", APIURL: "https://top.api"},
+		WooCommerce: woocommerce.Config{Secret: "top-w", URL: "https://top.wc", ConsumerKey: "top-ck", ConsumerSecret: "top-cs"},
+		BigCommerce: bigcommerce.Config{ClientSecret: "top-bc", StoreHash: "tophash", AccessToken: "top-at", APIURL: "https://api.bigcommerce.com", PromotionID: "1"},
+		Generic:     generic.Config{Secret: "top-g", DiscountURL: "https://top.example/codes"},
 	}
 	c.Stores = map[string]StoreConfig{
-		"abc123": {Platforms: Platforms{BigCommerce: BigCommerce{ClientSecret: "s-bc", AccessToken: "s-at"}}},
-		"s.myshopify.com": {Platforms: Platforms{Shopify: Shopify{AdminToken: "s-t"}, WooCommerce: WooCommerce{ConsumerKey: "s-ck"},
-			Generic: Generic{DiscountURL: "https://s.example/codes"}}},
-		"own": {Platforms: Platforms{Shopify: Shopify{AdminToken: "o-t", Shop: "own-shop.myshopify.com"},
-			BigCommerce: BigCommerce{AccessToken: "o-at", StoreHash: "ownhash", PromotionID: "9"}}},
+		"abc123": {Platforms: Platforms{BigCommerce: bigcommerce.Config{ClientSecret: "s-bc", AccessToken: "s-at"}}},
+		"s.myshopify.com": {Platforms: Platforms{Shopify: shopify.Config{AdminToken: "s-t"}, WooCommerce: woocommerce.Config{ConsumerKey: "s-ck"},
+			Generic: generic.Config{DiscountURL: "https://s.example/codes"}}},
+		"own": {Platforms: Platforms{Shopify: shopify.Config{AdminToken: "o-t", Shop: "own-shop.myshopify.com"},
+			BigCommerce: bigcommerce.Config{AccessToken: "o-at", StoreHash: "ownhash", PromotionID: "9"}}},
 	}
 	bc := c.ForStore("abc123").Platforms
-	if bc.BigCommerce != (BigCommerce{ClientSecret: "s-bc", StoreHash: "abc123", AccessToken: "s-at", APIURL: "https://api.bigcommerce.com"}) {
+	if bc.BigCommerce != (bigcommerce.Config{ClientSecret: "s-bc", StoreHash: "abc123", AccessToken: "s-at", APIURL: "https://api.bigcommerce.com"}) {
 		t.Errorf("abc123 bigcommerce %+v", bc.BigCommerce)
 	}
-	if bc.Shopify != (Shopify{Secret: "top-s"}) || bc.WooCommerce != (WooCommerce{Secret: "top-w"}) || bc.Generic != (Generic{Secret: "top-g"}) {
+	if bc.Shopify != (shopify.Config{Secret: "top-s"}) || bc.WooCommerce != (woocommerce.Config{Secret: "top-w"}) || bc.Generic != (generic.Config{Secret: "top-g"}) {
 		t.Errorf("abc123 other platforms %+v", bc)
 	}
 	s := c.ForStore("s.myshopify.com").Platforms
-	if s.Shopify != (Shopify{Secret: "top-s", Shop: "s.myshopify.com", AdminToken: "s-t"}) {
+	if s.Shopify != (shopify.Config{Secret: "top-s", Shop: "s.myshopify.com", AdminToken: "s-t"}) {
 		t.Errorf("s shopify %+v", s.Shopify)
 	}
-	if s.WooCommerce != (WooCommerce{Secret: "top-w", ConsumerKey: "s-ck"}) {
+	if s.WooCommerce != (woocommerce.Config{Secret: "top-w", ConsumerKey: "s-ck"}) {
 		t.Errorf("s woocommerce %+v", s.WooCommerce)
 	}
-	if s.Generic != (Generic{Secret: "top-g", DiscountURL: "https://s.example/codes"}) {
+	if s.Generic != (generic.Config{Secret: "top-g", DiscountURL: "https://s.example/codes"}) {
 		t.Errorf("s generic %+v", s.Generic)
 	}
-	if s.BigCommerce != (BigCommerce{ClientSecret: "top-bc", APIURL: "https://api.bigcommerce.com"}) {
+	if s.BigCommerce != (bigcommerce.Config{ClientSecret: "top-bc", APIURL: "https://api.bigcommerce.com"}) {
 		t.Errorf("s bigcommerce %+v", s.BigCommerce)
 	}
 	o := c.ForStore("own").Platforms
@@ -371,7 +375,7 @@ func TestForStorePlatformFields(t *testing.T) {
 		t.Errorf("top level changed: %+v", c.Platforms)
 	}
 	// the catch-all's credentials do not make "*" a shop
-	c.Stores[CatchAll] = StoreConfig{Platforms: Platforms{Shopify: Shopify{AdminToken: "all-t"}, BigCommerce: BigCommerce{AccessToken: "all-at"}}}
+	c.Stores[CatchAll] = StoreConfig{Platforms: Platforms{Shopify: shopify.Config{AdminToken: "all-t"}, BigCommerce: bigcommerce.Config{AccessToken: "all-at"}}}
 	all := c.ForStore(CatchAll).Platforms
 	if all.Shopify.Shop != "top.myshopify.com" || all.Shopify.AdminToken != "all-t" || all.BigCommerce.StoreHash != "tophash" {
 		t.Errorf("catch-all: %+v %+v", all.Shopify, all.BigCommerce)

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -365,27 +366,9 @@ func validateSequence(key string, seq []Step, dirs []string, bad func(key, forma
 
 }
 
-func mask(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "***"
-}
+func mask(s string) string { return platform.Mask(s) }
 
-func maskURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return mask(s)
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
-	}
-	if q := u.Query(); q.Has("sentinel_password") {
-		q.Set("sentinel_password", "***")
-		u.RawQuery = q.Encode()
-	}
-	return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
-}
+func maskURL(s string) string { return platform.MaskURL(s) }
 
 // LogValue renders the effective configuration for the start-up log with
 // every secret masked.
@@ -408,14 +391,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("redis", "url", maskURL(c.Redis.URL), "mode", c.Redis.Mode, "prefix", c.Redis.Prefix),
 		slog.Group("store", "name", c.Store.Name, "url", c.Store.URL, "timezone", c.Store.Timezone,
 			"allowed_hosts", strings.Join(c.Store.AllowedHosts, ",")),
-		slog.Group("platforms", "shopify.secret", mask(c.Platforms.Shopify.Secret), "shopify.shop", c.Platforms.Shopify.Shop,
-			"shopify.admin_token", mask(c.Platforms.Shopify.AdminToken), "shopify.api_url", maskURL(c.Platforms.Shopify.APIURL),
-			"woocommerce.secret", mask(c.Platforms.WooCommerce.Secret), "woocommerce.url", maskURL(c.Platforms.WooCommerce.URL),
-			"woocommerce.consumer_key", mask(c.Platforms.WooCommerce.ConsumerKey), "woocommerce.consumer_secret", mask(c.Platforms.WooCommerce.ConsumerSecret),
-			"generic.secret", mask(c.Platforms.Generic.Secret), "generic.discount_url", maskURL(c.Platforms.Generic.DiscountURL),
-			"bigcommerce.client_secret", mask(c.Platforms.BigCommerce.ClientSecret), "bigcommerce.store_hash", c.Platforms.BigCommerce.StoreHash,
-			"bigcommerce.access_token", mask(c.Platforms.BigCommerce.AccessToken), "bigcommerce.api_url", maskURL(c.Platforms.BigCommerce.APIURL),
-			"bigcommerce.promotion_id", c.Platforms.BigCommerce.PromotionID),
+		slog.Group("platforms", c.Platforms.logAttrs()...),
 		slog.String("sequence", strings.Join(steps, ", ")),
 		slog.Group("rules", "email_consent", c.Rules.EmailConsent, "sms_consent", c.Rules.SMSConsent,
 			"min_cart_value", c.Rules.MinCartValue, "attribution_window", c.Rules.AttributionWindow.String(),
@@ -504,28 +480,6 @@ func (c Config) uniqueDiscountKey() string {
 	return ""
 }
 
-// apiURL checks an API address: https, or http to this machine (tests, a
-// local proxy).
-func apiURL(key, v string, bad func(key, format string, a ...any)) {
-	u, err := url.Parse(v)
-	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		bad(key, "%q must be an https URL", maskURL(v))
-	case u.User != nil:
-		bad(key, "must not carry a user or password: set the platform's own credential keys")
-	case u.Scheme == "http" && !loopback(u.Hostname()):
-		bad(key, "%q must use https: credentials travel with every call", maskURL(v))
-	}
-}
-
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // validatePlatforms checks each platform's API credentials: complete when
 // any is set, and present for every platform whose webhooks come in when a
 // step offers unique codes (each code is registered with the cart's
@@ -548,66 +502,15 @@ func (c Config) validateTopPlatforms(bad func(key, format string, a ...any)) {
 // validatePlatformsFor is validatePlatforms where a unique code must be
 // registrable only on the platforms own says the store uses (nil: every
 // platform whose webhooks come in).
-func (c Config) validatePlatformsFor(bad func(key, format string, a ...any), own func(platform string) bool) {
-	p := c.Platforms
+func (c Config) validatePlatformsFor(bad func(key, format string, a ...any), own func(name string) bool) {
 	unique := c.uniqueDiscountKey()
-	needs := func(platform, secretKey, secret string, set bool, keys string) {
-		if own != nil && !own(strings.ToLower(platform)) {
-			return
+	c.Platforms.Each(func(name string, p platform.Config) {
+		u := unique
+		if own != nil && !own(name) {
+			u = ""
 		}
-		if unique != "" && secret != "" && !set {
-			bad(unique, "is unique, and %s webhooks come in (%s is set): its codes are registered with %s", platform, secretKey, keys)
-		}
-	}
-
-	sh := p.Shopify
-	if (sh.Shop == "") != (sh.AdminToken == "") {
-		bad("platforms.shopify.admin_token", "shop and admin_token go together: the Admin API needs both")
-	}
-	if sh.Shop != "" && !hostRE.MatchString(strings.ToLower(sh.Shop)) {
-		bad("platforms.shopify.shop", "%q must be the shop's domain, like shop-a.myshopify.com", sh.Shop)
-	}
-	if sh.APIURL != "" {
-		apiURL("platforms.shopify.api_url", sh.APIURL, bad)
-	}
-	needs("Shopify", "platforms.shopify.secret", sh.Secret, sh.AdminToken != "", "platforms.shopify.shop and platforms.shopify.admin_token")
-
-	wc := p.WooCommerce
-	if n := countSet(wc.URL, wc.ConsumerKey, wc.ConsumerSecret); n != 0 && n != 3 {
-		bad("platforms.woocommerce.consumer_key", "url, consumer_key and consumer_secret go together: the REST API needs all three")
-	}
-	if wc.URL != "" {
-		apiURL("platforms.woocommerce.url", wc.URL, bad)
-	}
-	needs("WooCommerce", "platforms.woocommerce.secret", wc.Secret, wc.ConsumerKey != "", "platforms.woocommerce.url, consumer_key and consumer_secret")
-
-	bc := p.BigCommerce
-	if bc.StoreHash != "" && !regexp.MustCompile(`^[a-z0-9]{1,40}$`).MatchString(bc.StoreHash) {
-		bad("platforms.bigcommerce.store_hash", "%q is not a store hash (the letters and digits after /stores/ in the API path)", bc.StoreHash)
-	}
-	if (bc.StoreHash == "") != (bc.AccessToken == "") {
-		bad("platforms.bigcommerce.access_token", "store_hash and access_token go together: the worker fetches carts with both")
-	}
-	if bc.StoreHash != "" {
-		apiURL("platforms.bigcommerce.api_url", bc.APIURL, bad)
-	}
-	if bc.PromotionID != "" && !regexp.MustCompile(`^[0-9]{1,20}$`).MatchString(bc.PromotionID) {
-		bad("platforms.bigcommerce.promotion_id", "%q must be the numeric id of a bulk-coupon promotion", bc.PromotionID)
-	}
-	needs("BigCommerce", "platforms.bigcommerce.client_secret", bc.ClientSecret, bc.AccessToken != "" && bc.PromotionID != "",
-		"platforms.bigcommerce.store_hash, access_token and promotion_id")
-
-	if p.Generic.DiscountURL != "" {
-		// the shop's own endpoint may take a user and password (masked in
-		// the log); the platforms' APIs have credential keys of their own
-		v := p.Generic.DiscountURL
-		if u, err := url.Parse(v); err == nil && u.User != nil {
-			u.User = nil
-			v = u.String()
-		}
-		apiURL("platforms.generic.discount_url", v, bad)
-	}
-	needs("generic", "platforms.generic.secret", p.Generic.Secret, p.Generic.DiscountURL != "", "platforms.generic.discount_url")
+		p.Validate(u, bad)
+	})
 
 	switch c.Rules.PlatformCheck {
 	case "on", "strict", "off":
@@ -617,14 +520,4 @@ func (c Config) validatePlatformsFor(bad func(key, format string, a ...any), own
 	if t := c.Rules.PlatformCheckTimeout; t < 100*time.Millisecond || t > time.Minute {
 		bad("rules.platform_check_timeout", "%s must be between 100ms and 1m", t)
 	}
-}
-
-func countSet(v ...string) int {
-	n := 0
-	for _, x := range v {
-		if x != "" {
-			n++
-		}
-	}
-	return n
 }

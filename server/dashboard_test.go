@@ -56,7 +56,7 @@ func seedDashboard(t *testing.T, e *env) dashSeed {
 		cur := []string{"EUR", "USD"}[i%2]
 		inStore := func(body []byte) []byte { return append([]byte(`{"store":"`+store+`",`), body[1:]...) }
 		b := inStore([]byte(strings.NewReplacer(`"EUR"`, `"`+cur+`"`, "ana@example.com", email).
-			Replace(string(generic("e"+id, "cart.updated", id, time.Now().Add(-3*time.Hour))))))
+			Replace(string(genericBody("e"+id, "cart.updated", id, time.Now().Add(-3*time.Hour))))))
 		if r := e.post("/webhooks/generic", genericHeaders(b), b); r.Code != 202 {
 			t.Fatalf("cart %d: %+v", i, r)
 		}
@@ -96,7 +96,7 @@ func seedDashboard(t *testing.T, e *env) dashSeed {
 		_ = e.store.Advance(ctx, store, id, "", 0)
 		if i%3 == 0 || (!c.Holdout && i%3 == 1) {
 			o := inStore([]byte(strings.NewReplacer(`"currency":"EUR"`, `"currency":"`+cur+`"`, "ana@example.com", email,
-				`"order":{"id":"o1"`, `"order":{"id":"order-`+id+`"`).Replace(string(generic("o"+id, "order.created", id, time.Now())))))
+				`"order":{"id":"o1"`, `"order":{"id":"order-`+id+`"`).Replace(string(genericBody("o"+id, "order.created", id, time.Now())))))
 			if r := e.post("/webhooks/generic", genericHeaders(o), o); r.Code != 202 {
 				t.Fatalf("order %d: %+v", i, r)
 			}

@@ -62,7 +62,7 @@ func newSecure(t *testing.T, opts ...func(*server.Server)) *secure {
 	s := &server.Server{Store: e.store, Links: e.links, AdminToken: adminToken,
 		SessionTTL: 2 * time.Hour, Now: c.Now,
 		Steps:   []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []recovery.Channel{"email"}}},
-		Secrets: server.Secrets{Generic: genericSecret, Shopify: shopifySecret},
+		Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret, "shopify": shopifySecret}},
 		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"cdn.test"}},
 		Ready:   func(context.Context) error { return nil },
 		Log:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
@@ -317,7 +317,7 @@ func TestFrameProtectionOnEveryHTMLPage(t *testing.T) {
 func TestOpsListenerSeparate(t *testing.T) {
 	x := newSecure(t, func(s *server.Server) { s.OpsSeparate = true })
 	ops := x.s.OpsHandler()
-	b := generic("e1", "cart.updated", "c1", time.Now())
+	b := genericBody("e1", "cart.updated", "c1", time.Now())
 	if resp := x.do("POST", "/webhooks/generic", me, b, genericHeaders(b)); resp.StatusCode != 202 {
 		t.Fatalf("webhook: %d %s", resp.StatusCode, readAll(resp))
 	}

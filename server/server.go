@@ -13,7 +13,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,20 +22,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform"
+	"github.com/cartrecovery/cartrecovery/platform/all"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
 // MaxBody is the largest webhook body accepted (1 MiB).
 const MaxBody = 1 << 20
 
-// Secrets are the webhook signing secrets, one per platform ("" refuses
-// that platform's webhooks).
+// Secrets are the webhook signing secrets.
 type Secrets struct {
-	Shopify, WooCommerce, BigCommerce, Generic string
+	// Platforms are the platforms' secrets by platform name ("" or none
+	// refuses that platform's webhooks).
+	Platforms map[string]string
 	// Twilio is the account's auth token: it signs inbound SMS and
 	// delivery receipts (X-Twilio-Signature).
 	Twilio string
@@ -44,11 +44,14 @@ type Secrets struct {
 
 // Server holds what the handlers need.
 type Server struct {
-	Store   Store
-	Secrets Secrets
-	Shop    recovery.Shop
-	Links   *link.Signer
-	Steps   []recovery.Step // discount codes for click-through redirects
+	Store Store
+	// Platforms are the platforms whose webhooks are taken, each at POST
+	// /webhooks/{name} (nil: every platform, platform/all).
+	Platforms *platform.Registry
+	Secrets   Secrets
+	Shop      recovery.Shop
+	Links     *link.Signer
+	Steps     []recovery.Step // discount codes for click-through redirects
 	// Segments, Stores and Strict complete the settings the server starts
 	// with (Reload replaces them all): the default playbook's segments,
 	// the stores configured on their own, and whether other stores are
@@ -107,14 +110,14 @@ func (s *Server) Handler() http.Handler {
 	s.Registry.MustRegister(s.webhooks, s.latency)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /webhooks/shopify", s.webhook("shopify", s.shopify))
-	mux.HandleFunc("POST /webhooks/generic", s.webhook("generic", s.generic))
+	for _, a := range s.platforms().All() {
+		mux.HandleFunc("POST /webhooks/"+a.Name(), s.webhook(a))
+	}
 	mux.HandleFunc("POST /webhooks/twilio/inbound", s.twilioInbound)
 	mux.HandleFunc("POST /webhooks/twilio/status", s.twilioStatus)
-	mux.HandleFunc("POST /webhooks/woocommerce", s.webhook("woocommerce", s.woocommerce))
-	mux.HandleFunc("POST /webhooks/bigcommerce", s.webhook(bigcommerce.Platform, s.bigcommerce))
+	supported := strings.Join(s.platforms().Names(), ", ")
 	mux.HandleFunc("POST /webhooks/{platform}", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, s.Log, fmt.Errorf("platform %q: %w (supported: shopify, generic)", r.PathValue("platform"), recovery.ErrNotFound))
+		writeError(w, s.Log, fmt.Errorf("platform %q: %w (supported: %s)", r.PathValue("platform"), recovery.ErrNotFound, supported))
 	})
 	mux.HandleFunc("GET /r/{token}", s.click)
 	mux.HandleFunc("GET /api/report", s.apiReport)
@@ -166,12 +169,23 @@ func (s *Server) opsRoutes(mux *http.ServeMux, metrics bool) {
 	})
 }
 
-// webhookTopic names a delivery's topic as its platform does (Shopify's
-// and WooCommerce's topic header), else the normalized kind.
-func webhookTopic(r *http.Request, ev recovery.Event) string {
-	for _, h := range []string{"X-Shopify-Topic", "X-WC-Webhook-Topic"} {
-		if t := r.Header.Get(h); t != "" {
-			return recovery.Clip(t, 60)
+// platforms are the platforms served: Platforms, else every one.
+func (s *Server) platforms() *platform.Registry {
+	if s.Platforms == nil {
+		return all.Registry()
+	}
+	return s.Platforms
+}
+
+// webhookTopic names a delivery's topic as a platform does (the first
+// topic header of a platform that has one: Shopify's, WooCommerce's),
+// else the normalized kind.
+func (s *Server) webhookTopic(r *http.Request, ev recovery.Event) string {
+	for _, a := range s.platforms().All() {
+		if tp, ok := a.(platform.Topics); ok {
+			if t := tp.Topic(r.Header); t != "" {
+				return recovery.Clip(t, 60)
+			}
 		}
 	}
 	return string(ev.Kind)
@@ -197,20 +211,16 @@ func (s *Server) lookup(ctx context.Context, ev recovery.Event) (recovery.Result
 	return recovery.Result{Status: recovery.StatusAccepted}, nil
 }
 
-// parseFunc verifies (with the secret of the store the delivery names)
-// and parses one platform's webhook; it returns the store's settings.
-type parseFunc func(r *http.Request, body []byte) (recovery.Event, *tenant, error)
-
-func (s *Server) webhook(platform string, parse parseFunc) http.HandlerFunc {
+func (s *Server) webhook(a platform.Adapter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		result := s.handleWebhook(w, r, platform, parse)
-		s.webhooks.WithLabelValues(platform, result).Inc()
-		s.latency.WithLabelValues(platform).Observe(time.Since(start).Seconds())
+		result := s.handleWebhook(w, r, a)
+		s.webhooks.WithLabelValues(a.Name(), result).Inc()
+		s.latency.WithLabelValues(a.Name()).Observe(time.Since(start).Seconds())
 	}
 }
 
-func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform string, parse parseFunc) string {
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, a platform.Adapter) string {
 	// Nothing keeps the body past this handler (the event's strings are
 	// copies), so its buffer is reused.
 	buf := bodies.Get().(*bytes.Buffer)
@@ -232,9 +242,9 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 		}
 		return writeError(w, s.Log, err)
 	}
-	ev, t, err := parse(r, body)
+	ev, t, err := s.parse(a, r, body)
 	if err == nil {
-		err = s.checkCartURLs(platform, ev)
+		err = s.checkCartURLs(a, ev)
 	}
 	if err == nil && t != nil {
 		err = s.sameTenant(ev, t)
@@ -253,7 +263,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 			res, err = s.Store.Ingest(r.Context(), ev)
 		}
 		if err == nil {
-			s.Log.Info("webhook", "platform", platform, "topic", webhookTopic(r, ev), "store", ev.Store,
+			s.Log.Info("webhook", "platform", a.Name(), "topic", s.webhookTopic(r, ev), "store", ev.Store,
 				"cart", recovery.Clip(ev.Cart.ID, 80), "customer", notify.MaskAddress(ev.Customer.Email), "outcome", res.Status, "reason", res.Reason)
 			switch res.Status {
 			case recovery.StatusDuplicate:
@@ -269,74 +279,30 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, platform 
 	return writeError(w, s.Log, err)
 }
 
-func (s *Server) shopify(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
-	shop := r.Header.Get("X-Shopify-Shop-Domain")
-	if shop != "" && !recovery.ValidStore(shop) {
-		return recovery.Event{}, nil, recovery.Invalid("X-Shopify-Shop-Domain", "is not a shop domain")
+// parse answers a platform's ping, reads the store the delivery names,
+// verifies its signature with that store's secret and parses it; it
+// returns the store's settings.
+func (s *Server) parse(a platform.Adapter, r *http.Request, body []byte) (recovery.Event, *tenant, error) {
+	if p, ok := a.(platform.Pinger); ok && p.IsPing(r.Header, body) {
+		return recovery.Event{}, nil, platform.ErrPing
 	}
-	store := shop
-	if store == "" {
-		store = "default" // ParseShopify's name for a shop without the header
+	store := ""
+	// a store named in the body is read only when stores have settings
+	// of their own: else every store has the default's
+	if a.StoreField() == "" || s.settings().perStore() {
+		var err error
+		if store, err = a.Store(r.Header, body); err != nil {
+			return recovery.Event{}, nil, err
+		}
 	}
-	sec, t, err := s.secretsFor("shopify", store)
+	secret, t, err := s.secretFor(a, store)
 	if err != nil {
 		return recovery.Event{}, nil, err
 	}
-	if err := webhook.VerifyShopify(body, r.Header.Get("X-Shopify-Hmac-Sha256"), sec.Shopify); err != nil {
+	if err := a.Verify(r.Header, body, secret, s.Now()); err != nil {
 		return recovery.Event{}, nil, err
 	}
-	topic := r.Header.Get("X-Shopify-Topic")
-	ev, err := webhook.ParseShopify(topic, shop, r.Header.Get("X-Shopify-Webhook-Id"), body)
-	if err != nil {
-		return ev, nil, err
-	}
-	ev.ID, err = webhook.ShopifyDeliveryID(topic, ev.ID, r.Header.Get("X-Shopify-Event-Id"))
-	return ev, t, err
-}
-
-// woocommerce answers the creation ping (unsigned) and verifies and parses
-// the order webhooks.
-func (s *Server) woocommerce(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
-	sig := r.Header.Get("X-WC-Webhook-Signature")
-	if webhook.IsWooCommercePing(sig, body) {
-		return recovery.Event{}, nil, webhook.ErrPing
-	}
-	sec, t, err := s.secretsFor("woocommerce", wooStore(r))
-	if err != nil {
-		return recovery.Event{}, nil, err
-	}
-	if err := webhook.VerifyWooCommerce(body, sig, sec.WooCommerce); err != nil {
-		return recovery.Event{}, nil, err
-	}
-	ev, err := webhook.ParseWooCommerce(r.Header.Get("X-WC-Webhook-Topic"), r.Header.Get("X-WC-Webhook-Source"), body)
-	return ev, t, err
-}
-
-// bigcommerce verifies a delivery (Standard Webhooks) and records what it
-// names: the worker asks the store for the cart's content at send time.
-func (s *Server) bigcommerce(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
-	h := r.Header
-	sec, t, err := s.bodySecrets("bigcommerce", body)
-	if err != nil {
-		return recovery.Event{}, nil, err
-	}
-	if err := bigcommerce.Verify(h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature"), body,
-		sec.BigCommerce, s.Now()); err != nil {
-		return recovery.Event{}, nil, err
-	}
-	ev, err := bigcommerce.Parse(h.Get("webhook-id"), body)
-	return ev, t, err
-}
-
-func (s *Server) generic(r *http.Request, body []byte) (recovery.Event, *tenant, error) {
-	sec, t, err := s.bodySecrets("generic", body)
-	if err != nil {
-		return recovery.Event{}, nil, err
-	}
-	if err := webhook.VerifyGeneric(body, r.Header.Get("X-Cartrecovery-Signature"), sec.Generic); err != nil {
-		return recovery.Event{}, nil, err
-	}
-	ev, err := webhook.ParseGeneric(body)
+	ev, err := a.Parse(r.Header, body)
 	return ev, t, err
 }
 
@@ -349,7 +315,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) string {
 	case errors.Is(err, recovery.ErrIgnored):
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": err.Error()})
 		return "ignored"
-	case errors.Is(err, webhook.ErrPing):
+	case errors.Is(err, platform.ErrPing):
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return "ping"
 	case errors.As(err, &limited):
@@ -504,7 +470,7 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 			if steps := t.Playbook.Sequence(l.Segment); code == "" && l.Step >= 0 && l.Step < len(steps) {
 				code = steps[l.Step].VariantNamed(l.Variant).Discount.Code
 			}
-			target = withDiscount(platform, target, code)
+			target = s.withDiscount(platform, target, code)
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -513,20 +479,16 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 }
 
 // withDiscount returns the URL that applies code on the way to target, where
-// the platform has one: Shopify's /discount/CODE?redirect=PATH on the same
-// host. Otherwise target as is.
-func withDiscount(platform, target, code string) string {
-	if code == "" || platform != "shopify" {
+// the platform has one (Shopify's /discount/CODE?redirect=PATH on the same
+// host). Otherwise target as is.
+func (s *Server) withDiscount(name, target, code string) string {
+	if code == "" {
 		return target
 	}
-	u, err := url.Parse(target)
-	if err != nil || u.Host == "" {
-		return target
+	if a, ok := s.platforms().Lookup(name); ok {
+		if d, ok := a.(platform.DiscountLinker); ok {
+			return d.DiscountURL(target, code)
+		}
 	}
-	path := u.EscapedPath()
-	if u.RawQuery != "" {
-		path += "?" + u.RawQuery
-	}
-	d := url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/discount/" + code, RawQuery: url.Values{"redirect": {path}}.Encode()}
-	return d.String()
+	return target
 }

@@ -18,13 +18,15 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/server"
-	"github.com/cartrecovery/cartrecovery/webhook"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -55,7 +57,7 @@ func newEnv(t *testing.T, opts ...func(*redis.Options)) *env {
 	store := redis.NewStore(rdb, o)
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
 	s := &server.Server{Store: store, Links: links,
-		Secrets: server.Secrets{Shopify: shopifySecret, Generic: genericSecret, WooCommerce: wooSecret, BigCommerce: "bc-test"},
+		Secrets: server.Secrets{Platforms: map[string]string{"shopify": shopifySecret, "generic": genericSecret, "woocommerce": wooSecret, "bigcommerce": "bc-test"}},
 		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Ready:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -93,7 +95,7 @@ func (e *env) post(path string, header map[string]string, body []byte) reply {
 // modification time.
 func wooOrder(t *testing.T, status string, modified time.Time) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../webhook/testdata/woocommerce/order.json")
+	b, err := os.ReadFile("../platform/woocommerce/testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,7 @@ func bcHeaders(body []byte, at time.Time) map[string]string {
 
 func wooHeaders(body []byte, topic, secret string) map[string]string {
 	return map[string]string{"X-WC-Webhook-Topic": topic, "X-WC-Webhook-Source": "https://woo.example/",
-		"X-WC-Webhook-Signature": webhook.SignWooCommerce(body, secret), "Content-Type": "application/json",
+		"X-WC-Webhook-Signature": woocommerce.Sign(body, secret), "Content-Type": "application/json",
 		"X-WC-Webhook-Delivery-ID": strconv.FormatInt(time.Now().UnixNano(), 10)}
 }
 
@@ -163,7 +165,7 @@ func TestWooCommerceWebhooks(t *testing.T) {
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../webhook/testdata/shopify/" + name)
+	b, err := os.ReadFile("../platform/shopify/testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,16 +174,16 @@ func fixture(t *testing.T, name string) []byte {
 
 func shopifyHeaders(topic, id string, body []byte) map[string]string {
 	return map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": id,
-		"X-Shopify-Shop-Domain": "test.myshopify.com", "X-Shopify-Hmac-Sha256": webhook.SignShopify(body, shopifySecret)}
+		"X-Shopify-Shop-Domain": "test.myshopify.com", "X-Shopify-Hmac-Sha256": shopify.Sign(body, shopifySecret)}
 }
 
-func generic(id, typ, cart string, at time.Time) []byte {
+func genericBody(id, typ, cart string, at time.Time) []byte {
 	return []byte(fmt.Sprintf(`{"id":%q,"type":%q,"occurred_at":%q,"cart":{"id":%q,"currency":"EUR","total":"59.90","items":[{"title":"Tee","quantity":2,"price":"29.95"}]},"customer":{"email":"ana@example.com","email_consent":true},"order":{"id":"o1","total":"59.90","currency":"EUR"}}`,
 		id, typ, at.UTC().Format(time.RFC3339), cart))
 }
 
 func genericHeaders(body []byte) map[string]string {
-	return map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(body, genericSecret)}
+	return map[string]string{"X-Cartrecovery-Signature": generic.Sign(body, genericSecret)}
 }
 
 // dump returns every key and value in the test's database, to prove a
@@ -278,11 +280,11 @@ func TestGenericStaleAndOutOfOrder(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Second)
-	b := generic("e2", "cart.updated", "c1", t0)
+	b := genericBody("e2", "cart.updated", "c1", t0)
 	if r := e.post("/webhooks/generic", genericHeaders(b), b); r.Code != 202 {
 		t.Fatalf("update: %+v", r)
 	}
-	old := generic("e1", "cart.updated", "c1", t0.Add(-time.Minute))
+	old := genericBody("e1", "cart.updated", "c1", t0.Add(-time.Minute))
 	if r := e.post("/webhooks/generic", genericHeaders(old), old); r.Code != 202 || r.Body["status"] != "ignored" {
 		t.Fatalf("stale update: %+v", r)
 	}
@@ -290,9 +292,9 @@ func TestGenericStaleAndOutOfOrder(t *testing.T) {
 		t.Fatalf("stale update moved the schedule to %v", d)
 	}
 	// order first, then the cart's create: the cart is never scheduled
-	o := generic("e3", "order.created", "c2", t0)
+	o := genericBody("e3", "order.created", "c2", t0)
 	e.post("/webhooks/generic", genericHeaders(o), o)
-	late := generic("e4", "cart.updated", "c2", t0.Add(-time.Second))
+	late := genericBody("e4", "cart.updated", "c2", t0.Add(-time.Second))
 	if r := e.post("/webhooks/generic", genericHeaders(late), late); r.Body["status"] != "ignored" {
 		t.Fatalf("create after order: %+v", r)
 	}
@@ -303,7 +305,7 @@ func TestGenericStaleAndOutOfOrder(t *testing.T) {
 
 func TestBadInputChangesNothing(t *testing.T) {
 	e := newEnv(t)
-	good := generic("e1", "cart.updated", "c1", time.Now())
+	good := genericBody("e1", "cart.updated", "c1", time.Now())
 	shop := fixture(t, "checkouts_create.json")
 	woo := wooOrder(t, "pending", time.Now())
 	bc := []byte(`{"scope":"store/cart/created","store_id":"1","data":{"type":"cart","id":"c-1"},"hash":"h1","created_at":1795770000,"producer":"stores/abc123"}`)
@@ -321,7 +323,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		errHas string
 	}{
 		{"generic no signature", "/webhooks/generic", nil, good, 401, ""},
-		{"generic wrong signature", "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(good, "other")}, good, 401, ""},
+		{"generic wrong signature", "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": generic.Sign(good, "other")}, good, 401, ""},
 		{"generic signature of other body", "/webhooks/generic", genericHeaders([]byte("{}")), good, 401, ""},
 		{"generic malformed json", "/webhooks/generic", genericHeaders([]byte(`{"id":`)), []byte(`{"id":`), 400, "body"},
 		{"generic missing cart id", "/webhooks/generic", genericHeaders([]byte(`{"id":"x","type":"cart.updated","occurred_at":"2026-11-22T10:00:00Z","cart":{}}`)),
@@ -330,19 +332,19 @@ func TestBadInputChangesNothing(t *testing.T) {
 			[]byte(`{"id":"x","type":"cart.updated","occurred_at":"2026-11-22T10:00:00Z","cart":{"id":"c","total":59.9}}`), 400, "cart.total"},
 		{"body over 1 MiB", "/webhooks/generic", genericHeaders(big), big, 413, ""},
 		{"shopify bad hmac", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Webhook-Id": "w", "X-Shopify-Hmac-Sha256": "AAAA"}, shop, 401, ""},
-		{"shopify missing webhook id", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Hmac-Sha256": webhook.SignShopify(shop, shopifySecret)}, shop, 400, "X-Shopify-Webhook-Id"},
-		{"shopify bad shop domain", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Webhook-Id": "w", "X-Shopify-Shop-Domain": "a/b", "X-Shopify-Hmac-Sha256": webhook.SignShopify(shop, shopifySecret)}, shop, 400, "X-Shopify-Shop-Domain"},
+		{"shopify missing webhook id", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Hmac-Sha256": shopify.Sign(shop, shopifySecret)}, shop, 400, "X-Shopify-Webhook-Id"},
+		{"shopify bad shop domain", "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Webhook-Id": "w", "X-Shopify-Shop-Domain": "a/b", "X-Shopify-Hmac-Sha256": shopify.Sign(shop, shopifySecret)}, shop, 400, "X-Shopify-Shop-Domain"},
 		{"woocommerce unsigned order", "/webhooks/woocommerce", map[string]string{"X-WC-Webhook-Topic": "order.updated", "X-WC-Webhook-Source": "https://woo.example/"}, woo, 401, ""},
 		{"woocommerce wrong signature", "/webhooks/woocommerce", wooHeaders(woo, "order.updated", "other"), woo, 401, ""},
 		{"woocommerce unsigned ping with more", "/webhooks/woocommerce", nil, []byte("webhook_id=1&x=2"), 401, ""},
 		{"woocommerce bad source", "/webhooks/woocommerce", map[string]string{"X-WC-Webhook-Topic": "order.updated", "X-WC-Webhook-Source": "ftp://woo.example/",
-			"X-WC-Webhook-Signature": webhook.SignWooCommerce(woo, wooSecret)}, woo, 400, "X-WC-Webhook-Source"},
+			"X-WC-Webhook-Signature": woocommerce.Sign(woo, wooSecret)}, woo, 400, "X-WC-Webhook-Source"},
 		{"bigcommerce unsigned", "/webhooks/bigcommerce", map[string]string{"webhook-id": "m1", "webhook-timestamp": strconv.FormatInt(time.Now().Unix(), 10)}, bc, 401, ""},
 		{"bigcommerce replayed an hour later", "/webhooks/bigcommerce", bcHeaders(bc, time.Now().Add(-time.Hour)), bc, 401, "webhook-timestamp"},
 		{"bigcommerce signed by another secret", "/webhooks/bigcommerce", map[string]string{"webhook-id": "m1", "webhook-timestamp": strconv.FormatInt(time.Now().Unix(), 10),
 			"webhook-signature": bigcommerce.Sign("m1", strconv.FormatInt(time.Now().Unix(), 10), bc, "other")}, bc, 401, ""},
 		{"bigcommerce no producer", "/webhooks/bigcommerce", bcHeaders(bcNoProducer, time.Now()), bcNoProducer, 400, "producer"},
-		{"unknown platform", "/webhooks/magento", nil, good, 404, ""},
+		{"unknown platform", "/webhooks/magento", nil, good, 404, "(supported: shopify, woocommerce, bigcommerce, generic)"},
 		{"unknown path", "/nope", nil, good, 404, ""},
 	}
 	before := e.dump()
@@ -411,7 +413,7 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Fatalf("%s: %d %v", path, resp.StatusCode, b)
 		}
 	}
-	good := generic("e1", "cart.updated", "c1", time.Now())
+	good := genericBody("e1", "cart.updated", "c1", time.Now())
 	e.post("/webhooks/generic", genericHeaders(good), good)
 	resp, _ := http.Get(e.url + "/metrics")
 	m, _ := io.ReadAll(resp.Body)
@@ -451,12 +453,12 @@ func TestUpdateIsOneRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	for i := 0; i < 3; i++ { // warm: the scripts are loaded, the cart exists
-		b := generic(fmt.Sprint("w", i), "cart.updated", "c1", t0.Add(time.Duration(i)*time.Second))
+		b := genericBody(fmt.Sprint("w", i), "cart.updated", "c1", t0.Add(time.Duration(i)*time.Second))
 		e.post("/webhooks/generic", genericHeaders(b), b)
 	}
 	c := &counter{}
 	e.rdb.AddHook(c)
-	b := generic("w9", "cart.updated", "c1", t0.Add(time.Minute))
+	b := genericBody("w9", "cart.updated", "c1", t0.Add(time.Minute))
 	if r := e.post("/webhooks/generic", genericHeaders(b), b); r.Code != 202 {
 		t.Fatalf("%+v", r)
 	}
@@ -472,7 +474,7 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	defer down.Close()
 	store := redis.NewStore(down, redis.Options{Prefix: "t:", Delays: []time.Duration{time.Hour}})
 	s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
-		Secrets: server.Secrets{Generic: genericSecret},
+		Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret}},
 		Ready:   func(ctx context.Context) error { return down.Ping(ctx).Err() },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
@@ -487,9 +489,9 @@ func TestReadyzWhenRedisIsDown(t *testing.T) {
 	}
 	// a webhook that cannot be recorded is not acknowledged: 503, so the
 	// platform retries
-	b := generic("x", "cart.updated", "c1", time.Now())
+	b := genericBody("x", "cart.updated", "c1", time.Now())
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/webhooks/generic", strings.NewReader(string(b)))
-	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric(b, genericSecret))
+	req.Header.Set("X-Cartrecovery-Signature", generic.Sign(b, genericSecret))
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -506,7 +508,7 @@ func adminEnv(t *testing.T, token string, opts ...func(*redis.Options)) (*env, *
 	st := []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []recovery.Channel{"email"}},
 		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []recovery.Channel{"email"}, Discount: recovery.Discount{Code: "COMEBACK10"}}}
 	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token,
-		Secrets: server.Secrets{Generic: genericSecret, Shopify: shopifySecret},
+		Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret, "shopify": shopifySecret}},
 		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Ready:   func(ctx context.Context) error { return nil },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -612,7 +614,7 @@ func TestReportAndTimelineAPI(t *testing.T) {
 	tok := "0123456789abcdef-token"
 	e, _ := adminEnv(t, tok)
 	ctx := context.Background()
-	b := generic("e1", "cart.updated", "c1", time.Now().Add(-2*time.Hour))
+	b := genericBody("e1", "cart.updated", "c1", time.Now().Add(-2*time.Hour))
 	e.post("/webhooks/generic", genericHeaders(b), b)
 	c, _, _ := e.store.Load(ctx, "default", "c1")
 	if r, _ := e.store.Claim(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, c.Gen, c.Email(), ""); r != recovery.ClaimOK {
@@ -620,7 +622,7 @@ func TestReportAndTimelineAPI(t *testing.T) {
 	}
 	_ = e.store.Finish(ctx, recovery.MessageKey{Store: "default", Cart: "c1", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, "")
 	_ = e.store.Advance(ctx, "default", "c1", "", 0)
-	o := generic("e2", "order.created", "c1", time.Now())
+	o := genericBody("e2", "order.created", "c1", time.Now())
 	e.post("/webhooks/generic", genericHeaders(o), o)
 
 	code, body, _ := get(t, e.url+"/api/report?since=7d&by=step", tok)

@@ -1,16 +1,12 @@
 package server
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
-	"strings"
 
+	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/report"
-	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
 // Tenant is what the server knows of one store: the shop its pages and
@@ -121,39 +117,27 @@ func (st *settings) steps() (steps, segments []string) {
 	return report.Names(pbs...)
 }
 
-// secretsFor returns the webhook secrets of store, or an error wrapping
-// recovery.ErrNotFound (404) for a store not configured. A delivery whose
-// store cannot be read ("": no source header, a body that is not JSON) is
-// verified with the default secrets: refused as unsigned, else its parser
-// names what is missing.
-func (s *Server) secretsFor(platform, store string) (Secrets, *tenant, error) {
+// secretFor returns the webhook secret of store for platform a, or an
+// error wrapping recovery.ErrNotFound (404) for a store not configured. A
+// delivery whose store cannot be read ("": no source header, a body that
+// is not JSON) is verified with the default secrets: refused as unsigned,
+// else its parser names what is missing; but a platform naming its store
+// in the body is refused when stores have secrets of their own.
+func (s *Server) secretFor(a platform.Adapter, store string) (string, *tenant, error) {
 	st := s.settings()
 	if store == "" || !recovery.ValidStore(store) {
-		if st.perStore() && (platform == "generic" || platform == "bigcommerce") {
+		if field := a.StoreField(); st.perStore() && field != "" {
 			// whose secret would check it is unknown: never the default's
-			field := map[string]string{"generic": "store", "bigcommerce": "producer"}[platform]
-			return Secrets{}, nil, recovery.Invalid(field, "names no store that can be read (stores have secrets of their own here)")
+			return "", nil, recovery.Invalid(field, "names no store that can be read (stores have secrets of their own here)")
 		}
-		return st.def.Secrets, st.def, nil
+		return st.def.Secrets.Platforms[a.Name()], st.def, nil
 	}
 	t, ok := st.tenant(store)
 	if !ok {
-		return Secrets{}, nil, fmt.Errorf("store %q is not configured here: add it under stores in the configuration (or a catch-all \"*\") to take its %s webhooks: %w",
-			recovery.Clip(store, 100), platform, recovery.ErrNotFound)
+		return "", nil, fmt.Errorf("store %q is not configured here: add it under stores in the configuration (or a catch-all \"*\") to take its %s webhooks: %w",
+			recovery.Clip(store, 100), a.Name(), recovery.ErrNotFound)
 	}
-	return t.Secrets, t, nil
-}
-
-// bodySecrets are the secrets of the store a generic or BigCommerce body
-// names (whose store is in the body, not in a header). The body is read
-// for it only when stores have settings of their own: else every store
-// has the default's.
-func (s *Server) bodySecrets(platform string, body []byte) (Secrets, *tenant, error) {
-	store := ""
-	if s.settings().perStore() {
-		store = bodyStore(platform, body)
-	}
-	return s.secretsFor(platform, store)
+	return t.Secrets.Platforms[a.Name()], t, nil
 }
 
 // sameTenant refuses an event recorded under a store whose settings are
@@ -168,44 +152,6 @@ func (s *Server) sameTenant(ev recovery.Event, t *tenant) error {
 		return fmt.Errorf("the delivery is signed for another store than %q: %w", recovery.Clip(ev.Store, 100), recovery.ErrUnauthorized)
 	}
 	return nil
-}
-
-// bodyStore reads the store a generic or BigCommerce body names, before its
-// signature is checked with that store's secret: "store" (generic,
-// default "default") or "producer": "stores/{hash}" (BigCommerce).
-func bodyStore(platform string, body []byte) string {
-	var fields map[string]json.RawMessage
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&fields); err != nil {
-		return ""
-	}
-	name := "store"
-	if platform == "bigcommerce" {
-		name = "producer"
-	}
-	raw, present := fields[name]
-	var v string
-	if present && json.Unmarshal(raw, &v) != nil {
-		return "" // not a string: the parser refuses it
-	}
-	if platform == "bigcommerce" {
-		if st, ok := strings.CutPrefix(v, "stores/"); ok {
-			return st
-		}
-		return ""
-	}
-	if v == "" {
-		return "default"
-	}
-	return v
-}
-
-// wooStore is the store of a WooCommerce delivery (its source's host).
-func wooStore(r *http.Request) string {
-	st, err := webhook.WooCommerceStore(r.Header.Get("X-WC-Webhook-Source"))
-	if err != nil {
-		return ""
-	}
-	return st
 }
 
 // segment chooses the segment of a cart update: the first of the store's

@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/server"
-	"github.com/cartrecovery/cartrecovery/webhook"
 )
 
 // storesEnv is a server with two stores configured on their own, each with
@@ -32,14 +33,14 @@ func storesEnv(t *testing.T, strict bool) *env {
 		return recovery.Shop{Name: name, URL: "https://" + strings.ToLower(name) + ".example", AllowedHosts: []string{"checkout.local"}}
 	}
 	s := &server.Server{Store: store, Links: links,
-		Secrets: server.Secrets{Shopify: "top-shopify", Generic: "top-generic", WooCommerce: "top-woo", BigCommerce: "top-bc"},
+		Secrets: server.Secrets{Platforms: map[string]string{"shopify": "top-shopify", "generic": "top-generic", "woocommerce": "top-woo", "bigcommerce": "top-bc"}},
 		Shop:    shop("Top"),
 		Stores: map[string]server.Tenant{
-			"a.myshopify.com": {Shop: shop("A"), Secrets: server.Secrets{Shopify: "secret-a"}},
-			"b.myshopify.com": {Shop: shop("B"), Secrets: server.Secrets{Shopify: "secret-b"}},
-			"woo-a.example":   {Shop: shop("WA"), Secrets: server.Secrets{WooCommerce: "woo-a"}},
-			"hash1":           {Shop: shop("BC"), Secrets: server.Secrets{BigCommerce: "bc-1"}},
-			"gen-a":           {Shop: shop("GA"), Secrets: server.Secrets{Generic: "gen-a"}},
+			"a.myshopify.com": {Shop: shop("A"), Secrets: server.Secrets{Platforms: map[string]string{"shopify": "secret-a"}}},
+			"b.myshopify.com": {Shop: shop("B"), Secrets: server.Secrets{Platforms: map[string]string{"shopify": "secret-b"}}},
+			"woo-a.example":   {Shop: shop("WA"), Secrets: server.Secrets{Platforms: map[string]string{"woocommerce": "woo-a"}}},
+			"hash1":           {Shop: shop("BC"), Secrets: server.Secrets{Platforms: map[string]string{"bigcommerce": "bc-1"}}},
+			"gen-a":           {Shop: shop("GA"), Secrets: server.Secrets{Platforms: map[string]string{"generic": "gen-a"}}},
 		},
 		Strict: strict,
 		Ready:  func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
@@ -59,7 +60,7 @@ func TestSecretsPerStore(t *testing.T) {
 	checkout := fixture(t, "checkouts_create.json")
 	shopify := func(shop, secret string) (string, map[string]string, []byte) {
 		return "/webhooks/shopify", map[string]string{"X-Shopify-Topic": "checkouts/create", "X-Shopify-Webhook-Id": "w-" + shop + secret,
-			"X-Shopify-Shop-Domain": shop, "X-Shopify-Hmac-Sha256": webhook.SignShopify(checkout, secret)}, checkout
+			"X-Shopify-Shop-Domain": shop, "X-Shopify-Hmac-Sha256": shopify.Sign(checkout, secret)}, checkout
 	}
 	woo := func(source, secret string) (string, map[string]string, []byte) {
 		body := wooOrder(t, "pending", now)
@@ -75,8 +76,8 @@ func TestSecretsPerStore(t *testing.T) {
 			"webhook-signature": bigcommerce.Sign("m-"+hash+secret, ts, body, secret)}, body
 	}
 	gen := func(store, secret string) (string, map[string]string, []byte) {
-		body := []byte(strings.Replace(string(generic("g-"+store+secret, "cart.updated", "c-"+secret, now)), `"type"`, `"store":"`+store+`","type"`, 1))
-		return "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(body, secret)}, body
+		body := []byte(strings.Replace(string(genericBody("g-"+store+secret, "cart.updated", "c-"+secret, now)), `"type"`, `"store":"`+store+`","type"`, 1))
+		return "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": generic.Sign(body, secret)}, body
 	}
 	type call func() (string, map[string]string, []byte)
 	cases := []struct {
@@ -104,8 +105,8 @@ func TestSecretsPerStore(t *testing.T) {
 		// a field of the wrong type must not make the store unreadable and
 		// the default's secret accepted for a store that has its own
 		{"generic store with a producer number, top-level secret", true, func() (string, map[string]string, []byte) {
-			body := []byte(strings.Replace(string(generic("gx", "cart.updated", "cx", now)), `"type"`, `"store":"gen-a","producer":1,"type"`, 1))
-			return "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(body, "top-generic")}, body
+			body := []byte(strings.Replace(string(genericBody("gx", "cart.updated", "cx", now)), `"type"`, `"store":"gen-a","producer":1,"type"`, 1))
+			return "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": generic.Sign(body, "top-generic")}, body
 		}, 401},
 		{"bigcommerce producer with a store number, top-level secret", true, func() (string, map[string]string, []byte) {
 			body := []byte(fmt.Sprintf(`{"store":1,"created_at":%d,"store_id":"1","producer":"stores/hash1","scope":"store/cart/created","hash":"x","data":{"type":"cart","id":"bc-x"}}`, now.Unix()))
@@ -114,8 +115,8 @@ func TestSecretsPerStore(t *testing.T) {
 				"webhook-signature": bigcommerce.Sign("mx", ts, body, "top-bc")}, body
 		}, 401},
 		{"generic store not a string, stores listed", true, func() (string, map[string]string, []byte) {
-			body := []byte(strings.Replace(string(generic("gy", "cart.updated", "cy", now)), `"type"`, `"store":7,"type"`, 1))
-			return "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(body, "top-generic")}, body
+			body := []byte(strings.Replace(string(genericBody("gy", "cart.updated", "cy", now)), `"type"`, `"store":7,"type"`, 1))
+			return "/webhooks/generic", map[string]string{"X-Cartrecovery-Signature": generic.Sign(body, "top-generic")}, body
 		}, 400},
 	}
 	for _, c := range cases {
@@ -164,14 +165,14 @@ func TestSegmentUpdateRoundTrips(t *testing.T) {
 			pb := recovery.Playbook{Steps: []recovery.Step{{Name: "first", Delay: time.Hour}}, Segments: []recovery.Segment{seg}}
 			store := redis.NewStore(rdb, redis.Options{Prefix: "t:", Playbooks: map[string]recovery.Playbook{"": pb}})
 			s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
-				Secrets: server.Secrets{Generic: genericSecret}, Shop: recovery.Shop{Name: "T", URL: "https://shop.example"},
+				Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret}}, Shop: recovery.Shop{Name: "T", URL: "https://shop.example"},
 				Steps: pb.Steps, Segments: pb.Segments, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			ts := httptest.NewServer(s.Handler())
 			t.Cleanup(ts.Close)
 			e := &env{t: t, rdb: rdb, store: store, url: ts.URL}
 			t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 			for i := range 3 {
-				b := generic(fmt.Sprint("w", i), "cart.updated", "c1", t0.Add(time.Duration(i)*time.Second))
+				b := genericBody(fmt.Sprint("w", i), "cart.updated", "c1", t0.Add(time.Duration(i)*time.Second))
 				e.post("/webhooks/generic", genericHeaders(b), b)
 			}
 			cs, ok, err := store.Load(context.Background(), "default", "c1")
@@ -187,7 +188,7 @@ func TestSegmentUpdateRoundTrips(t *testing.T) {
 			}
 			cnt := &counter{}
 			e.rdb.AddHook(cnt)
-			b := []byte(strings.ReplaceAll(string(generic("w9", "cart.updated", "c1", t0.Add(time.Minute))), "59.90", c.total))
+			b := []byte(strings.ReplaceAll(string(genericBody("w9", "cart.updated", "c1", t0.Add(time.Minute))), "59.90", c.total))
 			if r := e.post("/webhooks/generic", genericHeaders(b), b); r.Code != 202 {
 				t.Fatalf("%+v", r)
 			}

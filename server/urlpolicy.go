@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -149,24 +150,14 @@ func loopback(host string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// policyFor is the URL policy for one store's carts: a Shopify shop may also
-// link to its own *.myshopify.com domain (the X-Shopify-Shop-Domain its
-// webhooks carry, which names the store).
-func (s *Server) policyFor(platform, store string) urlPolicy {
+// policyFor is the URL policy for one store's carts of the platform
+// name: the store's own hosts, and those of the platform its carts may
+// link to (a Shopify shop's own *.myshopify.com domain, a WooCommerce
+// shop's host, BigCommerce's mybigcommerce.com).
+func (s *Server) policyFor(name, store string) urlPolicy {
 	t, _ := s.settings().tenant(store)
-	if platform == "shopify" && strings.HasSuffix(strings.ToLower(store), ".myshopify.com") {
-		return t.urls.allow(store)
-	}
-	// A WooCommerce shop is named by its own host (X-WC-Webhook-Source,
-	// signed with its secret): its order-pay pages are on it.
-	if platform == "woocommerce" && !strings.Contains(store, "_") {
-		return t.urls.allow(store)
-	}
-	// BigCommerce's restore links, made through its API at send time, are
-	// on the store's own domain: mybigcommerce.com, or a custom domain that
-	// store.url or store.allowed_hosts names.
-	if platform == "bigcommerce" {
-		return t.urls.allow("mybigcommerce.com")
+	if a, ok := s.platforms().Lookup(name); ok {
+		return t.urls.allow(a.Hosts(store)...)
 	}
 	return t.urls
 }
@@ -174,18 +165,12 @@ func (s *Server) policyFor(platform, store string) urlPolicy {
 // checkCartURLs applies the URL policy to a cart update's recovery URL and
 // item links; empty URLs pass. Deletes and orders are never refused over a
 // URL (their cart content is not stored), so an order always stops its cart.
-func (s *Server) checkCartURLs(platform string, ev recovery.Event) error {
+func (s *Server) checkCartURLs(a platform.Adapter, ev recovery.Event) error {
 	if ev.Kind != recovery.CartUpdated {
 		return nil
 	}
-	p := s.policyFor(platform, ev.Store)
-	field := "cart.recovery_url"
-	switch platform {
-	case "shopify":
-		field = "abandoned_checkout_url"
-	case "woocommerce":
-		field = "payment_url"
-	}
+	p := s.policyFor(a.Name(), ev.Store)
+	field := a.RecoveryURLField()
 	if u := ev.Cart.RecoveryURL; u != "" {
 		if err := p.check(u); err != nil {
 			return recovery.Invalid(field, err.Error())

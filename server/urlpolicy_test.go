@@ -1,9 +1,10 @@
 package server
 
 import (
-	"github.com/cartrecovery/cartrecovery/recovery"
 	"strings"
 	"testing"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
 func TestURLPolicy(t *testing.T) {

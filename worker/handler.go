@@ -14,6 +14,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
 )
@@ -48,7 +49,7 @@ type Handler struct {
 	// content of carts whose webhooks carry ids only (CartSource), for an
 	// order whose webhook was lost (OrderChecker), to register unique
 	// discount codes (CodeRegistrar).
-	Platforms map[string]Platform
+	Platforms map[string]platform.Client
 	// Claimed, when set, is told each claim taken (message id, instant),
 	// right before its provider call: the benchmark and the fault-injection
 	// suite measure the claim-to-provider gap with it.
@@ -64,7 +65,7 @@ type Tenant struct {
 	Shop      recovery.Shop
 	Playbook  recovery.Playbook
 	Renderer  *render.Renderer
-	Platforms map[string]Platform
+	Platforms map[string]platform.Client
 }
 
 // Settings are what a configuration reload changes in the worker.
@@ -77,7 +78,7 @@ type Settings struct {
 	Stores   map[string]Tenant
 	// Platforms, when set, replace the APIs of every store not in Stores
 	// (the catch-all's own credentials are reloaded).
-	Platforms map[string]Platform
+	Platforms map[string]platform.Client
 }
 
 // Live is the current Settings, replaced by each reload.
@@ -326,46 +327,11 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step
 	return out, nil
 }
 
-// Platform is a cart platform's API, asked at send time about the carts of
-// one store. What a platform can do beyond Store is told by the interfaces
-// below; each is optional.
-type Platform interface {
-	// Store is the store id the client answers for; "" answers for every
-	// store (the generic platform's discount URL).
-	Store() string
-}
-
 // platform returns the API of c's platform when it answers for c's store.
-func (h *Handler) platform(c recovery.CartState) Platform {
+func (h *Handler) platform(c recovery.CartState) platform.Client {
 	p := h.Platforms[c.Platform]
 	if p == nil || (p.Store() != "" && p.Store() != c.Store) {
 		return nil
 	}
 	return p
-}
-
-// CartSource fetches what a cart holds now, for platforms whose webhooks
-// carry ids only (BigCommerce).
-type CartSource interface {
-	// Cart returns the cart's content and shopper now; an error wrapping
-	// recovery.ErrNotFound when the platform no longer has the cart.
-	Cart(ctx context.Context, id string) (recovery.Cart, recovery.Customer, error)
-	// RecoveryURL makes a link that restores the cart.
-	RecoveryURL(ctx context.Context, id string) (string, error)
-}
-
-// CodeRegistrar registers a unique discount code with the platform: single
-// use, for the customer, ending at its expiry. Registering a code the
-// platform already has from an earlier attempt succeeds (retries are
-// idempotent). An error means the code must not be sent.
-type CodeRegistrar interface {
-	RegisterCode(ctx context.Context, r recovery.CodeRequest) error
-}
-
-// OrderChecker asks the platform whether the cart's checkout, or its
-// customer, has ordered since the cart began (the last check before a
-// send, for order webhooks that were lost). ok is false when no order was
-// found; an error when the platform could not answer.
-type OrderChecker interface {
-	OrderSince(ctx context.Context, c recovery.CartState, since time.Time) (o recovery.Order, ok bool, err error)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
@@ -136,7 +137,7 @@ type testBundle struct {
 	events *broadcast
 	insp   *asynq.Inspector
 	// platforms are the handlers' platform APIs (worker.Handler.Platforms)
-	platforms map[string]worker.Platform
+	platforms map[string]platform.Client
 	// live is every handler's reloadable settings (reload)
 	live *worker.Live
 

@@ -10,20 +10,13 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
 // LookupTaskType is the asynq task that finds the cart of an order known
 // by its id only (BigCommerce's store/order/created) and records the order.
 const LookupTaskType = "cartrecovery:order-lookup"
-
-// OrderFinder reads one order by its id: the cart it came from, the
-// customer's email, and whether it was placed (not incomplete, cancelled
-// or declined). An error wrapping recovery.ErrNotFound when the platform
-// has no such order.
-type OrderFinder interface {
-	Order(ctx context.Context, orderID string) (cartID string, o recovery.Order, email string, placed bool, err error)
-}
 
 type lookupPayload struct {
 	Store    string `json:"s"`
@@ -59,7 +52,7 @@ func (h *Handler) ProcessLookup(ctx context.Context, t *asynq.Task) error {
 	}
 	h = h.current().forStore(p.Store)
 	pl := h.Platforms[p.Platform]
-	f, ok := pl.(OrderFinder)
+	f, ok := pl.(platform.OrderFinder)
 	if !ok || (pl.Store() != "" && pl.Store() != p.Store) {
 		// the web process had the API for it: this worker's configuration
 		// differs (a rolling restart); retried until one that has it runs it

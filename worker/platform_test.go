@@ -7,18 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
-	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
-	"github.com/cartrecovery/cartrecovery/internal/shopifytest"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce/bigcommercetest"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
+	"github.com/cartrecovery/cartrecovery/platform/shopify/shopifytest"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/report"
-	"github.com/cartrecovery/cartrecovery/shopify"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
 // These tests run the worker against the real Shopify client talking to a
-// fake of Shopify's Admin GraphQL API (internal/shopifytest), which checks
+// fake of Shopify's Admin GraphQL API (platform/shopify/shopifytest), which checks
 // what it receives: the platform stages (the order check, unique codes) as
 // they run in production, minus Shopify.
 
@@ -33,7 +34,7 @@ func uniqueStep() []recovery.Step {
 // withShopify gives the bundle's workers the Shopify client on a fake shop.
 func withShopify(b *testBundle, rules ...func(*worker.Rules)) *shopifytest.Server {
 	fake := shopifytest.Start(b.t)
-	b.platforms = map[string]worker.Platform{"shopify": shopify.NewClient(fake.URL, shopifytest.Shop, shopifytest.Token)}
+	b.platforms = map[string]platform.Client{"shopify": shopify.NewClient(fake.URL, shopifytest.Shop, shopifytest.Token)}
 	for _, f := range rules {
 		f(&b.rules)
 	}
@@ -298,7 +299,7 @@ func TestPlatformDownAndConvertedCarts(t *testing.T) {
 	b.steps[1].Channels = []recovery.Channel{"email"}
 	fake := bigcommercetest.Start(t)
 	cl := bigcommerce.NewClient(fake.URL, bigcommercetest.Hash, bigcommercetest.Token)
-	b.platforms = map[string]worker.Platform{bigcommerce.Platform: cl}
+	b.platforms = map[string]platform.Client{bigcommerce.Platform: cl}
 	fake.SetCart("down", &bigcommercetest.Cart{Email: "d@example.com", Currency: "EUR", Total: "5.00",
 		Items: []bigcommercetest.Item{{Name: "Mug", Quantity: 1, Price: "5.00"}}})
 	fake.AddOrder(bigcommercetest.Order{ID: 77, CartID: "paid", Email: "p@example.com", Total: "5.00", Currency: "EUR",

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
 )
@@ -174,7 +175,7 @@ const ReasonGone = "the platform no longer has this cart (converted, deleted or 
 // records it. A cart the platform no longer has is skipped for this step
 // (done). An error retries the task: nothing is claimed yet.
 func (r *run) refresh() (done bool, err error) {
-	p, ok := r.h.platform(r.c).(CartSource)
+	p, ok := r.h.platform(r.c).(platform.CartSource)
 	if !ok {
 		return false, nil
 	}
@@ -310,7 +311,7 @@ func (r *run) checkOrder() (done bool, err error) {
 	if r.h.Rules.PlatformCheck == CheckOff {
 		return false, nil
 	}
-	p, ok := r.h.platform(r.c).(OrderChecker)
+	p, ok := r.h.platform(r.c).(platform.OrderChecker)
 	if !ok {
 		return false, nil
 	}
@@ -363,7 +364,7 @@ func (r *run) discount() (done bool, err error) {
 		r.offer = render.Discount{Code: d.Code, Label: d.Label}
 		return false, nil
 	}
-	reg, ok := r.h.platform(r.c).(CodeRegistrar)
+	reg, ok := r.h.platform(r.c).(platform.CodeRegistrar)
 	if !ok {
 		r.log.Error("no platform API to register the step's unique code; step skipped", "platform", r.c.Platform)
 		return true, r.skipStep(ReasonNoRegistrar)
@@ -407,7 +408,7 @@ func (r *run) discount() (done bool, err error) {
 // recorded as each message's failure once claimed; a Redis error retries
 // the task.
 func (r *run) render() error {
-	if p, ok := r.h.platform(r.c).(CartSource); ok {
+	if p, ok := r.h.platform(r.c).(platform.CartSource); ok {
 		// a link made now (BigCommerce's restore links are single use)
 		u, err := p.RecoveryURL(r.ctx, r.c.ID)
 		if err != nil {

@@ -42,15 +42,16 @@ import (
 	"github.com/hibiken/asynq"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/server"
-	"github.com/cartrecovery/cartrecovery/webhook"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -60,7 +61,7 @@ var (
 	nMem      = flag.Int("carts", 20000, "pending carts for the memory measurement")
 	nLate     = flag.Int("late", 500, "carts for the lateness measurement")
 	lateDelay = flag.Duration("delay", 2*time.Second, "step delay in the lateness measurement")
-	fixture   = flag.String("fixture", "webhook/testdata/shopify/checkouts_create.json", "Shopify checkout payload used as the webhook body")
+	fixture   = flag.String("fixture", "platform/shopify/testdata/checkouts_create.json", "Shopify checkout payload used as the webhook body")
 	tmplDir   = flag.String("templates", "templates", "templates directory")
 	cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the ingest measurement to this file")
 	smtpLat   = flag.Duration("smtp-latency", 200*time.Millisecond, "SMTP server time per message in the pool measurement")
@@ -327,7 +328,7 @@ func benchServer(rdb *goredis.Client) (*httptest.Server, *http.Client) {
 	_ = rdb.FlushAll(context.Background()).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
 	// Shopify's sample checkout links to checkout.local.
-	s := &server.Server{Store: store, Secrets: server.Secrets{Shopify: secret, Generic: secret, WooCommerce: secret, BigCommerce: secret},
+	s := &server.Server{Store: store, Secrets: server.Secrets{Platforms: map[string]string{"shopify": secret, "generic": secret, "woocommerce": secret, "bigcommerce": secret}},
 		Shop:  recovery.Shop{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -356,7 +357,7 @@ func benchGeneric(rdb *goredis.Client) (result, error) {
 	}
 	name := fmt.Sprintf("webhook, generic cart (%d B)", len(bodies[0]))
 	return measure(name, *nOps, *conc, func(i int) error {
-		return postWebhook(hc, ts.URL+"/webhooks/generic", bodies[i], map[string]string{"X-Cartrecovery-Signature": webhook.SignGeneric(bodies[i], secret)})
+		return postWebhook(hc, ts.URL+"/webhooks/generic", bodies[i], map[string]string{"X-Cartrecovery-Signature": generic.Sign(bodies[i], secret)})
 	})
 }
 
@@ -380,7 +381,7 @@ func benchWooCommerce(rdb *goredis.Client) (result, error) {
 	name := fmt.Sprintf("webhook, WooCommerce order (%d B)", len(bodies[0]))
 	return measure(name, *nOps, *conc, func(i int) error {
 		return postWebhook(hc, ts.URL+"/webhooks/woocommerce", bodies[i], map[string]string{"X-WC-Webhook-Topic": "order.created",
-			"X-WC-Webhook-Source": "https://woo.example/", "X-WC-Webhook-Signature": webhook.SignWooCommerce(bodies[i], secret)})
+			"X-WC-Webhook-Source": "https://woo.example/", "X-WC-Webhook-Signature": woocommerce.Sign(bodies[i], secret)})
 	})
 }
 

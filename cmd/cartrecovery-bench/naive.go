@@ -20,7 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cartrecovery/cartrecovery/webhook"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
 )
 
 // signed is a webhook body and its X-Shopify-Hmac-Sha256.
@@ -41,7 +41,7 @@ func shopifyBodies() (first, second []signed, err error) {
 	mk := func(i int, updatedAt string) signed {
 		b := strings.Replace(string(raw), `"token": "123123123"`, `"token": "tok`+strconv.Itoa(i)+`"`, 1)
 		b = strings.Replace(b, `"updated_at": "2021-12-31T19:00:00-05:00"`, `"updated_at": "`+updatedAt+`"`, 1)
-		return signed{[]byte(b), webhook.SignShopify([]byte(b), secret)}
+		return signed{[]byte(b), shopify.Sign([]byte(b), secret)}
 	}
 	now := time.Now().UTC()
 	first, second = make([]signed, *nOps), make([]signed, *nOps)

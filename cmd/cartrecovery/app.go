@@ -18,18 +18,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
 	"github.com/cartrecovery/cartrecovery/clock"
 	"github.com/cartrecovery/cartrecovery/config"
-	"github.com/cartrecovery/cartrecovery/generic"
 	"github.com/cartrecovery/cartrecovery/link"
 	"github.com/cartrecovery/cartrecovery/notify"
+	"github.com/cartrecovery/cartrecovery/platform"
+	"github.com/cartrecovery/cartrecovery/platform/all"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/server"
-	"github.com/cartrecovery/cartrecovery/shopify"
-	"github.com/cartrecovery/cartrecovery/woocommerce"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -83,9 +81,7 @@ func workerRules(c config.Rules) worker.Rules {
 }
 
 func secrets(c config.Config) server.Secrets {
-	p := c.Platforms
-	return server.Secrets{Shopify: p.Shopify.Secret, WooCommerce: p.WooCommerce.Secret, BigCommerce: p.BigCommerce.ClientSecret,
-		Generic: p.Generic.Secret, Twilio: c.SMS.Twilio.AuthToken}
+	return server.Secrets{Platforms: c.Platforms.Secrets(), Twilio: c.SMS.Twilio.AuthToken}
 }
 
 // serverSettings are the shops, playbooks and webhook secrets the server
@@ -150,23 +146,26 @@ func statusURL(publicURL string) string {
 }
 
 // platforms are the API clients the worker asks at send time.
-func platforms(c config.Platforms) map[string]worker.Platform {
-	out := map[string]worker.Platform{}
-	if sh := c.Shopify; sh.Shop != "" && sh.AdminToken != "" {
-		out[shopify.Platform] = shopify.NewClient(sh.APIURL, sh.Shop, sh.AdminToken)
+func platforms(c config.Platforms) map[string]platform.Client { return c.Clients() }
+
+// lookupClient is the client that looks up an order of ev's store known
+// by its id only (recovery.OrderLookup), with the API credentials of that
+// store (the top level's, or the store's own under stores); else the
+// platform's reason why there is none (wrapping recovery.ErrIgnored).
+func lookupClient(c config.Config, ev recovery.Event) (platform.OrderFinder, error) {
+	var cl platform.Client
+	if pc := c.ForStore(ev.Store).Platforms.Get(ev.Platform); pc != nil {
+		cl = pc.Client()
 	}
-	if wc := c.WooCommerce; wc.URL != "" && wc.ConsumerKey != "" {
-		out[woocommerce.Platform] = woocommerce.NewClient(wc.URL, wc.ConsumerKey, wc.ConsumerSecret)
+	if f, ok := cl.(platform.OrderFinder); ok && cl.Store() == ev.Store {
+		return f, nil
 	}
-	if bc := c.BigCommerce; bc.StoreHash != "" && bc.AccessToken != "" {
-		cl := bigcommerce.NewClient(bc.APIURL, bc.StoreHash, bc.AccessToken)
-		cl.PromotionID = bc.PromotionID
-		out[bigcommerce.Platform] = cl
+	if a, ok := all.Registry().Lookup(ev.Platform); ok {
+		if l, ok := a.(platform.OrderLookup); ok {
+			return nil, l.NoLookup(ev.Store)
+		}
 	}
-	if g := c.Generic; g.DiscountURL != "" {
-		out[generic.Platform] = generic.NewClient(g.DiscountURL, g.Secret)
-	}
-	return out
+	return nil, fmt.Errorf("store %s: %s orders are not looked up: %w", ev.Store, recovery.Clip(ev.Platform, 40), recovery.ErrIgnored)
 }
 
 // runApp builds the app and runs it until ctx is done or a listener fails,
@@ -327,17 +326,15 @@ func runApp(ctx context.Context, a App) error {
 			log.Warn("configuration not watched (SIGHUP still reloads)", "err", err)
 		}
 	}
-	// store/order/created carries the order's id only: recorded as a task
-	// in Redis before the answer, for a worker to find its cart with the
-	// API credentials of the order's store (the top level's, or the
-	// store's own under stores)
+	// an order its webhook names by id only (recovery.OrderLookup) is
+	// recorded as a task in Redis before the answer, for a worker to find
+	// its cart with the API credentials of the order's store (the top
+	// level's, or the store's own under stores)
 	lookups := asynq.NewClientFromRedisClient(conn.Client)
 	defer lookups.Close()
 	s.Lookup = func(ctx context.Context, ev recovery.Event) (bool, error) {
-		bc := current.Load().ForStore(ev.Store).Platforms.BigCommerce
-		if ev.Platform != bigcommerce.Platform || bc.StoreHash != ev.Store || bc.AccessToken == "" {
-			return false, fmt.Errorf("store %s: no BigCommerce API credentials for it (platforms.bigcommerce.store_hash and access_token, or the store's own under stores): %w",
-				ev.Store, recovery.ErrIgnored)
+		if _, err := lookupClient(*current.Load(), ev); err != nil {
+			return false, err
 		}
 		return worker.EnqueueLookup(ctx, lookups, queues[0], ev)
 	}

@@ -17,11 +17,12 @@ import (
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/clock"
-	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/internal/twiliotest"
-	"github.com/cartrecovery/cartrecovery/webhook"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce/bigcommercetest"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 )
 
 // TestAppOnEveryMode runs TestAppFlow and TestAppSegments again on a real 3-master Redis
@@ -140,7 +141,7 @@ func (b *appBundle) post(t *testing.T, typ, id, cart, email, total string) {
 		`"items":[{"title":"Mug","quantity":1,"price":%q}]},"customer":{"email":%q},"order":{"id":"o-%s","total":%q,"currency":"EUR"}}`,
 		id, typ, b.clock.Now().Format(time.RFC3339), cart, total, total, email, id, total)
 	req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/generic", strings.NewReader(body))
-	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(body), "generic_app"))
+	req.Header.Set("X-Cartrecovery-Signature", generic.Sign([]byte(body), "generic_app"))
 	do(t, req, http.StatusAccepted)
 }
 
@@ -259,7 +260,7 @@ func TestAppWooCommerce(t *testing.T) {
 	b := startApp(t, `
   - {name: first-reminder, delay: 1h, channels: [email], template: first-reminder}
   - {name: second-reminder, delay: 24h, channels: [email], template: second-reminder}`)
-	raw, err := os.ReadFile("../../webhook/testdata/woocommerce/order.json")
+	raw, err := os.ReadFile("../../platform/woocommerce/testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +272,7 @@ func TestAppWooCommerce(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/woocommerce", strings.NewReader(body))
 		req.Header.Set("X-WC-Webhook-Topic", topic)
 		req.Header.Set("X-WC-Webhook-Source", "https://shop.example/")
-		req.Header.Set("X-WC-Webhook-Signature", webhook.SignWooCommerce([]byte(body), "woo_app"))
+		req.Header.Set("X-WC-Webhook-Signature", woocommerce.Sign([]byte(body), "woo_app"))
 		do(t, req, http.StatusAccepted)
 	}
 	post("order.updated", "checkout-draft")
@@ -460,7 +461,7 @@ func TestAppSpanishCustomerAndSTOP(t *testing.T) {
 		`"first_name":"Lucía","locale":"es-ES","timezone":"Europe/Madrid","email_consent":true,"sms_consent":true}}`,
 		b.clock.Now().Format(time.RFC3339))
 	req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/generic", strings.NewReader(body))
-	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(body), "generic_app"))
+	req.Header.Set("X-Cartrecovery-Signature", generic.Sign([]byte(body), "generic_app"))
 	do(t, req, http.StatusAccepted)
 
 	b.advance(t, time.Hour)

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
-	"github.com/cartrecovery/cartrecovery/internal/woocommercetest"
-	"github.com/cartrecovery/cartrecovery/webhook"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce/bigcommercetest"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
+	"github.com/cartrecovery/cartrecovery/platform/woocommerce/woocommercetest"
 )
 
 // TestEndToEndPlatforms runs the built binary against fakes of WooCommerce
@@ -84,7 +84,7 @@ templates: {dir: %q}
 		}
 	}
 
-	raw, err := os.ReadFile("../../webhook/testdata/woocommerce/order.json")
+	raw, err := os.ReadFile("../../platform/woocommerce/testdata/order.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ templates: {dir: %q}
 		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/woocommerce", strings.NewReader(body))
 		req.Header.Set("X-WC-Webhook-Topic", "order.updated")
 		req.Header.Set("X-WC-Webhook-Source", woo.URL+"/")
-		req.Header.Set("X-WC-Webhook-Signature", webhook.SignWooCommerce([]byte(body), "woo_e2e"))
+		req.Header.Set("X-WC-Webhook-Signature", woocommerce.Sign([]byte(body), "woo_e2e"))
 		do(t, req, http.StatusAccepted)
 	}
 	postBC := func(n int, scope, data string) {

@@ -18,12 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/bigcommerce"
-	"github.com/cartrecovery/cartrecovery/internal/bigcommercetest"
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/internal/testredis"
 	"github.com/cartrecovery/cartrecovery/internal/twiliotest"
-	"github.com/cartrecovery/cartrecovery/webhook"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce/bigcommercetest"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
+	"github.com/cartrecovery/cartrecovery/platform/shopify"
 )
 
 func TestMain(m *testing.M) { testredis.Main(m) }
@@ -131,7 +132,7 @@ templates: {dir: %q}
 
 	// A Shopify checkout with consent for email and SMS.
 	var co map[string]any
-	raw, err := os.ReadFile("../../webhook/testdata/shopify/checkouts_create.json")
+	raw, err := os.ReadFile("../../platform/shopify/testdata/checkouts_create.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ templates: {dir: %q}
 	// John orders on this checkout: recovered, credited to the last reminder
 	// (second-reminder), after a click. `report` reads the counters.
 	var ord map[string]any
-	raw, err = os.ReadFile("../../webhook/testdata/shopify/orders_create.json")
+	raw, err = os.ReadFile("../../platform/shopify/testdata/orders_create.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ templates: {dir: %q}
 		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+waddr+"/webhooks/generic", strings.NewReader(early))
-	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(early), "generic_e2e"))
+	req.Header.Set("X-Cartrecovery-Signature", generic.Sign([]byte(early), "generic_e2e"))
 	do(t, req, http.StatusNotFound)
 	_ = w.Process.Signal(syscall.SIGTERM)
 	select {
@@ -394,7 +395,7 @@ func postShopify(t *testing.T, base, topic, id string, body []byte, want int) {
 	req.Header.Set("X-Shopify-Topic", topic)
 	req.Header.Set("X-Shopify-Webhook-Id", id)
 	req.Header.Set("X-Shopify-Shop-Domain", "e2e.myshopify.com")
-	req.Header.Set("X-Shopify-Hmac-Sha256", webhook.SignShopify(body, "shpss_e2e"))
+	req.Header.Set("X-Shopify-Hmac-Sha256", shopify.Sign(body, "shpss_e2e"))
 	do(t, req, want)
 }
 
@@ -416,7 +417,7 @@ func postBigCommerce(t *testing.T, base, secret string, now time.Time, n int, sc
 func postGeneric(t *testing.T, base, body string, want int) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/generic", strings.NewReader(body))
-	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(body), "generic_e2e"))
+	req.Header.Set("X-Cartrecovery-Signature", generic.Sign([]byte(body), "generic_e2e"))
 	do(t, req, want)
 }
 

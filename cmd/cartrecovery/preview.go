@@ -17,9 +17,9 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/config"
 	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
-	"github.com/cartrecovery/cartrecovery/webhook"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -98,7 +98,7 @@ func preview(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		e, err := webhook.ParseGeneric(previewEvent(raw))
+		e, err := generic.Parse(previewEvent(raw))
 		if err != nil {
 			return fmt.Errorf("%s: %w", *cartFile, err)
 		}

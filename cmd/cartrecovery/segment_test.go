@@ -15,7 +15,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/internal/twiliotest"
-	"github.com/cartrecovery/cartrecovery/webhook"
+	"github.com/cartrecovery/cartrecovery/platform/generic"
 )
 
 // postStore sends a generic event of store signed with secret and returns
@@ -26,7 +26,7 @@ func (b *appBundle) postStore(t *testing.T, store, secret, typ, id, cart, email,
 		`"items":[{"title":"Mug","quantity":1,"price":%q}]},"customer":{"email":%q},"order":{"id":"o-%s","total":%q,"currency":"EUR"}}`,
 		id, typ, b.clock.Now().Format(time.RFC3339), store, cart, total, total, email, id, total)
 	req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/generic", strings.NewReader(body))
-	req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(body), secret))
+	req.Header.Set("X-Cartrecovery-Signature", generic.Sign([]byte(body), secret))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -412,7 +412,7 @@ stores:
 		body := fmt.Sprintf(`{"id":"e%d","type":"cart.updated","occurred_at":%q,"store":%q,"cart":{"id":"c","currency":"EUR","total":"10.00"},`+
 			`"customer":{"phone":%q,"sms_consent":true}}`, i, b.clock.Now().Format(time.RFC3339), s[0], s[2])
 		req, _ := http.NewRequest(http.MethodPost, b.base+"/webhooks/generic", strings.NewReader(body))
-		req.Header.Set("X-Cartrecovery-Signature", webhook.SignGeneric([]byte(body), s[1]))
+		req.Header.Set("X-Cartrecovery-Signature", generic.Sign([]byte(body), s[1]))
 		do(t, req, http.StatusAccepted)
 	}
 	b.advance(t, time.Hour)
