@@ -23,7 +23,7 @@ func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email
 	now := s.now()
 	r, err := claimScript.run(ctx, s.rdb, claimCall{cart: s.k.cart(m.Store, m.Cart), due: s.k.due(m.Store), inflight: s.k.inflight(m.Store),
 		ordered: s.k.ordered(m.Store, email), cool: s.k.cool(m.Store, email), unsub: s.k.unsub(m.Store, string(m.Channel), contactHash),
-		field: m.Slot().Field("m"), step: m.Step, gen: gen, now: now.UnixMilli(), cartID: m.Cart, cooldown: s.tn().cooldown.Milliseconds(),
+		field: m.Slot().Field("m"), step: m.Step, gen: gen, now: now.UnixMilli(), cartID: m.Cart, cooldown: s.policy(m.Store).cooldown.Milliseconds(),
 		orderGrace: recovery.OrderGrace.Milliseconds(), leaseUntil: now.Add(s.sendLease).UnixMilli(), message: m.String(), email: email}).Text()
 	if err != nil {
 		return "", fmt.Errorf("claim %s: %w", m, err)
@@ -37,12 +37,13 @@ func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email
 // It returns recovery.ErrNoClaim when the claim is gone (swept meanwhile).
 func (s *Store) Finish(ctx context.Context, m recovery.MessageKey, email string, outcome recovery.Outcome, detail string) error {
 	now := s.now()
+	pc := s.policy(m.Store)
 	n, err := finishScript.run(ctx, s.rdb, finishCall{cart: s.k.cart(m.Store, m.Cart), inflight: s.k.inflight(m.Store),
 		stats: s.k.stats(m.Store, day(now)), last: s.k.last(m.Store, email),
-		field: m.Slot().Field("m"), value: sendValue(string(outcome), now, detail), counter: s.counter(recovery.CounterKind(outcome), m),
-		unknown: s.counter(recovery.CountUnknown, m), suffix: s.suffix(m), now: now.UnixMilli(), window: int64(s.tn().window / time.Second),
+		field: m.Slot().Field("m"), value: sendValue(string(outcome), now, detail), counter: pc.counter(recovery.CounterKind(outcome), m),
+		unknown: pc.counter(recovery.CountUnknown, m), suffix: pc.suffix(m), now: now.UnixMilli(), window: int64(pc.window / time.Second),
 		cartID: m.Cart, message: m.String(), email: email, reminded: field(recovery.CountReminded), reached: "rs:" + strconv.Itoa(m.Step),
-		reachedCounter: recovery.Counter{Kind: recovery.CountReached, Step: s.stepName(m.Store, m.Segment, m.Step), Variant: m.Variant}.Field(),
+		reachedCounter: recovery.Counter{Kind: recovery.CountReached, Step: pc.stepName(m.Segment, m.Step), Variant: m.Variant}.Field(),
 		remindedCopy:   segmentCopy(recovery.CountReminded, m.Segment)}).Int()
 	if err == nil && n == 0 {
 		err = recovery.ErrNoClaim

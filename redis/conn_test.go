@@ -27,7 +27,7 @@ func TestEmbeddedRunsTheScripts(t *testing.T) {
 	}
 	ctx := context.Background()
 	now := time.Now()
-	s := redis.NewStore(c.Client, redis.Options{Prefix: "e:", Delays: []time.Duration{time.Second}})
+	s := redis.NewStore(c.Client, redis.Options{Prefix: "e:", Policies: recovery.SequenceOf(time.Second)})
 	ev := recovery.Event{ID: "1", Platform: "generic", Kind: recovery.CartUpdated, Store: "default", OccurredAt: now.Add(-time.Hour),
 		Cart: recovery.Cart{ID: "c1", Total: "1.00"}, Refs: []string{"cart_token:x"}, Customer: recovery.Customer{Email: "a@b.co"}}
 	if r, err := s.Ingest(ctx, ev); err != nil || r.Status != recovery.StatusAccepted {

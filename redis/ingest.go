@@ -19,11 +19,17 @@ import (
 // when a ref moved between the read and the script.
 const maxResolve = 5
 
-// Ingest records one normalized event atomically and reports what it did.
+// Ingest is Record with the policy of ev's store now.
+func (s *Store) Ingest(ctx context.Context, ev recovery.Event) (recovery.Result, error) {
+	return s.Record(ctx, ev, s.policies.Policy(ev.Store))
+}
+
+// Record records one normalized event atomically under policy p (the one
+// its segment was chosen with: the same snapshot) and reports what it did.
 // An update is one script, one round trip; a delete or an order first reads
 // the cart ids its refs point to. It returns an error wrapping
 // recovery.ErrInvalid for an event that cannot be keyed.
-func (s *Store) Ingest(ctx context.Context, ev recovery.Event) (recovery.Result, error) {
+func (s *Store) Record(ctx context.Context, ev recovery.Event, p *recovery.Policy) (recovery.Result, error) {
 	now := s.now()
 	if err := ev.Check(now); err != nil {
 		return recovery.Result{}, err
@@ -35,14 +41,15 @@ func (s *Store) Ingest(ctx context.Context, ev recovery.Event) (recovery.Result,
 		res []any
 		err error
 	)
+	pc := s.compile(p)
 	for range maxResolve {
 		switch ev.Kind {
 		case recovery.CartUpdated:
-			res, err = s.update(ctx, ev, now)
+			res, err = s.update(ctx, ev, pc, now)
 		case recovery.CartDeleted:
 			res, err = s.delete(ctx, ev, now)
 		case recovery.OrderCreated:
-			res, err = s.order(ctx, ev, now)
+			res, err = s.order(ctx, ev, pc, now)
 		}
 		if err != nil || len(res) == 0 || res[0] != "retry" {
 			break
@@ -59,7 +66,7 @@ func (s *Store) Ingest(ctx context.Context, ev recovery.Event) (recovery.Result,
 	return recovery.Result{Status: recovery.Status(st), Reason: reason}, nil
 }
 
-func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) ([]any, error) {
+func (s *Store) update(ctx context.Context, ev recovery.Event, pc *compiled, nowT time.Time) ([]any, error) {
 	now := nowT.UnixMilli()
 	at := ms(ev.OccurredAt)
 	if at <= 0 {
@@ -69,12 +76,17 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	tn := s.tn()
 	// what a new cart gets in segment: its holdout flag, its tracked
-	// counter and that counter's segment copy
+	// counter and that counter's segment copy. The segment was chosen
+	// with this policy, so it is one of its sequences; one that is not
+	// (a caller's mistake) runs the default sequence.
 	newCartIn := func(segment string) newCart {
+		q, ok := pc.seq(segment)
+		if !ok {
+			segment, q = "", pc.seqs[""]
+		}
 		holdout, tracked := "0", recovery.CountTracked
-		if h := tn.seq(ev.Store, segment).holdout; h > 0 && recovery.InHoldout(ev.Store, recovery.HoldoutWho(ev), h) {
+		if h := q.holdout; h > 0 && recovery.InHoldout(ev.Store, recovery.HoldoutWho(ev), h) {
 			holdout, tracked = "1", recovery.CountTrackedHoldout
 		}
 		if !s.counters {
@@ -87,11 +99,11 @@ func (s *Store) update(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	c := updateCall{cart: s.k.cart(ev.Store, id), data: s.k.data(ev.Store, id), due: s.k.due(ev.Store),
 		overflow: s.k.overflow(ev.Store, id), stats: s.k.stats(ev.Store, day(time.UnixMilli(at))),
 		id: id, now: now, at: at, record: data, email: email, fingerprint: deliveryFingerprint(ev.Platform, ev.ID),
-		cartTTL: s.retention, seenTTL: s.seenTTL, maxAge: tn.maxAge.Milliseconds(), orderGrace: recovery.OrderGrace.Milliseconds(),
+		cartTTL: s.retention, seenTTL: s.seenTTL, maxAge: pc.maxAge.Milliseconds(), orderGrace: recovery.OrderGrace.Milliseconds(),
 		first: newCartIn(ev.Segment),
 		// every sequence of the store: the script runs an existing cart
 		// with its own segment's, whatever this event would choose
-		sequences: tn.table(ev.Store)}
+		sequences: pc.table}
 	// Only the first ref is kept: it is the one lookups try first, and
 	// every key costs memory for every pending cart.
 	if len(ev.Refs) > 0 {
@@ -155,7 +167,7 @@ func (s *Store) delete(ctx context.Context, ev recovery.Event, nowT time.Time) (
 	return deleteScript.run(ctx, s.rdb, c).Slice()
 }
 
-func (s *Store) order(ctx context.Context, ev recovery.Event, nowT time.Time) ([]any, error) {
+func (s *Store) order(ctx context.Context, ev recovery.Event, pc *compiled, nowT time.Time) ([]any, error) {
 	now := nowT.UnixMilli()
 	at := ms(ev.OccurredAt)
 	if at <= 0 || at > now {
@@ -174,7 +186,7 @@ func (s *Store) order(ctx context.Context, ev recovery.Event, nowT time.Time) ([
 		ordered: s.k.ordered(ev.Store, email), last: s.k.last(ev.Store, email), refs: refKeys,
 		orderSeen: s.k.orderSeen(ev.Store, ev.Platform, ev.Order.ID),
 		now:       now, at: at, seenTTL: s.seenTTL, cartTTL: s.retention, orderID: ev.Order.ID, total: ev.Order.Total,
-		currency: ev.Order.Currency, email: email, window: s.tn().window.Milliseconds(), cartID: ev.Cart.ID,
+		currency: ev.Order.Currency, email: email, window: pc.window.Milliseconds(), cartID: ev.Cart.ID,
 		verified: ev.Verified, ids: ids}
 	if len(vals) > 0 && vals[0] != "" {
 		c.other, c.otherCart = vals[0], s.k.cart(ev.Store, vals[0])

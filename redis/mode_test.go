@@ -34,7 +34,7 @@ func TestOpenMode(t *testing.T) {
 	if c.Embedded || c.Mode != mode {
 		t.Fatalf("embedded %v mode %q", c.Embedded, c.Mode)
 	}
-	s := redis.NewStore(c.Client, redis.Options{Prefix: "open:", Delays: []time.Duration{time.Hour}})
+	s := redis.NewStore(c.Client, redis.Options{Prefix: "open:", Policies: recovery.SequenceOf(time.Hour)})
 	if r, err := s.Ingest(context.Background(), update("u1", "c1", time.Now().Add(-time.Minute))); err != nil || r.Status != recovery.StatusAccepted {
 		t.Fatalf("ingest on %s: %+v %v", mode, r, err)
 	}
@@ -80,8 +80,7 @@ func TestFlowOverStoresAndCountersParse(t *testing.T) {
 	ctx := context.Background()
 	rdb := testredis.Universal(t)
 	clk := &clock{t: t0}
-	s := redis.NewStore(rdb, redis.Options{Prefix: "flow:", Delays: []time.Duration{time.Hour, 24 * time.Hour},
-		Steps: []string{"first", "second"}, Now: clk.Now})
+	s := redis.NewStore(rdb, redis.Options{Prefix: "flow:", Policies: recovery.NamedSequence([]string{"first", "second"}, []time.Duration{time.Hour, 24 * time.Hour}...), Now: clk.Now})
 	laptop := update("u1", "laptop", t0.Add(-2*time.Hour))
 	other := update("u2", "o1", t0.Add(-2*time.Hour))
 	other.Store, other.Refs = "b.example", []string{"cart_token:zz"}
@@ -173,7 +172,7 @@ func TestRefMovedMidOrderIsResolvedAgain(t *testing.T) {
 	ctx := context.Background()
 	rdb := testredis.Universal(t)
 	clk := &clock{t: t0}
-	s := redis.NewStore(rdb, redis.Options{Prefix: "mv:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	s := redis.NewStore(rdb, redis.Options{Prefix: "mv:", Policies: recovery.SequenceOf(time.Hour), Now: clk.Now})
 	a, b := update("u1", "a", t0.Add(-time.Hour)), update("u2", "b", t0.Add(-time.Hour))
 	a.Refs, b.Refs = []string{"cart_token:t"}, []string{"cart_token:other"}
 	a.Customer.Email, b.Customer.Email = "a@example.com", "b@example.com"
@@ -229,7 +228,7 @@ func (h moveHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.
 func TestLeaseNextSaysWhenToWake(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: t0}
-	s := redis.NewStore(testredis.Universal(t), redis.Options{Prefix: "wake:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	s := redis.NewStore(testredis.Universal(t), redis.Options{Prefix: "wake:", Policies: recovery.SequenceOf(time.Hour), Now: clk.Now})
 	a, b := update("u1", "a", t0), update("u2", "b", t0.Add(30*time.Minute))
 	b.Store = "other.example"
 	ingest(t, s, a)
@@ -258,7 +257,7 @@ func TestOneFailingStoreDoesNotHoldUpTheOthers(t *testing.T) {
 	ctx := context.Background()
 	rdb := testredis.Universal(t)
 	clk := &clock{t: t0}
-	s := redis.NewStore(rdb, redis.Options{Prefix: "iso:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	s := redis.NewStore(rdb, redis.Options{Prefix: "iso:", Policies: recovery.SequenceOf(time.Hour), Now: clk.Now})
 	broken := update("u1", "x", t0)
 	broken.Store = "a-broken.example" // sorted before "default"
 	ingest(t, s, broken)
@@ -289,7 +288,7 @@ func TestMaintainMigratesAndRediscovers(t *testing.T) {
 	ctx := context.Background()
 	rdb := testredis.Universal(t)
 	clk := &clock{t: t0}
-	s := redis.NewStore(rdb, redis.Options{Prefix: "up:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	s := redis.NewStore(rdb, redis.Options{Prefix: "up:", Policies: recovery.SequenceOf(time.Hour), Now: clk.Now})
 	ingest(t, s, update("u1", "fresh", t0))
 	due := t0.Add(time.Hour)
 	if err := rdb.ZAdd(ctx, "up:due", goredis.Z{Score: float64(due.UnixMilli()), Member: "old.example/c1"}).Err(); err != nil {
@@ -334,7 +333,7 @@ func TestLegacyRefsAreReadOnlyWhenNoNewerOneExists(t *testing.T) {
 	ctx := context.Background()
 	rdb := testredis.Universal(t)
 	clk := &clock{t: t0}
-	s := redis.NewStore(rdb, redis.Options{Prefix: "lr:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	s := redis.NewStore(rdb, redis.Options{Prefix: "lr:", Policies: recovery.SequenceOf(time.Hour), Now: clk.Now})
 	old, fresh, only := update("u1", "old", t0), update("u2", "fresh", t0), update("u3", "only", t0)
 	old.Customer.Email, fresh.Customer.Email, only.Customer.Email = "o@example.com", "f@example.com", "n@example.com"
 	fresh.Refs = []string{"cart_token:T"}
@@ -366,7 +365,7 @@ func TestSetContentOnlyOnTheGenerationRead(t *testing.T) {
 	ctx := context.Background()
 	rdb := testredis.Universal(t)
 	clk := &clock{t: t0}
-	s := redis.NewStore(rdb, redis.Options{Prefix: "sc:", Delays: []time.Duration{time.Hour}, Now: clk.Now})
+	s := redis.NewStore(rdb, redis.Options{Prefix: "sc:", Policies: recovery.SequenceOf(time.Hour), Now: clk.Now})
 	ev := update("u1", "bc", t0)
 	ev.Platform, ev.Customer = "bigcommerce", recovery.Customer{}
 	ingest(t, s, ev)

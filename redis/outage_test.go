@@ -54,7 +54,7 @@ func outageStore(t *testing.T) (*redis.Store, *clock, *outage) {
 	o := &outage{}
 	rdb.AddHook(o)
 	clk := &clock{t: t0}
-	s := redis.NewStore(rdb, redis.Options{Prefix: "outage:", Delays: []time.Duration{time.Hour, 24 * time.Hour}, Now: clk.Now})
+	s := redis.NewStore(rdb, redis.Options{Prefix: "outage:", Policies: recovery.SequenceOf(time.Hour, 24*time.Hour), Now: clk.Now})
 	return s, clk, o
 }
 

@@ -158,8 +158,7 @@ func TestStepsKeepTheirSpacing(t *testing.T) {
 func TestSweepClaims(t *testing.T) {
 	clk := &clock{t: t0}
 	rdb := testredis.Universal(t)
-	s := redis.NewStore(rdb, redis.Options{Prefix: "test:", Delays: []time.Duration{time.Hour}, Now: clk.Now,
-		Steps: []string{"first"}, SendTimeout: 10 * time.Second})
+	s := redis.NewStore(rdb, redis.Options{Prefix: "test:", Policies: recovery.NamedSequence([]string{"first"}, []time.Duration{time.Hour}...), Now: clk.Now, SendTimeout: 10 * time.Second})
 	ctx := context.Background()
 	for _, id := range []string{"dead", "done"} {
 		ingest(t, s, update("u-"+id, id, t0.Add(-2*time.Hour)))

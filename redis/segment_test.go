@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,8 +47,17 @@ func sgDefaultOnly() recovery.Playbook {
 }
 
 func sgOptions(clk *clock, pbs map[string]recovery.Playbook) redis.Options {
-	return redis.Options{Prefix: sgPrefix, Playbooks: pbs, Now: clk.Now, SendTimeout: 10 * time.Second}
+	return redis.Options{Prefix: sgPrefix, Policies: recovery.PlaybooksOf(pbs), Now: clk.Now, SendTimeout: 10 * time.Second}
 }
+
+// swapPolicies are policies a test replaces, as a reload swaps the tenant
+// snapshot.
+type swapPolicies struct {
+	p atomic.Pointer[recovery.PolicyMap]
+}
+
+func (s *swapPolicies) set(m recovery.PolicyMap)             { s.p.Store(&m) }
+func (s *swapPolicies) Policy(store string) *recovery.Policy { return s.p.Load().Policy(store) }
 
 func sgNewStore(t *testing.T, o func(*clock) redis.Options) (*redis.Store, *clock, goredis.UniversalClient) {
 	t.Helper()
@@ -407,8 +417,12 @@ func TestSegmentRemovedByReload(t *testing.T) {
 		{"at step 2", 2, none, none, none, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			live := &swapPolicies{}
+			live.set(recovery.PlaybooksOf(map[string]recovery.Playbook{"": sgPlaybook(0)}))
 			s, clk, rdb := sgNewStore(t, func(c *clock) redis.Options {
-				return sgOptions(c, map[string]recovery.Playbook{"": sgPlaybook(0)})
+				o := sgOptions(c, nil)
+				o.Policies = live
+				return o
 			})
 			ctx := context.Background()
 			sgIngest(t, s, sgUpdate("default", "u1", "c1", "high", t0), recovery.StatusAccepted)
@@ -419,7 +433,7 @@ func TestSegmentRemovedByReload(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s.Retune(sgOptions(clk, map[string]recovery.Playbook{"": sgDefaultOnly()}))
+			live.set(recovery.PlaybooksOf(map[string]recovery.Playbook{"": sgDefaultOnly()}))
 
 			clk.t = t0.Add(3 * time.Hour)
 			for i, seg := range []string{"", "high"} { // Go chooses default now; "high" as a stale choice
@@ -465,7 +479,7 @@ func TestSegmentRemovedByReload(t *testing.T) {
 			sgDiff(t, "stats", sgStats(t, rdb, "default", t0), want)
 
 			// the segment comes back: its delays again
-			s.Retune(sgOptions(clk, map[string]recovery.Playbook{"": sgPlaybook(0)}))
+			live.set(recovery.PlaybooksOf(map[string]recovery.Playbook{"": sgPlaybook(0)}))
 			clk.t = t0.Add(5 * time.Hour)
 			sgIngest(t, s, sgUpdate("default", "back", "c1", "", clk.Now()), recovery.StatusAccepted)
 			sgWantDue(t, s, "default", "c1", tc.afterRestore, "update with the segment back")
@@ -598,7 +612,7 @@ func TestSegmentCounters(t *testing.T) {
 		t.Run("holdout/"+tc.name, func(t *testing.T) {
 			s, clk, rdb := sgNewStore(t, func(c *clock) redis.Options {
 				o := sgOptions(c, map[string]recovery.Playbook{"": sgPlaybook(tc.segment)})
-				o.HoldoutPercent = tc.rule
+				o.Policies = o.Policies.(recovery.PolicyMap).With(func(p *recovery.Policy) { p.HoldoutPercent = tc.rule })
 				return o
 			})
 			ctx := context.Background()
@@ -822,4 +836,40 @@ func TestSegmentMessageKeyLinksAndSweep(t *testing.T) {
 			t.Errorf("late finish of %s: %v, want ErrNoClaim", m, err)
 		}
 	}
+}
+
+// TestRecordKeepsTheSnapshotItChoseWith: a reload that lands between the
+// choice of a new cart's segment and its record cannot mix two versions:
+// Record schedules with the policy the segment was chosen with (the
+// server's snapshot of the request), even when the store's current
+// snapshot no longer has the segment. Ingest, which reads the current
+// snapshot, runs a segment that snapshot lacks as the default sequence.
+func TestRecordKeepsTheSnapshotItChoseWith(t *testing.T) {
+	live := &swapPolicies{}
+	before := recovery.PlaybooksOf(map[string]recovery.Playbook{"": sgPlaybook(0)})
+	live.set(before)
+	s, _, rdb := sgNewStore(t, func(c *clock) redis.Options {
+		o := sgOptions(c, nil)
+		o.Policies = live
+		return o
+	})
+	ctx := context.Background()
+	live.set(recovery.PlaybooksOf(map[string]recovery.Playbook{"": sgDefaultOnly()})) // the reload
+
+	r, err := s.Record(ctx, sgUpdate("default", "u1", "chosen", "high", t0), before.Policy("default"))
+	if err != nil || r.Status != recovery.StatusAccepted {
+		t.Fatalf("record: %+v %v", r, err)
+	}
+	if c := sgLoad(t, s, "default", "chosen"); c.Segment != "high" {
+		t.Fatalf("recorded in segment %q, want high (the snapshot it was chosen with)", c.Segment)
+	}
+	sgWantDue(t, s, "default", "chosen", 30*time.Minute, "a cart recorded with the snapshot of its choice")
+
+	sgIngest(t, s, sgUpdate("default", "u2", "stale", "high", t0), recovery.StatusAccepted)
+	if c := sgLoad(t, s, "default", "stale"); c.Segment != "" {
+		t.Fatalf("a segment the current snapshot lacks: recorded in %q, want the default sequence", c.Segment)
+	}
+	sgWantDue(t, s, "default", "stale", time.Hour, "a segment the snapshot lacks")
+	want := map[string]string{"tracked": "2", "tracked@high": "1"}
+	sgDiff(t, "stats", sgStats(t, rdb, "default", t0), want)
 }

@@ -6,7 +6,7 @@
 //	record.go       the cart content's compact encoding
 //	script.go       the Lua scripts (lua/*.lua) and their typed arguments
 //	store.go        the Store, its options and shared helpers
-//	tuning.go       what the scripts need of each store's sequences
+//	policy.go       what the scripts need of a store's policy (the tenant snapshot)
 //	ingest.go       recording an event: update, delete, order
 //	cart.go         reading a cart; replacing a fetched cart's content
 //	schedule.go     the due sets: lease, release, reschedule, advance
@@ -36,35 +36,24 @@ import (
 
 // Options configure a Store.
 type Options struct {
-	Prefix string          // key prefix, e.g. "cartrecovery:"
-	Delays []time.Duration // the sequence's delays, strictly increasing
-	// Steps names the sequence's steps (counters are keyed by name).
-	Steps []string
-	// Playbooks are the sequences and segments by store id; "" is every
-	// store not listed. When nil, Delays and Steps are the one sequence
-	// of every store.
-	Playbooks map[string]recovery.Playbook
-	Now       func() time.Time
+	Prefix string // key prefix, e.g. "cartrecovery:"
+	// Policies answers each store's sequences and rules: the service's
+	// tenant snapshot (package tenant), whose reload is the only one; a
+	// call reads the snapshot current when it starts, and Record takes
+	// the one its caller chose a segment with.
+	Policies recovery.Policies
+	Now      func() time.Time
 	// SeenTTL is how long delivery ids are remembered (default 72h; Shopify
 	// retries for 4h, platforms may redeliver manually within days).
 	SeenTTL time.Duration
 	// Retention is how long a cart and its outcomes are kept after its last
-	// change (default 90 days). Counters are kept.
+	// change (default 90 days), at least the longest delay of the
+	// policies (when they tell it: LongestDelay) plus a day. Counters are
+	// kept.
 	Retention time.Duration
-	// Window is rules.attribution_window (default 168h).
-	Window time.Duration
-	// HoldoutPercent (0-50) of customers get no messages.
-	HoldoutPercent int
-	// Cooldown is rules.cooldown: after a message about one cart, the
-	// customer's other carts send nothing for this long (0 = off).
-	Cooldown time.Duration
 	// NoCounters disables the tracked counter on ingest (the benchmark's
 	// baseline only).
 	NoCounters bool
-	// MaxCartAge is rules.max_cart_age (default 168h): a cart whose update
-	// arrives with its activity already older than this is tracked but
-	// never messaged.
-	MaxCartAge time.Duration
 	// SendTimeout is worker.send_timeout (default 30s): a claim with no
 	// outcome after twice this is swept as failed, reason unknown.
 	SendTimeout time.Duration
@@ -79,9 +68,9 @@ type Store struct {
 	retention int64 // s
 	counters  bool
 	sendLease time.Duration
-	// tune holds what a configuration reload may change (Retune): every
-	// call reads the version current when it starts.
-	tune atomic.Pointer[tuning]
+	policies  recovery.Policies
+	compiled  sync.Map     // *recovery.Policy → *compiled (compile)
+	ncompiled atomic.Int64 // entries in compiled
 
 	registered sync.Map // store → when this process last added it to the stores set
 }
@@ -95,26 +84,15 @@ const registerEvery = time.Minute
 func NewStore(rdb goredis.UniversalClient, o Options) *Store {
 	o = withDefaults(o)
 	longest := time.Duration(0)
-	for _, x := range o.Delays {
-		longest = max(longest, x)
+	if l, ok := o.Policies.(interface{ LongestDelay() time.Duration }); ok {
+		longest = l.LongestDelay()
 	}
-	for _, pb := range o.Playbooks {
-		for _, st := range pb.Steps {
-			longest = max(longest, st.Delay)
-		}
-		for _, sg := range pb.Segments {
-			for _, st := range sg.Steps {
-				longest = max(longest, st.Delay)
-			}
-		}
-	}
-	s := &Store{
+	return &Store{
 		rdb: rdb, k: keyspace{o.Prefix}, now: o.Now, counters: !o.NoCounters, sendLease: 2 * o.SendTimeout,
 		seenTTL:   int64(o.SeenTTL / time.Second),
 		retention: int64(max(o.Retention, longest+24*time.Hour) / time.Second),
+		policies:  o.Policies,
 	}
-	s.Retune(o)
-	return s
 }
 
 func withDefaults(o Options) Options {
@@ -127,21 +105,14 @@ func withDefaults(o Options) Options {
 	if o.Retention <= 0 {
 		o.Retention = 90 * 24 * time.Hour
 	}
-	if o.Window <= 0 {
-		o.Window = 168 * time.Hour
-	}
-	if o.MaxCartAge <= 0 {
-		o.MaxCartAge = 168 * time.Hour
-	}
 	if o.SendTimeout <= 0 {
 		o.SendTimeout = 30 * time.Second
 	}
+	if o.Policies == nil {
+		o.Policies = recovery.PolicyMap{}
+	}
 	return o
 }
-
-// Steps returns the number of steps in the default sequence of every
-// store.
-func (s *Store) Steps() int { return len(s.tn().seq("", "").delays) }
 
 // LinkKeyName is the key holding the links' signing key.
 func (s *Store) LinkKeyName() string { return s.k.linkKey() }

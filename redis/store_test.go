@@ -33,7 +33,7 @@ func newStore(t *testing.T) (*redis.Store, *clock) {
 	t.Helper()
 	clk := &clock{t: t0}
 	s := redis.NewStore(testredis.Universal(t), redis.Options{
-		Prefix: "test:", Delays: []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}, Now: clk.Now,
+		Prefix: "test:", Policies: recovery.SequenceOf(time.Hour, 24*time.Hour, 72*time.Hour), Now: clk.Now,
 	})
 	return s, clk
 }
@@ -301,7 +301,7 @@ func TestClaimCooldown(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: t0}
 	s := redis.NewStore(testredis.Universal(t), redis.Options{Prefix: "cool:", Now: clk.Now,
-		Delays: []time.Duration{time.Hour, 24 * time.Hour}, Cooldown: 300 * time.Millisecond})
+		Policies: recovery.SequenceOf(time.Hour, 24*time.Hour).With(func(p *recovery.Policy) { p.Cooldown = 300 * time.Millisecond })})
 	ingest(t, s, update("e1", "a", t0.Add(-2*time.Hour)))
 	ingest(t, s, update("e2", "b", t0.Add(-2*time.Hour))) // same customer (Ana@Example.com)
 	other := update("e3", "c", t0.Add(-2*time.Hour))

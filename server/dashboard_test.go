@@ -191,7 +191,9 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Skip("chromium is not installed, so the dashboard is not checked in a browser: run make test (it installs chromium), or set CARTRECOVERY_REQUIRE_CHROMIUM=1 to fail instead")
 	}
 	tok := "0123456789abcdef-token"
-	e, _ := adminEnv(t, tok, func(o *redis.Options) { o.HoldoutPercent = 50 })
+	e, _ := adminEnv(t, tok, func(o *redis.Options) {
+		o.Policies = o.Policies.(recovery.PolicyMap).With(func(p *recovery.Policy) { p.HoldoutPercent = 50 })
+	})
 	seed := seedDashboard(t, e)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
@@ -596,7 +598,9 @@ func checkAgainstAPI(t *testing.T, e *env, tok, session, name string, p scraped)
 // store and masks its customer.
 func TestDashboardPage(t *testing.T) {
 	tok := "0123456789abcdef-token"
-	e, _ := adminEnv(t, tok, func(o *redis.Options) { o.HoldoutPercent = 50 })
+	e, _ := adminEnv(t, tok, func(o *redis.Options) {
+		o.Policies = o.Policies.(recovery.PolicyMap).With(func(p *recovery.Policy) { p.HoldoutPercent = 50 })
+	})
 	seed := seedDashboard(t, e)
 	today := time.Now().UTC().Format(time.DateOnly)
 	month := time.Now().UTC().AddDate(0, 0, -29).Format(time.DateOnly)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/tenant"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -61,11 +62,11 @@ func newSecure(t *testing.T, opts ...func(*server.Server)) *secure {
 	logs := &logBuf{}
 	s := &server.Server{Store: e.store, Links: e.links, AdminToken: adminToken,
 		SessionTTL: 2 * time.Hour, Now: c.Now,
-		Steps:   []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []recovery.Channel{"email"}}},
-		Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret, "shopify": shopifySecret}},
-		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"cdn.test"}},
-		Ready:   func(context.Context) error { return nil },
-		Log:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Tenants: e.tenants(tenant.Tenant{Playbook: recovery.Playbook{Steps: []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []recovery.Channel{"email"}}}},
+			Secrets: map[string]string{"generic": genericSecret, "shopify": shopifySecret},
+			Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"cdn.test"}}}),
+		Ready: func(context.Context) error { return nil },
+		Log:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range opts {
 		f(s)
 	}
@@ -410,7 +411,7 @@ func TestForeignURLsAreRefused(t *testing.T) {
 }
 
 func TestShopifyURLPolicy(t *testing.T) {
-	x := newSecure(t, func(s *server.Server) { s.Shop.AllowedHosts = nil })
+	x := newSecure(t, func(s *server.Server) { s.Tenants.Load().Default.Shop.AllowedHosts = nil })
 	ctx := context.Background()
 	raw := fixture(t, "checkouts_create.json")
 	for _, tc := range []struct {

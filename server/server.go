@@ -27,20 +27,11 @@ import (
 	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/platform/all"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/tenant"
 )
 
 // MaxBody is the largest webhook body accepted (1 MiB).
 const MaxBody = 1 << 20
-
-// Secrets are the webhook signing secrets.
-type Secrets struct {
-	// Platforms are the platforms' secrets by platform name ("" or none
-	// refuses that platform's webhooks).
-	Platforms map[string]string
-	// Twilio is the account's auth token: it signs inbound SMS and
-	// delivery receipts (X-Twilio-Signature).
-	Twilio string
-}
 
 // Server holds what the handlers need.
 type Server struct {
@@ -48,25 +39,19 @@ type Server struct {
 	// Platforms are the platforms whose webhooks are taken, each at POST
 	// /webhooks/{name} (nil: every platform, platform/all).
 	Platforms *platform.Registry
-	Secrets   Secrets
-	Shop      recovery.Shop
-	Links     *link.Signer
-	Steps     []recovery.Step // discount codes for click-through redirects
-	// Segments, Stores and Strict complete the settings the server starts
-	// with (Reload replaces them all): the default playbook's segments,
-	// the stores configured on their own, and whether other stores are
-	// refused.
-	Segments []recovery.Segment
-	Stores   map[string]Tenant
-	Strict   bool
-	// SMSHelp answers an SMS of HELP or INFO (sms.help_text).
-	SMSHelp string
+	// Tenants are every store's settings (shop, playbook, webhook
+	// secrets): a request reads the snapshot that serves when it starts.
+	Tenants *tenant.Live
+	// TwilioToken is the Twilio account's auth token: it signs inbound SMS
+	// and delivery receipts (X-Twilio-Signature).
+	TwilioToken string
+	Links       *link.Signer
 	// Receipts, when set, is told each delivery receipt recorded (the
 	// worker's cartrecovery_messages_total).
 	Receipts func(channel, status string)
 	// Version, when set, names the configuration serving (/readyz).
 	Version func() string
-	live    atomic.Pointer[settings]
+	served  atomic.Pointer[settings] // derived from Tenants' snapshot (settings)
 
 	// Lookup records an order known by its id only (BigCommerce's
 	// store/order/created) for the worker to find its cart; nil when no
@@ -242,15 +227,16 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, a platfor
 		}
 		return writeError(w, s.Log, err)
 	}
-	ev, t, err := s.parse(a, r, body)
+	st := s.settings() // one snapshot for the whole request
+	ev, t, err := s.parse(st, a, r, body)
 	if err == nil {
-		err = s.checkCartURLs(a, ev)
+		err = s.checkCartURLs(st, a, ev)
 	}
 	if err == nil && t != nil {
-		err = s.sameTenant(ev, t)
+		err = st.sameTenant(ev, t)
 	}
 	if err == nil && ev.Kind == recovery.CartUpdated {
-		s.segment(t, &ev)
+		segment(t, &ev)
 	}
 	if err == nil {
 		if ev.OccurredAt.IsZero() {
@@ -260,7 +246,8 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, a platfor
 		if ev.Kind == recovery.OrderLookup {
 			res, err = s.lookup(r.Context(), ev)
 		} else {
-			res, err = s.Store.Ingest(r.Context(), ev)
+			// the policy the segment was chosen with: the same snapshot
+			res, err = s.Store.Record(r.Context(), ev, st.set.Policy(ev.Store))
 		}
 		if err == nil {
 			s.Log.Info("webhook", "platform", a.Name(), "topic", s.webhookTopic(r, ev), "store", ev.Store,
@@ -282,20 +269,20 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request, a platfor
 // parse answers a platform's ping, reads the store the delivery names,
 // verifies its signature with that store's secret and parses it; it
 // returns the store's settings.
-func (s *Server) parse(a platform.Adapter, r *http.Request, body []byte) (recovery.Event, *tenant, error) {
+func (s *Server) parse(st *settings, a platform.Adapter, r *http.Request, body []byte) (recovery.Event, *served, error) {
 	if p, ok := a.(platform.Pinger); ok && p.IsPing(r.Header, body) {
 		return recovery.Event{}, nil, platform.ErrPing
 	}
 	store := ""
 	// a store named in the body is read only when stores have settings
 	// of their own: else every store has the default's
-	if a.StoreField() == "" || s.settings().perStore() {
+	if a.StoreField() == "" || st.perStore() {
 		var err error
 		if store, err = a.Store(r.Header, body); err != nil {
 			return recovery.Event{}, nil, err
 		}
 	}
-	secret, t, err := s.secretFor(a, store)
+	secret, t, err := st.secretFor(a, store)
 	if err != nil {
 		return recovery.Event{}, nil, err
 	}
@@ -454,10 +441,11 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.Log.Error("record click", "err", err)
 	}
-	t, _ := s.settings().tenant(l.Store)
+	st := s.settings()
+	t, _ := st.tenant(l.Store)
 	target := t.Shop.URL
 	if ok && cart.RecoveryURL != "" {
-		if err := s.policyFor(platform, l.Store).check(cart.RecoveryURL); err != nil {
+		if err := s.policyFor(st, platform, l.Store).check(cart.RecoveryURL); err != nil {
 			// recorded before the URL policy existed, or the policy changed
 			s.Log.Warn("recovery URL refused by the URL policy, redirecting to store.url", "store", l.Store, "cart", l.Cart,
 				"url", redactURL(cart.RecoveryURL), "reason", err)

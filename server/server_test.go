@@ -27,6 +27,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/tenant"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -44,26 +45,40 @@ type env struct {
 	store *redis.Store
 	url   string
 	links *link.Signer
+	// policy is the store's (o.Policies' for every store): the servers of
+	// the env serve tenants with its playbook and rules
+	policy *recovery.Policy
+}
+
+// tenants is a snapshot serving t for every store, with the env's rules,
+// and its playbook unless t has one.
+func (e *env) tenants(t tenant.Tenant) *tenant.Live {
+	p := e.policy
+	if len(t.Playbook.Steps) == 0 && len(t.Playbook.Segments) == 0 {
+		t.Playbook = p.Playbook
+	}
+	return tenant.One(&t, tenant.Rules{HoldoutPercent: p.HoldoutPercent, Window: p.Window, Cooldown: p.Cooldown, MaxCartAge: p.MaxCartAge})
 }
 
 func newEnv(t *testing.T, opts ...func(*redis.Options)) *env {
 	t.Helper()
 	rdb := testredis.Client(t)
-	o := redis.Options{Prefix: "t:", Delays: []time.Duration{time.Hour, 24 * time.Hour},
-		Steps: []string{"first-reminder", "second-reminder"}}
+	o := redis.Options{Prefix: "t:", Policies: recovery.NamedSequence([]string{"first-reminder", "second-reminder"}, []time.Duration{time.Hour, 24 * time.Hour}...)}
 	for _, f := range opts {
 		f(&o)
 	}
 	store := redis.NewStore(rdb, o)
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
-	s := &server.Server{Store: store, Links: links,
-		Secrets: server.Secrets{Platforms: map[string]string{"shopify": shopifySecret, "generic": genericSecret, "woocommerce": wooSecret, "bigcommerce": "bc-test"}},
-		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
-		Ready:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e := &env{t: t, rdb: rdb, store: store, links: links, policy: o.Policies.Policy("")}
+	s := &server.Server{Store: store, Links: links, Tenants: e.tenants(tenant.Tenant{
+		Secrets: map[string]string{"shopify": shopifySecret, "generic": genericSecret, "woocommerce": wooSecret, "bigcommerce": "bc-test"},
+		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}}}),
+		Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return &env{t: t, rdb: rdb, store: store, url: ts.URL, links: links}
+	e.url = ts.URL
+	return e
 }
 
 type reply struct {
@@ -472,11 +487,12 @@ func TestUpdateIsOneRoundTrip(t *testing.T) {
 func TestReadyzWhenRedisIsDown(t *testing.T) {
 	down := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer down.Close()
-	store := redis.NewStore(down, redis.Options{Prefix: "t:", Delays: []time.Duration{time.Hour}})
+	store := redis.NewStore(down, redis.Options{Prefix: "t:", Policies: recovery.SequenceOf(time.Hour)})
 	s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
-		Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret}},
-		Ready:   func(ctx context.Context) error { return down.Ping(ctx).Err() },
-		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Tenants: tenant.One(&tenant.Tenant{Secrets: map[string]string{"generic": genericSecret},
+			Playbook: recovery.Playbook{Steps: []recovery.Step{{Delay: time.Hour}}}}, tenant.Rules{}),
+		Ready: func(ctx context.Context) error { return down.Ping(ctx).Err() },
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	resp, err := http.Get(ts.URL + "/readyz")
@@ -507,11 +523,11 @@ func adminEnv(t *testing.T, token string, opts ...func(*redis.Options)) (*env, *
 	e := newEnv(t, opts...)
 	st := []recovery.Step{{Name: "first-reminder", Delay: time.Hour, Channels: []recovery.Channel{"email"}},
 		{Name: "second-reminder", Delay: 24 * time.Hour, Channels: []recovery.Channel{"email"}, Discount: recovery.Discount{Code: "COMEBACK10"}}}
-	s := &server.Server{Store: e.store, Links: e.links, Steps: st, AdminToken: token,
-		Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret, "shopify": shopifySecret}},
-		Shop:    recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
-		Ready:   func(ctx context.Context) error { return nil },
-		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &server.Server{Store: e.store, Links: e.links, AdminToken: token, Tenants: e.tenants(tenant.Tenant{
+		Playbook: recovery.Playbook{Steps: st}, Secrets: map[string]string{"generic": genericSecret, "shopify": shopifySecret},
+		Shop: recovery.Shop{Name: "Test Shop", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}}}),
+		Ready: func(ctx context.Context) error { return nil },
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
@@ -669,7 +685,7 @@ func TestReportAndTimelineAPI(t *testing.T) {
 func TestClickThroughVariant(t *testing.T) {
 	const tok = "0123456789abcdef-token"
 	e, s := adminEnv(t, tok)
-	s.Steps[0].Variants = []recovery.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: recovery.Discount{Code: "BTEST"}}}
+	s.Tenants.Load().Default.Playbook.Steps[0].Variants = []recovery.Variant{{Name: "b", Template: "last-chance", Weight: 50, Discount: recovery.Discount{Code: "BTEST"}}}
 	ctx := context.Background()
 	body := fixture(t, "checkouts_create.json")
 	e.post("/webhooks/shopify", shopifyHeaders("checkouts/create", "w1", body), body)
@@ -700,7 +716,7 @@ func TestClickThroughVariant(t *testing.T) {
 	}
 	_ = e.store.Finish(ctx, recovery.MessageKey{Store: "test.myshopify.com", Cart: "123123123", Step: 0, Channel: "email"}, "", recovery.OutcomeSent, "")
 	_, body, _ = get(t, e.url+"/api/carts/test.myshopify.com/123123123", tok)
-	want := "0:email (variant " + s.Steps[0].PickVariant("test.myshopify.com", "123123123").Name + ")"
+	want := "0:email (variant " + s.Tenants.Load().Default.Playbook.Steps[0].PickVariant("test.myshopify.com", "123123123").Name + ")"
 	if !strings.Contains(string(body), want) {
 		t.Errorf("timeline lacks %q: %s", want, body)
 	}

@@ -11,7 +11,7 @@ import (
 // recorded, carts and their timelines read, clicks, receipts and
 // suppressions recorded, report counters read, dashboard sessions kept.
 type Store interface {
-	Ingest(ctx context.Context, ev recovery.Event) (recovery.Result, error)
+	Record(ctx context.Context, ev recovery.Event, p *recovery.Policy) (recovery.Result, error)
 	Load(ctx context.Context, store, id string) (recovery.CartState, bool, error)
 	NextDue(ctx context.Context, store, id string) (time.Time, bool, error)
 	Stores(ctx context.Context) ([]string, error)

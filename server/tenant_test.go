@@ -20,6 +20,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/tenant"
 )
 
 // storesEnv is a server with two stores configured on their own, each with
@@ -27,24 +28,25 @@ import (
 func storesEnv(t *testing.T, strict bool) *env {
 	t.Helper()
 	rdb := testredis.Client(t)
-	store := redis.NewStore(rdb, redis.Options{Prefix: "t:", Delays: []time.Duration{time.Hour}, Steps: []string{"first"}})
+	store := redis.NewStore(rdb, redis.Options{Prefix: "t:", Policies: recovery.NamedSequence([]string{"first"}, []time.Duration{time.Hour}...)})
 	links := link.New([]byte("0123456789abcdef0123456789abcdef"))
 	shop := func(name string) recovery.Shop {
 		return recovery.Shop{Name: name, URL: "https://" + strings.ToLower(name) + ".example", AllowedHosts: []string{"checkout.local"}}
 	}
-	s := &server.Server{Store: store, Links: links,
-		Secrets: server.Secrets{Platforms: map[string]string{"shopify": "top-shopify", "generic": "top-generic", "woocommerce": "top-woo", "bigcommerce": "top-bc"}},
-		Shop:    shop("Top"),
-		Stores: map[string]server.Tenant{
-			"a.myshopify.com": {Shop: shop("A"), Secrets: server.Secrets{Platforms: map[string]string{"shopify": "secret-a"}}},
-			"b.myshopify.com": {Shop: shop("B"), Secrets: server.Secrets{Platforms: map[string]string{"shopify": "secret-b"}}},
-			"woo-a.example":   {Shop: shop("WA"), Secrets: server.Secrets{Platforms: map[string]string{"woocommerce": "woo-a"}}},
-			"hash1":           {Shop: shop("BC"), Secrets: server.Secrets{Platforms: map[string]string{"bigcommerce": "bc-1"}}},
-			"gen-a":           {Shop: shop("GA"), Secrets: server.Secrets{Platforms: map[string]string{"generic": "gen-a"}}},
+	pb := recovery.Playbook{Steps: []recovery.Step{{Name: "first", Delay: time.Hour}}}
+	s := &server.Server{Store: store, Links: links, Tenants: tenant.NewLive(tenant.New(tenant.Set{
+		Default: &tenant.Tenant{Playbook: pb, Shop: shop("Top"),
+			Secrets: map[string]string{"shopify": "top-shopify", "generic": "top-generic", "woocommerce": "top-woo", "bigcommerce": "top-bc"}},
+		Stores: map[string]*tenant.Tenant{
+			"a.myshopify.com": {Playbook: pb, Shop: shop("A"), Secrets: map[string]string{"shopify": "secret-a"}},
+			"b.myshopify.com": {Playbook: pb, Shop: shop("B"), Secrets: map[string]string{"shopify": "secret-b"}},
+			"woo-a.example":   {Playbook: pb, Shop: shop("WA"), Secrets: map[string]string{"woocommerce": "woo-a"}},
+			"hash1":           {Playbook: pb, Shop: shop("BC"), Secrets: map[string]string{"bigcommerce": "bc-1"}},
+			"gen-a":           {Playbook: pb, Shop: shop("GA"), Secrets: map[string]string{"generic": "gen-a"}},
 		},
-		Strict: strict,
-		Ready:  func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		Log:    slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Strict: strict})),
+		Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	return &env{t: t, rdb: rdb, store: store, url: ts.URL, links: links}
@@ -163,10 +165,11 @@ func TestSegmentUpdateRoundTrips(t *testing.T) {
 			seg := recovery.Segment{Name: "big", When: c.when, Holdout: -1,
 				Steps: []recovery.Step{{Name: "first", Delay: 30 * time.Minute}}}
 			pb := recovery.Playbook{Steps: []recovery.Step{{Name: "first", Delay: time.Hour}}, Segments: []recovery.Segment{seg}}
-			store := redis.NewStore(rdb, redis.Options{Prefix: "t:", Playbooks: map[string]recovery.Playbook{"": pb}})
+			store := redis.NewStore(rdb, redis.Options{Prefix: "t:", Policies: recovery.PlaybooksOf(map[string]recovery.Playbook{"": pb})})
 			s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
-				Secrets: server.Secrets{Platforms: map[string]string{"generic": genericSecret}}, Shop: recovery.Shop{Name: "T", URL: "https://shop.example"},
-				Steps: pb.Steps, Segments: pb.Segments, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+				Tenants: tenant.One(&tenant.Tenant{Secrets: map[string]string{"generic": genericSecret},
+					Shop: recovery.Shop{Name: "T", URL: "https://shop.example"}, Playbook: pb}, tenant.Rules{}),
+				Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			ts := httptest.NewServer(s.Handler())
 			t.Cleanup(ts.Close)
 			e := &env{t: t, rdb: rdb, store: store, url: ts.URL}
@@ -225,9 +228,12 @@ func TestClickAppliesTheCodeSent(t *testing.T) {
 	if err := e.store.SaveLink(ctx, old, m, ""); err != nil { // as an earlier release saved it
 		t.Fatal(err)
 	}
-	steps := append([]recovery.Step(nil), s.Steps...)
-	steps[1].Discount = recovery.Discount{Code: "NEWCODE", Label: "15% off"}
-	s.Reload(server.Settings{Default: server.Tenant{Shop: s.Shop, Playbook: recovery.Playbook{Steps: steps}, Secrets: s.Secrets}})
+	// a reload: a new snapshot whose step has another code
+	cur := s.Tenants.Load()
+	def := *cur.Default
+	def.Playbook.Steps = append([]recovery.Step(nil), def.Playbook.Steps...)
+	def.Playbook.Steps[1].Discount = recovery.Discount{Code: "NEWCODE", Label: "15% off"}
+	s.Tenants.Store(tenant.New(tenant.Set{Default: &def, Rules: cur.Rules}))
 	for _, c := range []struct {
 		id   [8]byte
 		want string

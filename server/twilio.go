@@ -29,7 +29,7 @@ const maxTwilioForm = 64 << 10
 // URL with this request's path and query. An unsigned or wrongly signed
 // request is ErrUnauthorized; nothing else is read from it.
 func (s *Server) twilioForm(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
-	if s.Secrets.Twilio == "" {
+	if s.TwilioToken == "" {
 		return nil, fmt.Errorf("sms.twilio.auth_token is not configured: %w", recovery.ErrUnauthorized)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxTwilioForm)
@@ -51,7 +51,7 @@ func (s *Server) twilioForm(w http.ResponseWriter, r *http.Request) (map[string]
 		}
 	}
 	u := strings.TrimSuffix(s.PublicURL, "/") + r.URL.RequestURI()
-	v := client.NewRequestValidator(s.Secrets.Twilio)
+	v := client.NewRequestValidator(s.TwilioToken)
 	if !v.Validate(u, params, sig) {
 		return nil, fmt.Errorf("X-Twilio-Signature does not match %s and the form: %w", u, recovery.ErrUnauthorized)
 	}

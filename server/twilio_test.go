@@ -17,6 +17,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/tenant"
 )
 
 // publicURL is where Twilio believes the service is: it signs that URL.
@@ -31,14 +32,15 @@ type twilioEnv struct {
 
 func newTwilioEnv(t *testing.T) *twilioEnv {
 	t.Helper()
-	store := redis.NewStore(testredis.Client(t), redis.Options{Prefix: "tw:", Delays: []time.Duration{time.Hour, 24 * time.Hour},
-		Steps: []string{"first-reminder", "second-reminder"}})
+	store := redis.NewStore(testredis.Client(t), redis.Options{Prefix: "tw:", Policies: recovery.NamedSequence([]string{"first-reminder", "second-reminder"}, []time.Duration{time.Hour, 24 * time.Hour}...)})
 	e := &twilioEnv{t: t, store: store}
 	s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
-		Secrets: server.Secrets{Twilio: twiliotest.AuthToken}, PublicURL: publicURL,
-		SMSHelp:  "Test Shop: cart reminders. Reply STOP to opt out. Help: https://shop.example/help & <more>",
+		TwilioToken: twiliotest.AuthToken, PublicURL: publicURL,
+		Tenants: tenant.NewLive(tenant.New(tenant.Set{
+			SMSHelp: "Test Shop: cart reminders. Reply STOP to opt out. Help: https://shop.example/help & <more>",
+			Default: &tenant.Tenant{Shop: recovery.Shop{Name: "Test Shop", URL: "https://shop.example"},
+				Playbook: recovery.Playbook{Steps: []recovery.Step{{Name: "first-reminder", Delay: time.Hour}, {Name: "second-reminder", Delay: 24 * time.Hour}}}}})),
 		Receipts: func(ch, st string) { e.receipts = append(e.receipts, ch+":"+st) },
-		Shop:     recovery.Shop{Name: "Test Shop", URL: "https://shop.example"},
 		Ready:    func(context.Context) error { return nil }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
@@ -243,14 +245,15 @@ func TestTwilioStatusCallback(t *testing.T) {
 // its Messaging Service) is answered with that store's help text; to the
 // deployment's number, with sms.help_text.
 func TestTwilioHelpPerStore(t *testing.T) {
-	store := redis.NewStore(testredis.Client(t), redis.Options{Prefix: "tw:", Delays: []time.Duration{time.Hour}})
+	store := redis.NewStore(testredis.Client(t), redis.Options{Prefix: "tw:", Policies: recovery.SequenceOf(time.Hour)})
 	s := &server.Server{Store: store, Links: link.New([]byte("0123456789abcdef0123456789abcdef")),
-		Secrets: server.Secrets{Twilio: twiliotest.AuthToken}, PublicURL: publicURL, SMSHelp: "Deployment help",
-		Shop: recovery.Shop{Name: "Top", URL: "https://shop.example"},
-		Stores: map[string]server.Tenant{
-			"shop-a": {Shop: recovery.Shop{Name: "A", SMSFrom: "+15005550007"}, SMSHelp: "Shop A help"},
-			"shop-m": {Shop: recovery.Shop{Name: "M", SMSFrom: "MG0123456789abcdef0123456789abcdef"}, SMSHelp: "Shop M help"},
-		},
+		TwilioToken: twiliotest.AuthToken, PublicURL: publicURL,
+		Tenants: tenant.NewLive(tenant.New(tenant.Set{SMSHelp: "Deployment help",
+			Default: &tenant.Tenant{Shop: recovery.Shop{Name: "Top", URL: "https://shop.example"}},
+			Stores: map[string]*tenant.Tenant{
+				"shop-a": {Shop: recovery.Shop{Name: "A", SMSFrom: "+15005550007"}, SMSHelp: "Shop A help"},
+				"shop-m": {Shop: recovery.Shop{Name: "M", SMSFrom: "MG0123456789abcdef0123456789abcdef"}, SMSHelp: "Shop M help"},
+			}})),
 		Ready: func(context.Context) error { return nil }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)

@@ -154,8 +154,8 @@ func loopback(host string) bool {
 // name: the store's own hosts, and those of the platform its carts may
 // link to (a Shopify shop's own *.myshopify.com domain, a WooCommerce
 // shop's host, BigCommerce's mybigcommerce.com).
-func (s *Server) policyFor(name, store string) urlPolicy {
-	t, _ := s.settings().tenant(store)
+func (s *Server) policyFor(st *settings, name, store string) urlPolicy {
+	t, _ := st.tenant(store)
 	if a, ok := s.platforms().Lookup(name); ok {
 		return t.urls.allow(a.Hosts(store)...)
 	}
@@ -165,11 +165,11 @@ func (s *Server) policyFor(name, store string) urlPolicy {
 // checkCartURLs applies the URL policy to a cart update's recovery URL and
 // item links; empty URLs pass. Deletes and orders are never refused over a
 // URL (their cart content is not stored), so an order always stops its cart.
-func (s *Server) checkCartURLs(a platform.Adapter, ev recovery.Event) error {
+func (s *Server) checkCartURLs(st *settings, a platform.Adapter, ev recovery.Event) error {
 	if ev.Kind != recovery.CartUpdated {
 		return nil
 	}
-	p := s.policyFor(a.Name(), ev.Store)
+	p := s.policyFor(st, a.Name(), ev.Store)
 	field := a.RecoveryURLField()
 	if u := ev.Cart.RecoveryURL; u != "" {
 		if err := p.check(u); err != nil {

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/link"
@@ -17,25 +16,20 @@ import (
 	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
+	"github.com/cartrecovery/cartrecovery/tenant"
 )
 
 // Handler processes reminder tasks.
 type Handler struct {
 	Store Store
-	// Steps, Segments, Shop, Renderer and Platforms serve every store not
-	// in Stores.
-	Steps    []recovery.Step
-	Segments []recovery.Segment
-	Rules    Rules
-	Shop     recovery.Shop
-	// Stores are the stores configured on their own (stores.<id>), each
-	// resolved whole (what it does not set is the top level's).
-	Stores    map[string]Tenant
+	// Tenants are every store's settings (shop, playbook, templates,
+	// platform APIs) and the rules: a task reads the snapshot current when
+	// it starts and runs with it to the end.
+	Tenants   *tenant.Live
 	PublicURL string
 	// StatusURL, when set, is where Twilio posts each SMS's delivery
 	// receipts (http.public_url + /webhooks/twilio/status, when public).
 	StatusURL string
-	Renderer  *render.Renderer
 	Senders   map[string]notify.Sender // by channel: "email", "sms"
 	Links     *link.Signer
 	Now       func() time.Time
@@ -44,119 +38,35 @@ type Handler struct {
 	// SendTimeout bounds one provider call (worker.send_timeout; default
 	// 30s). The store sweeps claims older than twice this.
 	SendTimeout time.Duration
-	// Platforms are the shop platforms' APIs, by platform name ("shopify",
-	// "woocommerce", "bigcommerce", "generic"), asked at send time: for the
-	// content of carts whose webhooks carry ids only (CartSource), for an
-	// order whose webhook was lost (OrderChecker), to register unique
-	// discount codes (CodeRegistrar).
-	Platforms map[string]platform.Client
 	// Claimed, when set, is told each claim taken (message id, instant),
 	// right before its provider call: the benchmark and the fault-injection
 	// suite measure the claim-to-provider gap with it.
 	Claimed func(messageID string, at time.Time)
 
-	// Live, when set, holds the settings of the last configuration
-	// reload: each task runs with the version current when it starts.
-	Live *Live
+	// set by forStore, for one task
+	t     *tenant.Tenant
+	rules tenant.Rules
 }
 
-// Tenant is what the worker uses for the carts of one store.
-type Tenant struct {
-	Shop      recovery.Shop
-	Playbook  recovery.Playbook
-	Renderer  *render.Renderer
-	Platforms map[string]platform.Client
-}
-
-// Settings are what a configuration reload changes in the worker.
-type Settings struct {
-	Steps    []recovery.Step
-	Segments []recovery.Segment
-	Rules    Rules
-	Shop     recovery.Shop
-	Renderer *render.Renderer
-	Stores   map[string]Tenant
-	// Platforms, when set, replace the APIs of every store not in Stores
-	// (the catch-all's own credentials are reloaded).
-	Platforms map[string]platform.Client
-}
-
-// Live is the current Settings, replaced by each reload.
-type Live struct{ p atomic.Pointer[Settings] }
-
-// Store makes s the settings of tasks that start from now on.
-func (l *Live) Store(s Settings) { l.p.Store(&s) }
-
-// current is the handler with the settings a task starting now runs with:
-// itself until a reload, then a copy with the reloaded settings (a task
-// under way keeps the copy it started with).
-func (h *Handler) current() *Handler {
-	if h.Live == nil {
-		return h
-	}
-	s := h.Live.p.Load()
-	if s == nil {
-		return h
-	}
-	c := *h
-	c.Steps, c.Segments, c.Rules, c.Shop, c.Renderer, c.Stores = s.Steps, s.Segments, s.Rules, s.Shop, s.Renderer, s.Stores
-	if s.Platforms != nil {
-		c.Platforms = s.Platforms
-	}
-	return &c
-}
-
-// forStore is the handler with store's shop, sequences, templates and
-// platform APIs in place of the top level's (itself for a store not
-// configured on its own).
+// forStore is the handler of a task about store: with the store's tenant
+// (its own, else the default) and the rules of the snapshot that serves
+// now, read once.
 func (h *Handler) forStore(store string) *Handler {
-	t, ok := h.Stores[store]
-	if !ok {
-		return h
-	}
+	set := h.Tenants.Load()
 	c := *h
-	c.Shop, c.Steps, c.Segments, c.Renderer, c.Platforms = t.Shop, t.Playbook.Steps, t.Playbook.Segments, t.Renderer, t.Platforms
+	c.t, _ = set.For(store)
+	c.rules = set.Rules
 	return &c
 }
 
 // sequence is the steps of a cart in segment ("" or one no longer
 // configured: the default sequence).
 func (h *Handler) sequence(segment string) []recovery.Step {
-	return recovery.Playbook{Steps: h.Steps, Segments: h.Segments}.Sequence(segment)
+	return h.t.Playbook.Sequence(segment)
 }
 
 // zones caches time zones by name (*time.Location).
 var zones sync.Map
-
-// Rules are the guards applied before any send.
-type Rules struct {
-	// EmailConsentRequired: email only customers who opted in (else any
-	// customer with an address). SMS always needs consent.
-	EmailConsentRequired bool
-	// MinCartValue is the smallest cart total reminded, a decimal string
-	// ("" or "0": any).
-	MinCartValue string
-	QuietHours   recovery.QuietHours
-	// PlatformCheck: ask the cart's platform, right before a send, whether
-	// the customer ordered meanwhile (CheckOn, the default; CheckStrict;
-	// CheckOff), each call bounded by PlatformCheckTimeout (default 5s).
-	PlatformCheck        string
-	PlatformCheckTimeout time.Duration
-}
-
-// rules.platform_check values.
-const (
-	CheckOn     = "on"     // a platform that cannot answer does not stop the send
-	CheckStrict = "strict" // it does: the step waits and retries
-	CheckOff    = "off"
-)
-
-func (r Rules) checkTimeout() time.Duration {
-	if r.PlatformCheckTimeout > 0 {
-		return r.PlatformCheckTimeout
-	}
-	return 5 * time.Second
-}
 
 // ReasonTooOld is the skip reason of a cart first seen idle longer than
 // rules.max_cart_age.
@@ -186,7 +96,7 @@ func later(a, b time.Time) time.Time {
 // quietUntil reports whether channel is in its quiet hours for c's customer
 // (their time zone, else the store's) and, if so, when they end.
 func (h *Handler) quietUntil(c recovery.CartState, channel recovery.Channel) (time.Time, bool) {
-	q := h.Rules.QuietHours
+	q := h.rules.QuietHours
 	if !q.Applies(channel) {
 		return time.Time{}, false
 	}
@@ -195,7 +105,7 @@ func (h *Handler) quietUntil(c recovery.CartState, channel recovery.Channel) (ti
 
 // location is the customer's zone when known and valid, else the store's.
 func (h *Handler) location(customerTZ string) *time.Location {
-	for _, name := range []string{customerTZ, h.Shop.Timezone} {
+	for _, name := range []string{customerTZ, h.t.Shop.Timezone} {
 		if name == "" {
 			continue
 		}
@@ -214,7 +124,7 @@ var errRender = errors.New("render")
 
 // guard returns why channel must not be used for c, or "".
 func (h *Handler) guard(ctx context.Context, c recovery.CartState, channel recovery.Channel) (string, error) {
-	if below, err := belowMin(c.Cart.Total, h.Rules.MinCartValue); err != nil {
+	if below, err := belowMin(c.Cart.Total, h.rules.MinCartValue); err != nil {
 		return "cart total is not a decimal: " + err.Error(), nil
 	} else if below {
 		return "cart total below rules.min_cart_value", nil
@@ -226,7 +136,7 @@ func (h *Handler) guard(ctx context.Context, c recovery.CartState, channel recov
 		if contact == "" {
 			return "no email address", nil
 		}
-		if h.Rules.EmailConsentRequired && !c.Customer.EmailConsent {
+		if h.rules.EmailConsentRequired && !c.Customer.EmailConsent {
 			return "no email consent", nil
 		}
 	case "sms":
@@ -287,7 +197,7 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step
 	base := strings.TrimSuffix(h.PublicURL, "/")
 	unsub := base + "/unsubscribe/" + UnsubscribeToken(h.Links, c.Store, "email", email)
 	d := render.Data{
-		Store: render.Store{Name: h.Shop.Name, URL: h.Shop.URL, Address: h.Shop.Address, Timezone: h.Shop.Timezone},
+		Store: render.Store{Name: h.t.Shop.Name, URL: h.t.Shop.URL, Address: h.t.Shop.Address, Timezone: h.t.Shop.Timezone},
 		Customer: render.Customer{FirstName: c.Customer.FirstName, Email: c.Customer.Email, Phone: c.Customer.Phone,
 			Locale: c.Customer.Locale, Timezone: c.Customer.Timezone},
 		Cart:           render.Cart{ID: c.ID, Total: c.Cart.Total, Currency: c.Cart.Currency},
@@ -303,20 +213,20 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step
 		id := c.Message(stepIdx, ch, variant.Name).ExternalID()
 		lid := link.NewID()
 		d.RecoveryURL = base + "/r/" + h.Links.ShortToken(lid, h.Now().Add(recovery.LinkTTL))
-		r, err := h.Renderer.Render(variant.Template, []string{string(ch)}, d)
+		r, err := h.t.Renderer.Render(variant.Template, []string{string(ch)}, d)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errRender, err)
 		}
 		switch ch {
 		case "email":
 			out[ch] = outgoing{link: lid, Message: notify.Message{Channel: string(ch), To: c.Customer.Email, ToName: c.Customer.FirstName,
-				Subject: r.Subject, Text: r.Text, HTML: r.HTML, ID: id, From: h.Shop.EmailFrom,
+				Subject: r.Subject, Text: r.Text, HTML: r.HTML, ID: id, From: h.t.Shop.EmailFrom,
 				Headers: map[string]string{
 					"List-Unsubscribe":      "<" + unsub + ">",
 					"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 				}}}
 		case "sms":
-			msg := notify.Message{Channel: string(ch), To: c.Customer.Phone, Text: r.SMS, ID: id, From: h.Shop.SMSFrom}
+			msg := notify.Message{Channel: string(ch), To: c.Customer.Phone, Text: r.SMS, ID: id, From: h.t.Shop.SMSFrom}
 			if h.StatusURL != "" {
 				// the receipt names its message; Twilio signs the whole URL
 				msg.StatusCallback = h.StatusURL + "?m=" + url.QueryEscape(c.Message(stepIdx, ch, variant.Name).String())
@@ -329,7 +239,7 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step
 
 // platform returns the API of c's platform when it answers for c's store.
 func (h *Handler) platform(c recovery.CartState) platform.Client {
-	p := h.Platforms[c.Platform]
+	p := h.t.Platforms[c.Platform]
 	if p == nil || (p.Store() != "" && p.Store() != c.Store) {
 		return nil
 	}

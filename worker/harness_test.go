@@ -23,6 +23,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
+	"github.com/cartrecovery/cartrecovery/tenant"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -130,16 +131,20 @@ type testBundle struct {
 	rdb    *goredis.Client
 	store  *redis.Store
 	steps  []recovery.Step
-	rules  worker.Rules
+	rules  tenant.Rules
 	email  *transport
 	sms    *transport
 	queue  string
 	events *broadcast
 	insp   *asynq.Inspector
-	// platforms are the handlers' platform APIs (worker.Handler.Platforms)
+	// platforms are the handlers' platform APIs (tenant.Tenant.Platforms)
 	platforms map[string]platform.Client
-	// live is every handler's reloadable settings (reload)
-	live *worker.Live
+	// renderer renders the handlers' messages (the shipped templates)
+	renderer *render.Renderer
+	// live is the tenant snapshot of the store and every handler: the
+	// bundle's steps, rules, platforms and renderer when handler or reload
+	// last put them there
+	live *tenant.Live
 
 	processed atomic.Int64 // tasks run by the workers' asynq servers
 
@@ -149,24 +154,26 @@ type testBundle struct {
 
 var bundles atomic.Int64
 
-// setup returns a bundle for st; opts adjust the store's options (Now,
-// Delays and Steps come from the bundle). Workers are started with
+// setup returns a bundle for st; opts adjust the store's options (Now and
+// Policies come from the bundle) and the rules. Workers are started with
 // startWorker. Each bundle has its own key prefix and asynq queue, though
 // its database is its own already.
-func setup(t *testing.T, st []recovery.Step, opts ...func(*redis.Options)) *testBundle {
+func setup(t *testing.T, st []recovery.Step, opts ...func(*redis.Options, *tenant.Rules)) *testBundle {
 	t.Helper()
+	r, err := render.Load("../templates")
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := &testBundle{t: t, clock: clock.NewSim(day0), rdb: testredis.Client(t), steps: st,
-		rules: worker.Rules{MinCartValue: "0"}, events: newBroadcast(), live: &worker.Live{}}
+		rules: tenant.Rules{MinCartValue: "0"}, events: newBroadcast(), renderer: r}
 	b.email = &transport{now: b.clock.Now, events: b.events}
 	b.sms = &transport{now: b.clock.Now, events: b.events}
 	o := redis.Options{Prefix: fmt.Sprintf("t%d:", bundles.Add(1)), Now: b.clock.Now}
-	for _, s := range st {
-		o.Delays = append(o.Delays, s.Delay)
-		o.Steps = append(o.Steps, s.Name)
-	}
 	for _, f := range opts {
-		f(&o)
+		f(&o, &b.rules)
 	}
+	b.live = tenant.NewLive(b.snapshot())
+	o.Policies = b.live
 	b.store = redis.NewStore(b.rdb, o)
 	b.queue = worker.QueueName(o.Prefix)
 	b.insp = asynq.NewInspectorFromRedisClient(b.rdb)
@@ -186,32 +193,33 @@ func steps(delays ...time.Duration) []recovery.Step {
 	return out
 }
 
-// handler is a Handler on the bundle's store, steps, rules, transports and
-// clock.
-func (b *testBundle) handler() *worker.Handler {
-	r, err := render.Load("../templates")
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return &worker.Handler{Store: b.store, Steps: b.steps, Rules: b.rules,
-		Shop: recovery.Shop{Name: "Test Shop", URL: "https://shop.example", Address: "1 Main St"}, PublicURL: "http://localhost:8080",
-		Renderer: r, Senders: map[string]notify.Sender{"email": b.email, "sms": b.sms},
-		Links: link.New([]byte("test-key-test-key-test-key-test!")), Now: b.clock.Now, Log: quiet, Platforms: b.platforms,
-		Live: b.live}
+// snapshot is the tenant snapshot of the bundle's steps, rules, platform
+// APIs and renderer now: one shop for every store.
+func (b *testBundle) snapshot() *tenant.Set {
+	return tenant.New(tenant.Set{Rules: b.rules, Default: &tenant.Tenant{Playbook: recovery.Playbook{Steps: b.steps},
+		Shop: recovery.Shop{Name: "Test Shop", URL: "https://shop.example", Address: "1 Main St"}, Renderer: b.renderer,
+		Platforms: b.platforms}})
 }
 
-// reload gives every handler of the bundle new settings (the shipped
-// templates when s has none), as a configuration reload does.
-func (b *testBundle) reload(s worker.Settings) {
+// handler is a Handler on the bundle's store, snapshot (its steps, rules,
+// platforms and renderer now), transports and clock.
+func (b *testBundle) handler() *worker.Handler {
+	b.live.Store(b.snapshot())
+	return &worker.Handler{Store: b.store, Tenants: b.live, PublicURL: "http://localhost:8080",
+		Senders: map[string]notify.Sender{"email": b.email, "sms": b.sms},
+		Links:   link.New([]byte("test-key-test-key-test-key-test!")), Now: b.clock.Now, Log: quiet}
+}
+
+// reload gives the store and every handler of the bundle the sequence st
+// (and r's templates, the shipped ones when nil), as a configuration
+// reload does: one new snapshot.
+func (b *testBundle) reload(st []recovery.Step, r *render.Renderer) {
 	b.t.Helper()
-	if s.Renderer == nil {
-		r, err := render.Load("../templates")
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		s.Renderer = r
+	b.steps = st
+	if r != nil {
+		b.renderer = r
 	}
-	b.live.Store(s)
+	b.live.Store(b.snapshot())
 }
 
 // relayClock is a relay's clock: the bundle's time, and a timer of its own

@@ -50,8 +50,8 @@ func (h *Handler) ProcessLookup(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Store == "" || p.Order == "" {
 		return fmt.Errorf("bad lookup payload %q: %w", t.Payload(), asynq.SkipRetry)
 	}
-	h = h.current().forStore(p.Store)
-	pl := h.Platforms[p.Platform]
+	h = h.forStore(p.Store)
+	pl := h.t.Platforms[p.Platform]
 	f, ok := pl.(platform.OrderFinder)
 	if !ok || (pl.Store() != "" && pl.Store() != p.Store) {
 		// the web process had the API for it: this worker's configuration
@@ -72,7 +72,7 @@ func (h *Handler) ProcessLookup(ctx context.Context, t *asynq.Task) error {
 	at := plausible(o.At, h.Now())
 	ev := recovery.Event{ID: p.Event, Platform: p.Platform, Kind: recovery.OrderCreated, Store: p.Store, OccurredAt: at,
 		Cart: recovery.Cart{ID: cartID}, Customer: recovery.Customer{Email: email}, Order: o}
-	res, err := h.Store.Ingest(context.WithoutCancel(ctx), ev)
+	res, err := h.Store.Record(context.WithoutCancel(ctx), ev, h.t.Policy)
 	if err != nil {
 		return err
 	}

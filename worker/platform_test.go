@@ -15,6 +15,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/platform/shopify/shopifytest"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/report"
+	"github.com/cartrecovery/cartrecovery/tenant"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -32,7 +33,7 @@ func uniqueStep() []recovery.Step {
 }
 
 // withShopify gives the bundle's workers the Shopify client on a fake shop.
-func withShopify(b *testBundle, rules ...func(*worker.Rules)) *shopifytest.Server {
+func withShopify(b *testBundle, rules ...func(*tenant.Rules)) *shopifytest.Server {
 	fake := shopifytest.Start(b.t)
 	b.platforms = map[string]platform.Client{"shopify": shopify.NewClient(fake.URL, shopifytest.Shop, shopifytest.Token)}
 	for _, f := range rules {
@@ -238,15 +239,15 @@ func TestOrderCheckUnanswered(t *testing.T) {
 		wantSends int
 		wantCalls bool
 	}{
-		{worker.CheckOn, 1, true},
-		{worker.CheckStrict, 0, true},
-		{worker.CheckOff, 1, false},
+		{tenant.CheckOn, 1, true},
+		{tenant.CheckStrict, 0, true},
+		{tenant.CheckOff, 1, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
 			parallel(t)
 			b := setup(t, steps(time.Hour, 24*time.Hour))
-			fake := withShopify(b, func(r *worker.Rules) { r.PlatformCheck = tc.mode })
+			fake := withShopify(b, func(r *tenant.Rules) { r.PlatformCheck = tc.mode })
 			fake.FailNext(100)
 			b.startWorker()
 			b.ingest(shopCart("c1", b.clock.Now()))
@@ -258,7 +259,7 @@ func TestOrderCheckUnanswered(t *testing.T) {
 				t.Fatalf("shop called: %v, want %v", called, tc.wantCalls)
 			}
 			c := b.loadShop("c1")
-			if s := c.Sends[recovery.Slot{Step: 0, Channel: "email"}]; tc.mode == worker.CheckStrict &&
+			if s := c.Sends[recovery.Slot{Step: 0, Channel: "email"}]; tc.mode == tenant.CheckStrict &&
 				(s.Outcome != recovery.OutcomeSkipped || s.Detail != worker.ReasonNotVerified || c.Step != 1) {
 				t.Fatalf("strict: step 0 %+v on step %d; want skipped (%s), step 1", s, c.Step, worker.ReasonNotVerified)
 			}

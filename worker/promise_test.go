@@ -10,14 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
-	"github.com/cartrecovery/cartrecovery/platform/bigcommerce/bigcommercetest"
-
 	"github.com/hibiken/asynq"
 
 	"github.com/cartrecovery/cartrecovery/internal/smtptest"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/platform"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
+	"github.com/cartrecovery/cartrecovery/platform/bigcommerce/bigcommercetest"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
@@ -233,8 +232,8 @@ func TestPlatformFailureRetriesBeforeAnyClaim(t *testing.T) {
 	fake := bigcommercetest.Start(t)
 	fake.SetCart("bc-1", &bigcommercetest.Cart{Email: "bea@example.com", Currency: "EUR", Total: "27.95",
 		Items: []bigcommercetest.Item{{Name: "Mug", Quantity: 1, Price: "27.95"}}})
+	b.platforms = map[string]platform.Client{bigcommerce.Platform: bigcommerce.NewClient(fake.URL, bigcommercetest.Hash, bigcommercetest.Token)}
 	hd := b.handler()
-	hd.Platforms = map[string]platform.Client{bigcommerce.Platform: bigcommerce.NewClient(fake.URL, bigcommercetest.Hash, bigcommercetest.Token)}
 	b.ingest(recovery.Event{ID: "h1", Platform: bigcommerce.Platform, Kind: recovery.CartUpdated, Store: bigcommercetest.Hash,
 		OccurredAt: b.clock.Now().Add(-2 * time.Hour), Cart: recovery.Cart{ID: "bc-1"}})
 	run := func() error {

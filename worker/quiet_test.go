@@ -10,6 +10,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/report"
+	"github.com/cartrecovery/cartrecovery/tenant"
 )
 
 // TestQuietHoursHoldSMSUntilTheyEnd runs a step with email and SMS while
@@ -83,7 +84,7 @@ func TestQuietHoursHoldSMSUntilTheyEnd(t *testing.T) {
 // workers' race; that only one goes is the claim's guarantee.
 func TestCooldownSkipsTheCustomersOtherCart(t *testing.T) {
 	parallel(t)
-	b := setup(t, steps(time.Hour), func(o *redis.Options) { o.Cooldown = time.Hour })
+	b := setup(t, steps(time.Hour), func(_ *redis.Options, r *tenant.Rules) { r.Cooldown = time.Hour })
 	b.startWorker()
 	ca, cb := cart("a", b.clock.Now()), cart("b", b.clock.Now())
 	cb.Customer.Email = ca.Customer.Email

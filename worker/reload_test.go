@@ -9,7 +9,6 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
-	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
@@ -51,18 +50,17 @@ func (b blocking) Send(ctx context.Context, m notify.Message) error {
 func TestReloadAppliesToSendsThatStartAfterwards(t *testing.T) {
 	parallel(t)
 	b := setup(t, steps(time.Hour, 2*time.Hour))
+	b.renderer = templatesWith(t, "version one")
 	hd := b.handler()
-	hd.Renderer = templatesWith(t, "version one")
 	tr := blocking{started: make(chan notify.Message, 1), release: make(chan struct{})}
 	hd.Senders = map[string]notify.Sender{"email": tr}
-	hd.Live = &worker.Live{}
 	b.ingest(cart("a", b.clock.Now().Add(-2*time.Hour)))
 	b.ingest(cart("b", b.clock.Now().Add(-2*time.Hour)))
 
 	done := make(chan error, 1)
 	go func() { done <- hd.ProcessTask(context.Background(), worker.NewTask(*task(b.load("a")), b.queue, 3)) }()
 	inFlight := <-tr.started
-	hd.Live.Store(worker.Settings{Steps: b.steps, Rules: b.rules, Shop: hd.Shop, Renderer: templatesWith(t, "version two")})
+	b.reload(b.steps, templatesWith(t, "version two"))
 	close(tr.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -112,12 +110,7 @@ func TestReloadOfScheduledCarts(t *testing.T) {
 			if len(st) > 1 {
 				st[1].Channels = []recovery.Channel{"email"}
 			}
-			names := make([]string, len(st))
-			for i, s := range st {
-				names[i] = s.Name
-			}
-			b.store.Retune(redis.Options{Delays: tc.delays, Steps: names})
-			b.reload(worker.Settings{Steps: st, Rules: b.rules, Shop: recovery.Shop{Name: "Test Shop", URL: "https://shop.example"}})
+			b.reload(st, nil)
 			b.advance(tc.advance - time.Hour)
 			if n := len(b.email.all()) - 1; n != tc.wantSent {
 				t.Fatalf("%d emails at the old due time, want %d", n, tc.wantSent)

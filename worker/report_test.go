@@ -14,6 +14,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/report"
+	"github.com/cartrecovery/cartrecovery/tenant"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -31,8 +32,8 @@ type sim struct {
 
 func newSim(t *testing.T, holdout int) *sim {
 	st := steps(time.Hour, 24*time.Hour, 72*time.Hour)
-	b := setup(t, st, func(o *redis.Options) {
-		o.Prefix, o.Window, o.HoldoutPercent = "sim:", 168*time.Hour, holdout
+	b := setup(t, st, func(o *redis.Options, r *tenant.Rules) {
+		o.Prefix, r.Window, r.HoldoutPercent = "sim:", 168*time.Hour, holdout
 	})
 	return &sim{t: t, clock: b.clock, store: b.store, h: b.handler(), email: b.email, sms: b.sms, steps: st}
 }

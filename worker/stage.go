@@ -14,6 +14,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
+	"github.com/cartrecovery/cartrecovery/tenant"
 )
 
 // A task runs through named stages, each a method of run:
@@ -61,7 +62,7 @@ type run struct {
 
 // ProcessTask implements asynq.Handler.
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	r, err := h.current().load(ctx, t)
+	r, err := h.load(ctx, t)
 	if r == nil || err != nil {
 		return err
 	}
@@ -308,14 +309,14 @@ func (r *run) skipStep(reason string) error {
 // rules.platform_check is strict: then the task is retried, and the last
 // attempt skips the step.
 func (r *run) checkOrder() (done bool, err error) {
-	if r.h.Rules.PlatformCheck == CheckOff {
+	if r.h.rules.PlatformCheck == tenant.CheckOff {
 		return false, nil
 	}
 	p, ok := r.h.platform(r.c).(platform.OrderChecker)
 	if !ok {
 		return false, nil
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, r.h.Rules.checkTimeout())
+	ctx, cancel := context.WithTimeout(r.ctx, r.h.rules.CheckTimeout())
 	// an order placed while the cart's first webhook was on its way counts
 	since := r.c.Created.Add(-time.Minute)
 	o, found, err := p.OrderSince(ctx, r.c, since)
@@ -323,7 +324,7 @@ func (r *run) checkOrder() (done bool, err error) {
 	switch {
 	case err != nil && r.ctx.Err() != nil:
 		return true, r.ctx.Err()
-	case err != nil && r.h.Rules.PlatformCheck == CheckStrict:
+	case err != nil && r.h.rules.PlatformCheck == tenant.CheckStrict:
 		r.h.Metrics.platformCall(r.c.Platform, "order_check", "failed")
 		if r.lastAttempt {
 			r.log.Error("the platform did not answer the order check; step skipped (strict)", "platform", r.c.Platform, "err", err)
@@ -344,7 +345,7 @@ func (r *run) checkOrder() (done bool, err error) {
 	ev := recovery.Event{ID: "verified:" + o.ID, Platform: r.c.Platform, Kind: recovery.OrderCreated, Store: r.c.Store,
 		OccurredAt: at, Cart: recovery.Cart{ID: r.c.ID}, Customer: recovery.Customer{Email: r.c.Customer.Email},
 		Order: o, Verified: true}
-	res, err := r.h.Store.Ingest(r.rec, ev)
+	res, err := r.h.Store.Record(r.rec, ev, r.h.t.Policy)
 	if err != nil {
 		return true, fmt.Errorf("record the order %s found with %s: %w", o.ID, r.c.Platform, err)
 	}
@@ -376,7 +377,7 @@ func (r *run) discount() (done bool, err error) {
 	if !code.Registered {
 		req := recovery.CodeRequest{Store: r.c.Store, Cart: r.c.ID, Email: r.c.Email(), Code: code.Code, Label: d.Label,
 			Percent: d.Percent, Amount: d.Amount, Currency: r.c.Cart.Currency, StartsAt: r.h.Now(), ExpiresAt: code.ExpiresAt}
-		ctx, cancel := context.WithTimeout(r.ctx, r.h.Rules.checkTimeout()*2)
+		ctx, cancel := context.WithTimeout(r.ctx, r.h.rules.CheckTimeout()*2)
 		err := reg.RegisterCode(ctx, req)
 		cancel()
 		if err != nil && r.ctx.Err() != nil {

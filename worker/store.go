@@ -11,7 +11,7 @@ import (
 // cart read and refreshed, the guards' suppressions, the claim and its
 // outcome, links and unique codes, the schedule moved on.
 type Store interface {
-	Ingest(ctx context.Context, ev recovery.Event) (recovery.Result, error)
+	Record(ctx context.Context, ev recovery.Event, p *recovery.Policy) (recovery.Result, error)
 	Load(ctx context.Context, store, id string) (recovery.CartState, bool, error)
 	SetContent(ctx context.Context, c recovery.CartState, gen int) (bool, error)
 

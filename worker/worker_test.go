@@ -14,6 +14,7 @@ import (
 
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/tenant"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -239,15 +240,15 @@ func TestGuards(t *testing.T) {
 	parallel(t)
 	tests := []struct {
 		name   string
-		mod    func(*recovery.Event, *worker.Rules)
+		mod    func(*recovery.Event, *tenant.Rules)
 		reason string
 	}{
-		{"no email", func(e *recovery.Event, _ *worker.Rules) { e.Customer.Email = "" }, "no email address"},
-		{"consent required", func(e *recovery.Event, r *worker.Rules) {
+		{"no email", func(e *recovery.Event, _ *tenant.Rules) { e.Customer.Email = "" }, "no email address"},
+		{"consent required", func(e *recovery.Event, r *tenant.Rules) {
 			e.Customer.EmailConsent = false
 			r.EmailConsentRequired = true
 		}, "no email consent"},
-		{"below minimum", func(_ *recovery.Event, r *worker.Rules) { r.MinCartValue = "60.00" }, "cart total below rules.min_cart_value"},
+		{"below minimum", func(_ *recovery.Event, r *tenant.Rules) { r.MinCartValue = "60.00" }, "cart total below rules.min_cart_value"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

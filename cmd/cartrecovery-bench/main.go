@@ -52,6 +52,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/tenant"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -300,7 +301,7 @@ func benchAsynq(ctx context.Context, rdb *goredis.Client) (result, error) {
 }
 
 func newStore(rdb goredis.UniversalClient, delays ...time.Duration) *redis.Store {
-	return redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", Delays: delays})
+	return redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", Policies: recovery.SequenceOf(delays...)})
 }
 
 // benchIngest posts the signed checkouts to the real HTTP handler on a
@@ -328,8 +329,10 @@ func benchServer(rdb *goredis.Client) (*httptest.Server, *http.Client) {
 	_ = rdb.FlushAll(context.Background()).Err()
 	store := newStore(rdb, time.Hour, 24*time.Hour, 72*time.Hour)
 	// Shopify's sample checkout links to checkout.local.
-	s := &server.Server{Store: store, Secrets: server.Secrets{Platforms: map[string]string{"shopify": secret, "generic": secret, "woocommerce": secret, "bigcommerce": secret}},
-		Shop:  recovery.Shop{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
+	s := &server.Server{Store: store, Tenants: tenant.One(&tenant.Tenant{
+		Secrets:  map[string]string{"shopify": secret, "generic": secret, "woocommerce": secret, "bigcommerce": secret},
+		Shop:     recovery.Shop{Name: "Bench", URL: "https://shop.example", AllowedHosts: []string{"checkout.local"}},
+		Playbook: recovery.Playbook{Steps: []recovery.Step{{Delay: time.Hour}, {Delay: 24 * time.Hour}, {Delay: 72 * time.Hour}}}}, tenant.Rules{}),
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Ready: func(context.Context) error { return nil },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return httptest.NewServer(s.Handler()), benchClient()
@@ -473,7 +476,7 @@ func benchMemorySegment(ctx context.Context, rdb *goredis.Client) (float64, erro
 	_ = rdb.FlushAll(ctx).Err()
 	steps := []recovery.Step{{Name: "first", Delay: time.Hour}, {Name: "second", Delay: 24 * time.Hour}, {Name: "third", Delay: 72 * time.Hour}}
 	pb := recovery.Playbook{Steps: steps, Segments: []recovery.Segment{{Name: "high-value", Steps: steps, Holdout: -1}}}
-	store := redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", Playbooks: map[string]recovery.Playbook{"": pb}})
+	store := redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", Policies: recovery.PlaybooksOf(map[string]recovery.Playbook{"": pb})})
 	before, err := usedMemory(ctx, rdb)
 	if err != nil {
 		return 0, err
@@ -519,9 +522,9 @@ func benchLateness(ctx context.Context, rdb goredis.UniversalClient, stores, que
 	rec := &recorder{start: map[string]time.Time{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	steps := []recovery.Step{{Name: "first-reminder", Delay: *lateDelay, Channels: []recovery.Channel{"email"}, Template: "first-reminder"}}
-	h := &worker.Handler{Store: store, Steps: steps, Rules: worker.Rules{MinCartValue: "0"},
-		Shop: recovery.Shop{Name: "Bench", URL: "https://shop.example"}, PublicURL: "http://localhost:8080",
-		Renderer: rend, Senders: map[string]notify.Sender{"email": rec}, Links: link.New([]byte("bench-key-bench-key-bench-key-32")),
+	h := &worker.Handler{Store: store, Tenants: tenant.One(&tenant.Tenant{Playbook: recovery.Playbook{Steps: steps},
+		Shop: recovery.Shop{Name: "Bench", URL: "https://shop.example"}, Renderer: rend}, tenant.Rules{MinCartValue: "0"}),
+		PublicURL: "http://localhost:8080", Senders: map[string]notify.Sender{"email": rec}, Links: link.New([]byte("bench-key-bench-key-bench-key-32")),
 		Now: time.Now, Log: log}
 	asrv := asynq.NewServerFromRedisClient(rdb, worker.ServerConfig(queues, 20, log))
 	mux := asynq.NewServeMux()

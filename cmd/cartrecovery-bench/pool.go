@@ -17,6 +17,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
+	"github.com/cartrecovery/cartrecovery/tenant"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -54,9 +55,10 @@ func benchPool(ctx context.Context, rdb *redis.Client, pool, n, conc int, latenc
 	store := newStore(rdb, delay)
 	var mu sync.Mutex
 	claims := map[string]time.Time{} // Message-ID → claim instant
-	h := &worker.Handler{Store: store, Steps: []recovery.Step{{Name: "first-reminder", Delay: delay, Channels: []recovery.Channel{"email"}, Template: "first-reminder"}},
-		Rules: worker.Rules{MinCartValue: "0"}, Shop: recovery.Shop{Name: "Bench", URL: "https://shop.example"},
-		PublicURL: "http://localhost:8080", Renderer: rend, Senders: map[string]notify.Sender{"email": email},
+	h := &worker.Handler{Store: store, Tenants: tenant.One(&tenant.Tenant{
+		Playbook: recovery.Playbook{Steps: []recovery.Step{{Name: "first-reminder", Delay: delay, Channels: []recovery.Channel{"email"}, Template: "first-reminder"}}},
+		Shop:     recovery.Shop{Name: "Bench", URL: "https://shop.example"}, Renderer: rend}, tenant.Rules{MinCartValue: "0"}),
+		PublicURL: "http://localhost:8080", Senders: map[string]notify.Sender{"email": email},
 		Links: link.New([]byte("bench-key-bench-key-bench-key-32")), Now: time.Now, Log: log,
 		Claimed: func(id string, at time.Time) {
 			mu.Lock()

@@ -18,6 +18,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/report"
 	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/tenant"
 )
 
 var (
@@ -37,7 +38,7 @@ func benchCounters(ctx context.Context, rdb *goredis.Client) (on, off result, er
 		for _, counters := range []bool{false, true} {
 			_ = rdb.FlushAll(ctx).Err()
 			st := redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", NoCounters: !counters,
-				Delays: []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour}})
+				Policies: recovery.SequenceOf(time.Hour, 24*time.Hour, 72*time.Hour)})
 			name := "Store.Ingest, counters off"
 			if counters {
 				name = "Store.Ingest, counters on"
@@ -88,8 +89,8 @@ func benchReport(ctx context.Context, rdb *goredis.Client) (fx reportFixture, ti
 	for d := range perDay {
 		at := today.AddDate(0, 0, -d).Add(12 * time.Hour)
 		noon[d] = at
-		perDay[d] = redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:", Delays: delays, Steps: steps,
-			HoldoutPercent: holdout, Now: func() time.Time { return at }})
+		perDay[d] = redis.NewStore(rdb, redis.Options{Prefix: "cartrecovery:",
+			Policies: recovery.NamedSequence(steps, delays...).With(func(p *recovery.Policy) { p.HoldoutPercent = holdout }), Now: func() time.Time { return at }})
 	}
 	var reminded, held, orders atomic.Int64
 	fx.fill, err = measure("populate", *nReport, *conc, func(i int) error {
@@ -163,8 +164,8 @@ func benchReport(ctx context.Context, rdb *goredis.Client) (fx reportFixture, ti
 		return fx, nil, err
 	}
 	const token = "bench-admin-token-0123456789"
-	srv := &server.Server{Store: reader, AdminToken: token,
-		Steps: []recovery.Step{{Name: steps[0], Delay: delays[0]}, {Name: steps[1], Delay: delays[1]}},
+	srv := &server.Server{Store: reader, AdminToken: token, Tenants: tenant.One(&tenant.Tenant{
+		Playbook: recovery.Playbook{Steps: []recovery.Step{{Name: steps[0], Delay: delays[0]}, {Name: steps[1], Delay: delays[1]}}}}, tenant.Rules{}),
 		Ready: func(context.Context) error { return nil }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/redis"
 	"github.com/cartrecovery/cartrecovery/render"
 	"github.com/cartrecovery/cartrecovery/server"
+	"github.com/cartrecovery/cartrecovery/tenant"
 	"github.com/cartrecovery/cartrecovery/worker"
 )
 
@@ -61,10 +61,9 @@ type App struct {
 
 // Conversions from the configuration to each package's own options.
 
-func storeOptions(c config.Config, now func() time.Time) redis.Options {
-	return redis.Options{Prefix: c.Redis.Prefix, Playbooks: c.Playbooks(), Now: now,
-		Window: c.Rules.AttributionWindow, HoldoutPercent: c.Rules.HoldoutPercent, Retention: c.Rules.Retention,
-		Cooldown: c.Rules.Cooldown, MaxCartAge: c.Rules.MaxCartAge, SendTimeout: c.Worker.SendTimeout}
+func storeOptions(c config.Config, tenants *tenant.Live, now func() time.Time) redis.Options {
+	return redis.Options{Prefix: c.Redis.Prefix, Policies: tenants, Now: now, Retention: c.Rules.Retention,
+		SendTimeout: c.Worker.SendTimeout}
 }
 
 func emailOptions(c config.Email) notify.EmailOptions {
@@ -75,60 +74,41 @@ func smsOptions(c config.SMS) notify.SMSOptions {
 	return notify.SMSOptions{Transport: c.Transport, Twilio: notify.TwilioOptions(c.Twilio)}
 }
 
-func workerRules(c config.Rules) worker.Rules {
-	return worker.Rules{EmailConsentRequired: c.EmailConsent == "required", MinCartValue: c.MinCartValue,
-		QuietHours: c.QuietHours.Domain(), PlatformCheck: c.PlatformCheck, PlatformCheckTimeout: c.PlatformCheckTimeout}
+func rules(c config.Rules) tenant.Rules {
+	return tenant.Rules{EmailConsentRequired: c.EmailConsent == "required", MinCartValue: c.MinCartValue,
+		QuietHours: c.QuietHours.Domain(), PlatformCheck: c.PlatformCheck, PlatformCheckTimeout: c.PlatformCheckTimeout,
+		HoldoutPercent: c.HoldoutPercent, Window: c.AttributionWindow, Cooldown: c.Cooldown, MaxCartAge: c.MaxCartAge}
 }
 
-func secrets(c config.Config) server.Secrets {
-	return server.Secrets{Platforms: c.Platforms.Secrets(), Twilio: c.SMS.Twilio.AuthToken}
-}
-
-// serverSettings are the shops, playbooks and webhook secrets the server
-// serves: the catch-all's (else the top level's) for every store not
-// listed, each listed store's own, and whether other stores are refused.
-func serverSettings(c config.Config) server.Settings {
-	tenant := func(rc config.Config) server.Tenant {
-		return server.Tenant{Shop: rc.Shop(), Playbook: rc.Playbook(), Secrets: secrets(rc), SMSHelp: rc.SMSHelp()}
-	}
-	_, catchAll := c.Stores[config.CatchAll]
-	st := server.Settings{Default: tenant(c.ForStore(config.CatchAll)), Stores: map[string]server.Tenant{},
-		Strict: len(c.Stores) > 0 && !catchAll, SMSHelp: c.SMSHelp()}
-	for _, id := range c.StoreIDs() {
-		if id != config.CatchAll {
-			st.Stores[id] = tenant(c.ForStore(id))
-		}
-	}
-	return st
-}
-
-// workerSettings are what the worker runs for c: the catch-all's (else
-// the top level's) shop, playbook, templates and platform APIs for every
-// store not listed, and each listed store's own. A store folder that no
+// tenants is the snapshot of every store's settings that c describes: the
+// catch-all's (else the top level's) for every store not listed, each
+// listed store's own (what it does not set is the top level's), and
+// whether other stores are refused. A store's templates folder that no
 // longer loads (changed since the check) renders with the shared
 // templates, logged.
-func workerSettings(c config.Config, shared *render.Renderer, log *slog.Logger) worker.Settings {
+func tenants(c config.Config, shared *render.Renderer, log *slog.Logger) *tenant.Set {
 	rs, err := storeRenderers(c, shared)
 	if err != nil {
 		log.Error("store templates not loaded; those stores use templates.dir", "err", err)
 	}
-	tenant := func(id string) worker.Tenant {
+	of := func(id string) *tenant.Tenant {
 		rc := c.ForStore(id)
 		r := shared
 		if x, ok := rs[id]; ok {
 			r = x
 		}
-		return worker.Tenant{Shop: rc.Shop(), Playbook: rc.Playbook(), Renderer: r, Platforms: platforms(rc.Platforms)}
+		return &tenant.Tenant{Shop: rc.Shop(), Playbook: rc.Playbook(), Secrets: rc.Platforms.Secrets(), SMSHelp: rc.SMSHelp(),
+			Renderer: r, Platforms: rc.Platforms.Clients()}
 	}
-	def := tenant(config.CatchAll)
-	st := worker.Settings{Steps: def.Playbook.Steps, Segments: def.Playbook.Segments, Rules: workerRules(c.Rules),
-		Shop: def.Shop, Renderer: def.Renderer, Stores: map[string]worker.Tenant{}, Platforms: def.Platforms}
+	_, catchAll := c.Stores[config.CatchAll]
+	set := tenant.Set{Default: of(config.CatchAll), Stores: map[string]*tenant.Tenant{},
+		Strict: len(c.Stores) > 0 && !catchAll, SMSHelp: c.SMSHelp(), Rules: rules(c.Rules)}
 	for _, id := range c.StoreIDs() {
 		if id != config.CatchAll {
-			st.Stores[id] = tenant(id)
+			set.Stores[id] = of(id)
 		}
 	}
-	return st
+	return tenant.New(set)
 }
 
 // statusURL is where Twilio posts delivery receipts: only when
@@ -145,18 +125,13 @@ func statusURL(publicURL string) string {
 	return strings.TrimSuffix(publicURL, "/") + "/webhooks/twilio/status"
 }
 
-// platforms are the API clients the worker asks at send time.
-func platforms(c config.Platforms) map[string]platform.Client { return c.Clients() }
-
 // lookupClient is the client that looks up an order of ev's store known
 // by its id only (recovery.OrderLookup), with the API credentials of that
 // store (the top level's, or the store's own under stores); else the
 // platform's reason why there is none (wrapping recovery.ErrIgnored).
-func lookupClient(c config.Config, ev recovery.Event) (platform.OrderFinder, error) {
-	var cl platform.Client
-	if pc := c.ForStore(ev.Store).Platforms.Get(ev.Platform); pc != nil {
-		cl = pc.Client()
-	}
+func lookupClient(set *tenant.Set, ev recovery.Event) (platform.OrderFinder, error) {
+	t, _ := set.For(ev.Store)
+	cl := t.Platforms[ev.Platform]
 	if f, ok := cl.(platform.OrderFinder); ok && cl.Store() == ev.Store {
 		return f, nil
 	}
@@ -223,7 +198,10 @@ func runApp(ctx context.Context, a App) error {
 	if conn.Embedded && a.Role != "all" {
 		return fmt.Errorf("--role %s needs a shared Redis: set redis.url (the embedded engine lives in one process)", a.Role)
 	}
-	store := redis.NewStore(conn.Client, storeOptions(cfg, now))
+	// one snapshot of every store's settings, read by the store, the
+	// worker and the server; a reload swaps it
+	live := tenant.NewLive(tenants(cfg, a.Renderer, log))
+	store := redis.NewStore(conn.Client, storeOptions(cfg, live, now))
 	if n, err := store.Migrate(ctx); err != nil {
 		return fmt.Errorf("redis: move the schedule of an earlier release: %w", err)
 	} else if n > 0 {
@@ -238,7 +216,6 @@ func runApp(ctx context.Context, a App) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	metrics := worker.NewMetrics(reg, store, now)
-	live := &worker.Live{}
 	queues := worker.Queues(cfg.Redis.Prefix, cfg.QueueCount())
 	var (
 		srv       *asynq.Server
@@ -259,12 +236,9 @@ func runApp(ctx context.Context, a App) error {
 		if err != nil {
 			return fmt.Errorf("sms: %w", err)
 		}
-		ws := workerSettings(cfg, a.Renderer, log)
-		h := &worker.Handler{Store: store, Steps: ws.Steps, Segments: ws.Segments, Rules: ws.Rules, Shop: ws.Shop, Stores: ws.Stores,
-			PublicURL: cfg.HTTP.PublicURL, Renderer: ws.Renderer, Links: signer, Now: now,
+		h := &worker.Handler{Store: store, Tenants: live, PublicURL: cfg.HTTP.PublicURL, Links: signer, Now: now,
 			Senders: map[string]notify.Sender{"email": email, "sms": sms}, Log: log.With("component", "worker"),
-			Metrics: metrics, SendTimeout: cfg.Worker.SendTimeout, StatusURL: statusURL(cfg.HTTP.PublicURL),
-			Platforms: ws.Platforms, Live: live}
+			Metrics: metrics, SendTimeout: cfg.Worker.SendTimeout, StatusURL: statusURL(cfg.HTTP.PublicURL)}
 		client = asynq.NewClientFromRedisClient(conn.Client)
 		srv = asynq.NewServerFromRedisClient(conn.Client, worker.ServerConfig(queues, cfg.Worker.Concurrency, log))
 		mux := asynq.NewServeMux()
@@ -284,21 +258,16 @@ func runApp(ctx context.Context, a App) error {
 	// probes and metrics on the same address. With http.ops_addr, /metrics
 	// and the probes are served there, and http.addr no longer serves
 	// /metrics (a worker alone then listens on http.ops_addr only).
-	s := &server.Server{Store: store, Secrets: secrets(cfg), Receipts: metrics.Receipt, Links: signer,
+	s := &server.Server{Store: store, Tenants: live, TwilioToken: cfg.SMS.Twilio.AuthToken, Receipts: metrics.Receipt, Links: signer,
 		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
 		SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
 		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: now}
-	var current atomic.Pointer[config.Config]
-	current.Store(&cfg)
 	rl := newReloader(a.ConfigPath, cfg, log.With("component", "config"), reg, func(c config.Config, r *render.Renderer) {
-		current.Store(&c)
-		store.Retune(storeOptions(c, now))
-		// API clients are built again from the running top-level values
-		// (platforms.* need a restart) and each store's own
-		live.Store(workerSettings(c, r, log))
-		s.Reload(serverSettings(c))
+		// The one reload point. API clients are built again from the
+		// running top-level values (platforms.* need a restart) and each
+		// store's own.
+		live.Store(tenants(c, r, log))
 	})
-	s.Reload(serverSettings(cfg))
 	s.Version = func() string {
 		if p := rl.Pending(); len(p) > 0 {
 			return rl.Version() + " (restart pending: " + strings.Join(p, ", ") + ")"
@@ -333,7 +302,7 @@ func runApp(ctx context.Context, a App) error {
 	lookups := asynq.NewClientFromRedisClient(conn.Client)
 	defer lookups.Close()
 	s.Lookup = func(ctx context.Context, ev recovery.Event) (bool, error) {
-		if _, err := lookupClient(*current.Load(), ev); err != nil {
+		if _, err := lookupClient(live.Load(), ev); err != nil {
 			return false, err
 		}
 		return worker.EnqueueLookup(ctx, lookups, queues[0], ev)

@@ -14,7 +14,9 @@
 -- of its email was seen), an update runs with the delays of the cart's own
 -- segment, whatever this event would choose; a segment no longer in the
 -- store's table (removed by a reload) has no steps, so its cart is not
--- scheduled again.
+-- scheduled again. A new cart's segments were chosen with the same
+-- snapshot of the store's settings as the table (redis.Store.Record), so
+-- the table has them.
 --
 -- KEYS: 1 cart hash, 2 cart data, 3 the store's due set, 4 overflow
 --       delivery ids, 5 stats hash of the event's day, then the ref
@@ -71,17 +73,12 @@ if history and #KEYS == 6 then ref = nil end -- KEYS[6] is ordered:<email>
 if not st and history and redis.call('EXISTS', KEYS[#KEYS]) == 1 then a = 16 end
 local sg = ARGV[a]
 if st then sg = cur[9] or '' end
-local d0, nd, j, found = 0, 0, 21, false
-local def0, defn = 0, 0
+local d0, nd, j = 0, 0, 21
 for _ = 1, tonumber(ARGV[20]) do
   local n = tonumber(ARGV[j + 1])
-  if ARGV[j] == sg then d0, nd, found = j + 2, n, true end
-  if ARGV[j] == '' then def0, defn = j + 2, n end
+  if ARGV[j] == sg then d0, nd = j + 2, n end
   j = j + 2 + n
 end
--- a new cart whose chosen segment this store's table lacks (a reload
--- between the choice and here) runs the default sequence
-if not st and not found then sg, d0, nd = '', def0, defn end
 -- Every pending cart pays for each field: "act" is kept only when it
 -- differs from "at", "ho" only for the holdout group.
 if st then

@@ -7,72 +7,50 @@ import (
 	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/report"
+	"github.com/cartrecovery/cartrecovery/tenant"
 )
 
-// Tenant is what the server knows of one store: the shop its pages and
-// links speak for, its sequences (discount codes for click-throughs) and
-// its webhook secrets.
-type Tenant struct {
-	Shop     recovery.Shop
-	Playbook recovery.Playbook
-	Secrets  Secrets // Twilio's is the deployment's (Server.Secrets)
-	// SMSHelp answers HELP sent to the store's own SMS sender
-	// (Shop.SMSFrom); "" the deployment's.
-	SMSHelp string
-}
-
-// Settings are what a configuration reload changes in the server.
-type Settings struct {
-	Default Tenant            // every store not in Stores
-	Stores  map[string]Tenant // stores configured on their own
-	// Strict refuses the webhooks of a store not in Stores (404): stores
-	// are listed and none is the catch-all.
-	Strict  bool
-	SMSHelp string
-}
-
-// settings are Settings ready to serve, read once per request.
+// settings is the tenant snapshot (package tenant) as the server serves
+// it: each tenant with where its carts may send customers. It is derived
+// from the Set that serves (Server.Tenants) on the first request after a
+// reload and kept with it; a request reads it once.
 type settings struct {
-	def     *tenant
-	stores  map[string]*tenant
+	set     *tenant.Set
+	def     *served
+	stores  map[string]*served
 	strict  bool
 	smsHelp string
 }
 
-type tenant struct {
-	Tenant
-	id   string    // its store id; "" the default's
+// served is a tenant and its URL policy.
+type served struct {
+	*tenant.Tenant
 	urls urlPolicy // where its carts may send customers
 }
 
-func newSettings(st Settings) *settings {
-	out := &settings{def: &tenant{Tenant: st.Default, urls: newURLPolicy(st.Default.Shop)}, stores: map[string]*tenant{},
-		strict: st.Strict, smsHelp: st.SMSHelp}
-	for id, t := range st.Stores {
-		out.stores[id] = &tenant{Tenant: t, id: id, urls: newURLPolicy(t.Shop)}
+func newSettings(set *tenant.Set) *settings {
+	out := &settings{set: set, def: &served{Tenant: set.Default, urls: newURLPolicy(set.Default.Shop)},
+		stores: make(map[string]*served, len(set.Stores)), strict: set.Strict, smsHelp: set.SMSHelp}
+	for id, t := range set.Stores {
+		out.stores[id] = &served{Tenant: t, urls: newURLPolicy(t.Shop)}
 	}
 	return out
 }
 
-// Reload makes st the settings of requests that start from now on.
-func (s *Server) Reload(st Settings) { s.live.Store(newSettings(st)) }
-
-// settings returns the current settings: those of the last Reload, else
-// the fields the server was built with.
+// settings returns the settings of the snapshot that serves now.
 func (s *Server) settings() *settings {
-	if l := s.live.Load(); l != nil {
-		return l
+	set := s.Tenants.Load()
+	if v := s.served.Load(); v != nil && v.set == set {
+		return v
 	}
-	st := Settings{Default: Tenant{Shop: s.Shop, Playbook: recovery.Playbook{Steps: s.Steps, Segments: s.Segments}, Secrets: s.Secrets},
-		Stores: s.Stores, Strict: s.Strict, SMSHelp: s.SMSHelp}
-	l := newSettings(st)
-	s.live.CompareAndSwap(nil, l)
-	return s.live.Load()
+	v := newSettings(set)
+	s.served.Store(v)
+	return v
 }
 
 // tenant is store's settings: its own, else the default's; ok is false
 // for a store webhooks are refused for.
-func (st *settings) tenant(store string) (t *tenant, ok bool) {
+func (st *settings) tenant(store string) (t *served, ok bool) {
 	if t, ok := st.stores[store]; ok {
 		return t, true
 	}
@@ -123,32 +101,31 @@ func (st *settings) steps() (steps, segments []string) {
 // is not JSON) is verified with the default secrets: refused as unsigned,
 // else its parser names what is missing; but a platform naming its store
 // in the body is refused when stores have secrets of their own.
-func (s *Server) secretFor(a platform.Adapter, store string) (string, *tenant, error) {
-	st := s.settings()
+func (st *settings) secretFor(a platform.Adapter, store string) (string, *served, error) {
 	if store == "" || !recovery.ValidStore(store) {
 		if field := a.StoreField(); st.perStore() && field != "" {
 			// whose secret would check it is unknown: never the default's
 			return "", nil, recovery.Invalid(field, "names no store that can be read (stores have secrets of their own here)")
 		}
-		return st.def.Secrets.Platforms[a.Name()], st.def, nil
+		return st.def.Secrets[a.Name()], st.def, nil
 	}
 	t, ok := st.tenant(store)
 	if !ok {
 		return "", nil, fmt.Errorf("store %q is not configured here: add it under stores in the configuration (or a catch-all \"*\") to take its %s webhooks: %w",
 			recovery.Clip(store, 100), a.Name(), recovery.ErrNotFound)
 	}
-	return t.Secrets.Platforms[a.Name()], t, nil
+	return t.Secrets[a.Name()], t, nil
 }
 
 // sameTenant refuses an event recorded under a store whose settings are
 // not those that verified its signature (t): whatever the parser read, a
 // store's carts only ever come signed with that store's secret.
-func (s *Server) sameTenant(ev recovery.Event, t *tenant) error {
-	want, ok := s.settings().tenant(ev.Store)
+func (st *settings) sameTenant(ev recovery.Event, t *served) error {
+	want, ok := st.tenant(ev.Store)
 	if !ok {
 		return fmt.Errorf("store %q is not configured here: %w", recovery.Clip(ev.Store, 100), recovery.ErrNotFound)
 	}
-	if want.id != t.id {
+	if want.ID != t.ID {
 		return fmt.Errorf("the delivery is signed for another store than %q: %w", recovery.Clip(ev.Store, 100), recovery.ErrUnauthorized)
 	}
 	return nil
@@ -162,7 +139,7 @@ func (s *Server) sameTenant(ev recovery.Event, t *tenant) error {
 // it, reading whether an order of the email was seen: no extra round trip.
 // The store keeps the segment of a cart's first event whatever later ones
 // choose.
-func (s *Server) segment(t *tenant, ev *recovery.Event) {
+func segment(t *served, ev *recovery.Event) {
 	pb := t.Playbook
 	if len(pb.Segments) == 0 {
 		return
