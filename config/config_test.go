@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cartrecovery/cartrecovery/render"
 )
 
 // templatesDir creates every default template file in a temp dir.
@@ -16,7 +18,7 @@ func templatesDir(t *testing.T) string {
 	dir := t.TempDir()
 	for _, n := range []string{"first-reminder", "second-reminder", "last-chance"} {
 		for _, ch := range []string{"email", "sms"} {
-			for _, f := range TemplateFiles(n, ch) {
+			for _, f := range render.Files(n, ch) {
 				if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -322,11 +322,11 @@ func (c Config) validateSegments(prefix string, bad func(key, format string, a .
 		w := sg.When
 		wk := k + ".when"
 		for _, b := range []struct{ key, v string }{{"min_total", w.MinTotal}, {"max_total", w.MaxTotal}} {
-			if b.v != "" && !decimalRE.MatchString(b.v) {
+			if b.v != "" && !plainDecimal(b.v) {
 				bad(wk+"."+b.key, "%q must be a non-negative decimal such as \"100\" or \"49.99\" (in the cart's currency)", b.v)
 			}
 		}
-		if decimalRE.MatchString(w.MinTotal) && decimalRE.MatchString(w.MaxTotal) {
+		if plainDecimal(w.MinTotal) && plainDecimal(w.MaxTotal) {
 			lo, _ := new(big.Rat).SetString(w.MinTotal)
 			hi, _ := new(big.Rat).SetString(w.MaxTotal)
 			if lo.Cmp(hi) >= 0 {

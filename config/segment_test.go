@@ -13,6 +13,7 @@ import (
 	"github.com/cartrecovery/cartrecovery/platform/shopify"
 	"github.com/cartrecovery/cartrecovery/platform/woocommerce"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/render"
 )
 
 // sgTemplates writes the email and SMS template files of each name into
@@ -21,7 +22,7 @@ func sgTemplates(t *testing.T, dir string, names ...string) string {
 	t.Helper()
 	for _, n := range names {
 		for _, ch := range []string{"email", "sms"} {
-			for _, f := range TemplateFiles(n, ch) {
+			for _, f := range render.Files(n, ch) {
 				if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
 					t.Fatal(err)
 				}

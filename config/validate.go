@@ -16,33 +16,22 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
+	"github.com/cartrecovery/cartrecovery/render"
 )
 
 var (
 	stepNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	variantRE  = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
 	templateRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
-	decimalRE  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 	e164RE     = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 	sidRE      = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 	mgRE       = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
 	alnumRE    = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 	hostRE     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
-
-// TemplateFiles lists the files a step's channel needs, relative to
-// templates.dir.
-func TemplateFiles(template, channel string) []string {
-	switch channel {
-	case "email":
-		return []string{template + ".subject.tmpl", template + ".txt.tmpl", template + ".html.tmpl"}
-	case "sms":
-		return []string{template + ".sms.tmpl"}
-	}
-	return nil
-}
 
 // Uses reports whether any step of any sequence (the top level's, the
 // segments', the stores') uses channel.
@@ -166,7 +155,7 @@ func (c Config) Validate() error {
 	if c.Rules.SMSConsent != "required" {
 		bad("rules.sms_consent", "must be %q: SMS is only ever sent with consent", "required")
 	}
-	if !decimalRE.MatchString(c.Rules.MinCartValue) {
+	if !plainDecimal(c.Rules.MinCartValue) {
 		bad("rules.min_cart_value", "%q must be a non-negative decimal such as \"0\" or \"20.00\"", c.Rules.MinCartValue)
 	} else if _, ok := new(big.Rat).SetString(c.Rules.MinCartValue); !ok {
 		bad("rules.min_cart_value", "%q is not a decimal", c.Rules.MinCartValue)
@@ -335,7 +324,7 @@ func validateSequence(key string, seq []Step, dirs []string, bad func(key, forma
 				return
 			}
 			for _, ch := range s.Channels {
-				for _, f := range TemplateFiles(tmpl, ch) {
+				for _, f := range render.Files(tmpl, ch) {
 					if !slices.ContainsFunc(dirs, func(d string) bool { _, err := os.Stat(filepath.Join(d, f)); return err == nil }) {
 						bad(tkey, "%s is missing (needed for %s)", filepath.Join(dirs[0], f), ch)
 					}
@@ -443,11 +432,11 @@ func checkDiscount(key string, d Discount, bad func(key, format string, a ...any
 		case (d.Percent == "") == (d.Amount == ""):
 			bad(key+".percent", "a unique discount needs exactly one of percent (10 = 10%%) and amount (5.00, in the cart's currency)")
 		case d.Percent != "":
-			if p, ok := new(big.Rat).SetString(d.Percent); !ok || !decimalRE.MatchString(d.Percent) || p.Sign() <= 0 || p.Cmp(big.NewRat(100, 1)) > 0 {
+			if p, ok := new(big.Rat).SetString(d.Percent); !ok || !plainDecimal(d.Percent) || p.Sign() <= 0 || p.Cmp(big.NewRat(100, 1)) > 0 {
 				bad(key+".percent", "%q must be a decimal above 0 and at most 100", d.Percent)
 			}
 		default:
-			if a, ok := new(big.Rat).SetString(d.Amount); !ok || !decimalRE.MatchString(d.Amount) || a.Sign() <= 0 {
+			if a, ok := new(big.Rat).SetString(d.Amount); !ok || !plainDecimal(d.Amount) || a.Sign() <= 0 {
 				bad(key+".amount", "%q must be a decimal amount above 0, like 5 or 5.00", d.Amount)
 			}
 		}
@@ -520,4 +509,10 @@ func (c Config) validatePlatformsFor(bad func(key, format string, a ...any), own
 	if t := c.Rules.PlatformCheckTimeout; t < 100*time.Millisecond || t > time.Minute {
 		bad("rules.platform_check_timeout", "%s must be between 100ms and 1m", t)
 	}
+}
+
+// plainDecimal: a decimal amount that is not negative (money.Decimal).
+func plainDecimal(s string) bool {
+	d, ok := money.ParseDecimal(s)
+	return ok && !d.Neg
 }

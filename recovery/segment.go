@@ -2,9 +2,10 @@ package recovery
 
 import (
 	"math/big"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/cartrecovery/cartrecovery/money"
 )
 
 // Playbook is what a store runs: its segments, tried in order (the first
@@ -234,16 +235,14 @@ func consentMatch(want string, has bool) bool {
 	return true
 }
 
-// decimalRE: a decimal as platforms write amounts (big.Rat alone would
-// also read 1/3, 1e9 and 0x10).
-var decimalRE = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?$`)
-
+// decimal is an amount's value (money.Decimal: never 1/3, 1e9 or 0x10,
+// which big.Rat alone would read).
 func decimal(s string) (*big.Rat, bool) {
-	s = strings.TrimSpace(s)
-	if !decimalRE.MatchString(s) {
+	d, ok := money.ParseDecimal(strings.TrimSpace(s))
+	if !ok {
 		return nil, false
 	}
-	return new(big.Rat).SetString(s)
+	return d.Rat(), true
 }
 
 func containsFold(list []string, v string) bool {

@@ -25,6 +25,8 @@ import (
 	_ "time/tzdata" // customers' zones on hosts without a zoneinfo database
 
 	"golang.org/x/text/language"
+
+	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
 // Data is what every template receives.
@@ -562,4 +564,24 @@ func SampleData() Data {
 		UnsubscribeURL: "https://shop.example/unsubscribe/eyJzIjoiZGVmYXVsdCJ9.c2lnbmF0dXJl",
 		Step:           Step{Name: "second-reminder", Index: 1},
 	}
+}
+
+// StoreOf is the template data of a shop.
+func StoreOf(s recovery.Shop) Store {
+	return Store{Name: s.Name, URL: s.URL, Address: s.Address, Timezone: s.Timezone}
+}
+
+// CartOf is the template data of cart id's content: one mapping for a
+// send and a preview.
+func CartOf(id string, c recovery.Cart) Cart {
+	out := Cart{ID: id, Total: c.Total, Currency: c.Currency}
+	for _, it := range c.Items {
+		out.Items = append(out.Items, Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
+	}
+	return out
+}
+
+// CustomerOf is the template data of a customer.
+func CustomerOf(c recovery.Customer) Customer {
+	return Customer{FirstName: c.FirstName, Email: c.Email, Phone: c.Phone, Locale: c.Locale, Timezone: c.Timezone}
 }

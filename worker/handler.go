@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/link"
+	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/notify"
 	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
@@ -167,15 +167,15 @@ func belowMin(total, minimum string) (bool, error) {
 	if minimum == "" || minimum == "0" {
 		return false, nil
 	}
-	t, ok := new(big.Rat).SetString(total)
+	t, ok := money.ParseDecimal(total)
 	if !ok {
 		return false, fmt.Errorf("%q", total)
 	}
-	m, ok := new(big.Rat).SetString(minimum)
+	m, ok := money.ParseDecimal(minimum)
 	if !ok {
 		return false, nil
 	}
-	return t.Cmp(m) < 0, nil
+	return t.Rat().Cmp(m.Rat()) < 0, nil
 }
 
 // UnsubscribeToken signs a channel-specific unsubscribe token for contact.
@@ -196,18 +196,8 @@ func (h *Handler) messages(c recovery.CartState, stepIdx int, step recovery.Step
 	email := c.Email()
 	base := strings.TrimSuffix(h.PublicURL, "/")
 	unsub := base + "/unsubscribe/" + UnsubscribeToken(h.Links, c.Store, "email", email)
-	d := render.Data{
-		Store: render.Store{Name: h.t.Shop.Name, URL: h.t.Shop.URL, Address: h.t.Shop.Address, Timezone: h.t.Shop.Timezone},
-		Customer: render.Customer{FirstName: c.Customer.FirstName, Email: c.Customer.Email, Phone: c.Customer.Phone,
-			Locale: c.Customer.Locale, Timezone: c.Customer.Timezone},
-		Cart:           render.Cart{ID: c.ID, Total: c.Cart.Total, Currency: c.Cart.Currency},
-		Discount:       discount,
-		UnsubscribeURL: unsub,
-		Step:           render.Step{Name: step.Name, Index: stepIdx},
-	}
-	for _, it := range c.Cart.Items {
-		d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
-	}
+	d := render.Data{Store: render.StoreOf(h.t.Shop), Customer: render.CustomerOf(c.Customer), Cart: render.CartOf(c.ID, c.Cart),
+		Discount: discount, UnsubscribeURL: unsub, Step: render.Step{Name: step.Name, Index: stepIdx}}
 	out := map[recovery.Channel]outgoing{}
 	for _, ch := range channels {
 		id := c.Message(stepIdx, ch, variant.Name).ExternalID()

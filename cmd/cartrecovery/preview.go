@@ -193,15 +193,10 @@ func preview(args []string, stdout, stderr io.Writer) error {
 
 	now := time.Now()
 	d := render.SampleData()
-	d.Store = render.Store{Name: cfg.Store.Name, URL: cfg.Store.URL, Address: cfg.Store.Address, Timezone: cfg.Store.Timezone}
+	d.Store = render.StoreOf(cfg.Shop())
 	d.Step = render.Step{Name: step.Name, Index: idx}
 	if ev != nil {
-		d.Cart = render.Cart{ID: ev.Cart.ID, Total: ev.Cart.Total, Currency: ev.Cart.Currency}
-		for _, it := range ev.Cart.Items {
-			d.Cart.Items = append(d.Cart.Items, render.Item{Title: it.Title, Quantity: it.Quantity, Price: it.Price, ImageURL: it.ImageURL, URL: it.URL})
-		}
-		d.Customer = render.Customer{FirstName: ev.Customer.FirstName, Email: ev.Customer.Email, Phone: ev.Customer.Phone,
-			Locale: ev.Customer.Locale, Timezone: ev.Customer.Timezone}
+		d.Cart, d.Customer = render.CartOf(ev.Cart.ID, ev.Cart), render.CustomerOf(ev.Customer)
 	}
 	if *locale != "" && *locale != previewAll {
 		d.Customer.Locale = *locale

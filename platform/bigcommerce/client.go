@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -42,8 +43,6 @@ func NewClient(baseURL, storeHash, token string) *Client {
 	return &Client{BaseURL: strings.TrimSuffix(baseURL, "/"), StoreHash: storeHash, Token: token,
 		HTTP: &http.Client{Timeout: 10 * time.Second}}
 }
-
-var decimalRE = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,6})?$`)
 
 type cartResponse struct {
 	Data struct {
@@ -105,7 +104,7 @@ func (c *Client) Cart(ctx context.Context, id string) (recovery.Cart, recovery.C
 
 // decimal keeps an amount's text when it is a plain decimal, else drops it.
 func decimal(n json.Number) string {
-	if decimalRE.MatchString(n.String()) {
+	if money.IsAmount(n.String()) {
 		return n.String()
 	}
 	return ""

@@ -23,7 +23,6 @@ import (
 )
 
 var (
-	decimalRE  = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,6})?$`)
 	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 	e164RE     = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 )
@@ -172,7 +171,7 @@ func (c *Checker) ID(field, v string) {
 func (c *Checker) Decimal(field string, v Amount) {
 	switch {
 	case v == "":
-	case !decimalRE.MatchString(string(v)):
+	case !fitsDecimal(string(v)):
 		c.Fail(field, "must be a decimal string like \"59.90\"")
 	case strings.HasPrefix(string(v), "-"):
 		c.Fail(field, fmt.Sprintf("%s is negative; amounts must be 0 or more", v))
@@ -318,4 +317,10 @@ func BodyString(body []byte, name string) (v string, ok bool) {
 		return "", false
 	}
 	return v, true
+}
+
+// fitsDecimal: a decimal as platforms send amounts (money.Decimal that Fits).
+func fitsDecimal(s string) bool {
+	d, ok := money.ParseDecimal(s)
+	return ok && d.Fits()
 }

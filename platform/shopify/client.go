@@ -16,10 +16,10 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/cartrecovery/cartrecovery/money"
 	"github.com/cartrecovery/cartrecovery/recovery"
 )
 
@@ -57,10 +57,6 @@ func NewClient(apiURL, shop, token string) *Client {
 // Store is the store id the client answers for: carts of another store
 // are not this shop's.
 func (c *Client) Store() string { return c.Shop }
-
-// decimalRE is a plain non-negative decimal, the form amounts and percents
-// are configured in (no exponent, no sign, no fraction like "1/3").
-var decimalRE = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,6})?$`)
 
 const createCode = `mutation CreateCode($input: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $input) {
@@ -136,7 +132,7 @@ func (c *Client) RegisterCode(ctx context.Context, r recovery.CodeRequest) error
 		}
 		in.CustomerGets.Value.Percentage = json.Number(p)
 	default:
-		if !decimalRE.MatchString(r.Amount) || strings.Trim(r.Amount, "0.") == "" {
+		if !money.IsAmount(r.Amount) || strings.Trim(r.Amount, "0.") == "" {
 			return fmt.Errorf("shopify: %s: code %s: amount %q is not a positive decimal", op, code, r.Amount)
 		}
 		in.CustomerGets.Value.DiscountAmount = &discountAmount{Amount: r.Amount}
@@ -177,7 +173,7 @@ func (c *Client) RegisterCode(ctx context.Context, r recovery.CodeRequest) error
 // Shopify's percentage takes, exactly: "10" → "0.1", "12.5" → "0.125".
 func fraction(percent string) (string, error) {
 	p, ok := new(big.Rat).SetString(percent)
-	if !decimalRE.MatchString(percent) || !ok || p.Sign() <= 0 || p.Cmp(big.NewRat(100, 1)) > 0 {
+	if !money.IsAmount(percent) || !ok || p.Sign() <= 0 || p.Cmp(big.NewRat(100, 1)) > 0 {
 		return "", fmt.Errorf("percent %q is not a decimal in (0, 100]", percent)
 	}
 	places := 2
@@ -260,7 +256,7 @@ func (c *Client) OrderSince(ctx context.Context, cs recovery.CartState, since ti
 		}
 		m := n.TotalPriceSet.ShopMoney
 		total := m.Amount.String()
-		if !decimalRE.MatchString(total) {
+		if !money.IsAmount(total) {
 			total = ""
 		}
 		best = recovery.Order{ID: strings.TrimPrefix(n.ID, "gid://shopify/Order/"), Total: total,

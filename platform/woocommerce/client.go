@@ -20,7 +20,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -77,8 +76,6 @@ const (
 	msgClip = 200
 )
 
-var decimalRE = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,6})?$`)
-
 // coupon is the body of POST /coupons, with only what a reminder's code
 // needs.
 type coupon struct {
@@ -132,7 +129,7 @@ func (c *Client) RegisterCode(ctx context.Context, r recovery.CodeRequest) error
 	default:
 		return fmt.Errorf("woocommerce: register code %s: %w", r.Code, recovery.Invalid("discount", "percent or amount is required"))
 	}
-	if !decimalRE.MatchString(body.Amount) {
+	if !money.IsAmount(body.Amount) {
 		field := "amount"
 		if body.DiscountType == "percent" {
 			field = "percent"
@@ -242,7 +239,7 @@ func (c *Client) OrderSince(ctx context.Context, cs recovery.CartState, since ti
 		out.At = gmt(o.DateCreatedGMT)
 	}
 	total, cur := amountText(o.Total), strings.ToUpper(strings.TrimSpace(o.Currency))
-	if decimalRE.MatchString(total) && money.Known(cur) {
+	if money.IsAmount(total) && money.Known(cur) {
 		out.Total, out.Currency = total, cur
 	}
 	for _, l := range o.CouponLines {

@@ -43,6 +43,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cartrecovery/cartrecovery/money"
 )
 
 // Key and Secret are the fake shop's REST API consumer key and secret.
@@ -219,7 +221,6 @@ type couponIn struct {
 }
 
 var (
-	amountRE = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,6})?$`)
 	// WC_Data::set_date_prop: an ISO 8601 time with "Z" or an offset is
 	// exact; without one it is in the site's timezone.
 	isoRE = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(Z|[+-]\d{2}:\d{2})?$`)
@@ -269,7 +270,7 @@ func (s *Server) createCoupon(w http.ResponseWriter, r *http.Request) {
 	if in.Amount != nil {
 		c.Amount = *in.Amount
 	}
-	if !amountRE.MatchString(c.Amount) {
+	if !money.IsAmount(c.Amount) {
 		invalidParam(w, "amount", "amount must be a decimal string like \"10.00\" (woocommercetest; WooCommerce would store 0).")
 		return
 	}
