@@ -50,7 +50,7 @@ torture: redis-server ## fault injection: kill -9s, Redis restart, order races, 
 	$(GO) run ./cmd/cartrecovery-torture $(TORTURE_FLAGS)
 
 .PHONY: fuzz
-fuzz: ## fuzz the webhook parsers, the report range and log masking for FUZZTIME each
+fuzz: ## fuzz the webhook parsers, amounts, the report range and log masking for FUZZTIME each
 	$(GO) test -run='^$$' -fuzz=FuzzParseShopify -fuzztime=$(FUZZTIME) ./platform/shopify/
 	$(GO) test -run='^$$' -fuzz=FuzzScanShopify -fuzztime=$(FUZZTIME) ./platform/shopify/
 	$(GO) test -run='^$$' -fuzz=FuzzParseGeneric -fuzztime=$(FUZZTIME) ./platform/generic/
@@ -58,6 +58,7 @@ fuzz: ## fuzz the webhook parsers, the report range and log masking for FUZZTIME
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./platform/bigcommerce/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) ./report/
 	$(GO) test -run='^$$' -fuzz=FuzzScrub -fuzztime=$(FUZZTIME) ./notify/
+	$(GO) test -run='^$$' -fuzz=FuzzParseDecimal -fuzztime=$(FUZZTIME) ./money/
 
 .PHONY: lint
 lint: ## go vet, staticcheck (staticcheck.conf) and gofmt
