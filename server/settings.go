@@ -15,11 +15,9 @@ import (
 // from the Set that serves (Server.Tenants) on the first request after a
 // reload and kept with it; a request reads it once.
 type settings struct {
-	set     *tenant.Set
-	def     *served
-	stores  map[string]*served
-	strict  bool
-	smsHelp string
+	set    *tenant.Set
+	def    *served
+	stores map[string]*served
 }
 
 // served is a tenant and its URL policy.
@@ -30,7 +28,7 @@ type served struct {
 
 func newSettings(set *tenant.Set) *settings {
 	out := &settings{set: set, def: &served{Tenant: set.Default, urls: newURLPolicy(set.Default.Shop)},
-		stores: make(map[string]*served, len(set.Stores)), strict: set.Strict, smsHelp: set.SMSHelp}
+		stores: make(map[string]*served, len(set.Stores))}
 	for id, t := range set.Stores {
 		out.stores[id] = &served{Tenant: t, urls: newURLPolicy(t.Shop)}
 	}
@@ -54,7 +52,7 @@ func (st *settings) tenant(store string) (t *served, ok bool) {
 	if t, ok := st.stores[store]; ok {
 		return t, true
 	}
-	return st.def, !st.strict
+	return st.def, !st.set.Strict
 }
 
 // smsHelpFor is the answer to HELP sent to number to (or through the
@@ -66,13 +64,13 @@ func (st *settings) smsHelpFor(to, mgs string) string {
 			return t.SMSHelp
 		}
 	}
-	return st.smsHelp
+	return st.set.SMSHelp
 }
 
 // perStore reports whether any store has settings of its own, or others
 // are refused: only then must a webhook's store be known before its
 // signature is checked.
-func (st *settings) perStore() bool { return len(st.stores) > 0 || st.strict }
+func (st *settings) perStore() bool { return len(st.stores) > 0 || st.set.Strict }
 
 // shop is store's shop (the default's for a store not configured).
 func (st *settings) shop(store string) recovery.Shop {
