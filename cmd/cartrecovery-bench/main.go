@@ -29,7 +29,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -63,6 +62,7 @@ var (
 	nLate     = flag.Int("late", 500, "carts for the lateness measurement")
 	lateDelay = flag.Duration("delay", 2*time.Second, "step delay in the lateness measurement")
 	fixture   = flag.String("fixture", "platform/shopify/testdata/checkouts_create.json", "Shopify checkout payload used as the webhook body")
+	wooOrder  = flag.String("woo-fixture", "platform/woocommerce/testdata/order.json", "WooCommerce order payload")
 	tmplDir   = flag.String("templates", "templates", "templates directory")
 	cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the ingest measurement to this file")
 	smtpLat   = flag.Duration("smtp-latency", 200*time.Millisecond, "SMTP server time per message in the pool measurement")
@@ -367,7 +367,7 @@ func benchGeneric(rdb *goredis.Client) (result, error) {
 // benchWooCommerce posts WooCommerce's documented order as new open
 // orders (pending), signed as WooCommerce signs them.
 func benchWooCommerce(rdb *goredis.Client) (result, error) {
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(*fixture), "..", "woocommerce", "order.json"))
+	raw, err := os.ReadFile(*wooOrder)
 	if err != nil {
 		return result{}, err
 	}
