@@ -23,8 +23,6 @@ import (
 )
 
 var (
-	stepNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	variantRE  = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
 	templateRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
 	e164RE     = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 	sidRE      = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
@@ -277,41 +275,13 @@ func (c Config) Validate() error {
 // validateSequence checks a sequence (key: where it is, "sequence" or
 // "segments[1].sequence"); its templates are looked for in dirs, in order.
 func validateSequence(key string, seq []Step, dirs []string, bad func(key, format string, a ...any)) {
-	if len(seq) == 0 {
-		bad(key, "needs at least one step")
+	// the domain's rules (names, delays, channels, variants), then what
+	// only the configuration has: template files and discount kinds
+	for _, e := range recovery.ValidateSequence(key, domainSteps(seq)) {
+		bad(e.Field, "%s", e.Msg)
 	}
-	if len(seq) > 20 {
-		bad(key, "has %d steps; at most 20", len(seq))
-	}
-	names := map[string]int{}
 	for i, s := range seq {
 		k := fmt.Sprintf("%s[%d]", key, i)
-		if !stepNameRE.MatchString(s.Name) {
-			bad(k+".name", "%q must be lower-case letters, digits and dashes", s.Name)
-		} else if j, dup := names[s.Name]; dup {
-			bad(k+".name", "%q is already the name of %s[%d]", s.Name, key, j)
-		} else {
-			names[s.Name] = i
-		}
-		if s.Delay <= 0 {
-			bad(k+".delay", "must be a positive duration such as 30m, 1h or 72h")
-		} else if i > 0 && s.Delay <= seq[i-1].Delay {
-			bad(k+".delay", "must be greater than %s[%d].delay (%s): delays count from the last activity", key, i-1, seq[i-1].Delay)
-		}
-		if len(s.Channels) == 0 {
-			bad(k+".channels", "needs at least one of email, sms")
-		}
-		seen := map[string]bool{}
-		for j, ch := range s.Channels {
-			if ch != "email" && ch != "sms" {
-				bad(fmt.Sprintf("%s.channels[%d]", k, j), "unknown channel %q (email, sms)", ch)
-				continue
-			}
-			if seen[ch] {
-				bad(fmt.Sprintf("%s.channels[%d]", k, j), "%q is listed twice", ch)
-			}
-			seen[ch] = true
-		}
 		checkDiscount(k, s.Discount, bad)
 		checkTemplate := func(tkey, tmpl string) {
 			if tmpl == "" {
@@ -332,27 +302,12 @@ func validateSequence(key string, seq []Step, dirs []string, bad func(key, forma
 			}
 		}
 		checkTemplate(k+".template", s.Template)
-		weights, vnames := 0, map[string]bool{BaseVariant: true}
 		for j, v := range s.Variants {
 			vk := fmt.Sprintf("%s.variants[%d]", k, j)
-			if !variantRE.MatchString(v.Name) {
-				bad(vk+".name", "%q must be 1-16 lower-case letters and digits", v.Name)
-			} else if vnames[v.Name] {
-				bad(vk+".name", "%q is taken (%q is the step's own template)", v.Name, BaseVariant)
-			}
-			vnames[v.Name] = true
-			if v.Weight < 1 || v.Weight > 99 {
-				bad(vk+".weight", "%d must be a percentage of carts between 1 and 99", v.Weight)
-			}
-			weights += v.Weight
 			checkTemplate(vk+".template", v.Template)
 			checkDiscount(vk, v.Discount, bad)
 		}
-		if weights > 99 {
-			bad(k+".variants", "weights add up to %d%%; at most 99, so that variant %q keeps some carts", weights, BaseVariant)
-		}
 	}
-
 }
 
 func mask(s string) string { return platform.Mask(s) }
