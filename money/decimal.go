@@ -11,7 +11,7 @@ import (
 // ("1e9", "1/3", "0x10"). Every amount that comes from outside is parsed
 // here, once.
 type Decimal struct {
-	Neg          bool
+	Neg         bool
 	Whole, Frac string // the digits before and after the point
 }
 
