@@ -1,6 +1,9 @@
 package recovery
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Policy is what recording one store's carts and messages needs of its
 // settings: its playbook and the rules that time it. The service's come
@@ -106,4 +109,29 @@ func (m PolicyMap) With(f func(*Policy)) PolicyMap {
 		f(p)
 	}
 	return m
+}
+
+// scoped is the policy a request or a task read for its store.
+type scoped struct {
+	store string
+	p     *Policy
+}
+
+type scopedKey struct{}
+
+// WithPolicy returns ctx carrying p as store's policy for everything done
+// under it: a task or a request that read its snapshot once hands it to
+// storage this way, so that a reload meanwhile does not mix two versions
+// in what it records.
+func WithPolicy(ctx context.Context, store string, p *Policy) context.Context {
+	return context.WithValue(ctx, scopedKey{}, scoped{store: store, p: p})
+}
+
+// PolicyFrom is the policy ctx carries for store (WithPolicy), nil when
+// none.
+func PolicyFrom(ctx context.Context, store string) *Policy {
+	if s, ok := ctx.Value(scopedKey{}).(scoped); ok && s.store == store {
+		return s.p
+	}
+	return nil
 }

@@ -23,7 +23,7 @@ func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email
 	now := s.now()
 	r, err := claimScript.run(ctx, s.rdb, claimCall{cart: s.k.cart(m.Store, m.Cart), due: s.k.due(m.Store), inflight: s.k.inflight(m.Store),
 		ordered: s.k.ordered(m.Store, email), cool: s.k.cool(m.Store, email), unsub: s.k.unsub(m.Store, string(m.Channel), contactHash),
-		field: m.Slot().Field("m"), step: m.Step, gen: gen, now: now.UnixMilli(), cartID: m.Cart, cooldown: s.policy(m.Store).cooldown.Milliseconds(),
+		field: m.Slot().Field("m"), step: m.Step, gen: gen, now: now.UnixMilli(), cartID: m.Cart, cooldown: s.policy(ctx, m.Store).cooldown.Milliseconds(),
 		orderGrace: recovery.OrderGrace.Milliseconds(), leaseUntil: now.Add(s.sendLease).UnixMilli(), message: m.String(), email: email}).Text()
 	if err != nil {
 		return "", fmt.Errorf("claim %s: %w", m, err)
@@ -37,7 +37,7 @@ func (s *Store) Claim(ctx context.Context, m recovery.MessageKey, gen int, email
 // It returns recovery.ErrNoClaim when the claim is gone (swept meanwhile).
 func (s *Store) Finish(ctx context.Context, m recovery.MessageKey, email string, outcome recovery.Outcome, detail string) error {
 	now := s.now()
-	pc := s.policy(m.Store)
+	pc := s.policy(ctx, m.Store)
 	n, err := finishScript.run(ctx, s.rdb, finishCall{cart: s.k.cart(m.Store, m.Cart), inflight: s.k.inflight(m.Store),
 		stats: s.k.stats(m.Store, day(now)), last: s.k.last(m.Store, email),
 		field: m.Slot().Field("m"), value: sendValue(string(outcome), now, detail), counter: pc.counter(recovery.CounterKind(outcome), m),
@@ -109,7 +109,7 @@ func (s *Store) SweepClaims(ctx context.Context, now time.Time, limit int) ([]re
 func (s *Store) Skip(ctx context.Context, m recovery.MessageKey, reason string) error {
 	now := s.now()
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
-	counter := s.counter(recovery.CountSkipped, m)
+	counter := s.policy(ctx, m.Store).counter(recovery.CountSkipped, m)
 	why := recovery.Counter{Kind: recovery.CountSkipReason, Reason: recovery.SkipCode(reason)}.Field()
 	if reason == recovery.ReasonHoldout {
 		counter, why = "", ""
@@ -131,7 +131,7 @@ func (s *Store) Receipt(ctx context.Context, m recovery.MessageKey, status, errC
 	now := s.now()
 	v := status + "|" + strconv.FormatInt(now.UnixMilli(), 10) + "|" + strings.ReplaceAll(recovery.Clip(errCode, 40), "|", "/")
 	n, err := receiptScript.run(ctx, s.rdb, receiptCall{cart: s.k.cart(m.Store, m.Cart), stats: s.k.stats(m.Store, day(now)),
-		field: m.Slot().Field("r"), value: v, sendField: m.Slot().Field("m"), counter: s.counter(kind, m)}).Int()
+		field: m.Slot().Field("r"), value: v, sendField: m.Slot().Field("m"), counter: s.policy(ctx, m.Store).counter(kind, m)}).Int()
 	if err != nil {
 		return false, fmt.Errorf("record the receipt of %s: %w", m, err)
 	}

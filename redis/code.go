@@ -49,7 +49,7 @@ func (s *Store) CodeFor(ctx context.Context, c recovery.CartState, step int, var
 		}
 		next := recovery.Code{Code: recovery.NewCode(prefix), ExpiresAt: msTime(strconv.FormatInt(now.Add(life).UnixMilli(), 10))}
 		res, err := issueScript.run(ctx, s.rdb, issueCall{cart: s.k.cart(c.Store, c.ID), code: s.k.code(c.Store, next.Code),
-			field: codeField(step), prev: prev, next: codeValue(next), suffix: recovery.StepSuffix(s.stepName(c.Store, c.Segment, step), variant),
+			field: codeField(step), prev: prev, next: codeValue(next), suffix: recovery.StepSuffix(s.policy(ctx, c.Store).stepName(c.Segment, step), variant),
 			cartID: c.ID, indexTTL: int64((life + time.Duration(s.retention)*time.Second) / time.Second), gen: c.Gen}).StringSlice()
 		if err != nil || len(res) != 2 {
 			return recovery.Code{}, false, fmt.Errorf("keep the discount code of cart %s/%s: %w", c.Store, c.ID, err)
@@ -75,7 +75,7 @@ func (s *Store) CodeRegistered(ctx context.Context, c recovery.CartState, step i
 	made.Registered, reg.Registered = false, true
 	n, err := registeredScript.run(ctx, s.rdb, registeredCall{cart: s.k.cart(c.Store, c.ID), stats: s.k.stats(c.Store, day(s.now())),
 		field: codeField(step), made: codeValue(made), registered: codeValue(reg),
-		counter: recovery.Counter{Kind: recovery.CountCodesIssued, Step: s.stepName(c.Store, c.Segment, step), Variant: variant}.Field()}).Int()
+		counter: recovery.Counter{Kind: recovery.CountCodesIssued, Step: s.policy(ctx, c.Store).stepName(c.Segment, step), Variant: variant}.Field()}).Int()
 	if err != nil {
 		return false, fmt.Errorf("mark the discount code of cart %s/%s registered: %w", c.Store, c.ID, err)
 	}

@@ -17,10 +17,10 @@ import (
 // Click records a click on message m's link and returns the cart for the
 // redirect; ok is false when the cart no longer exists.
 func (s *Store) Click(ctx context.Context, m recovery.MessageKey) (recovery.Clicked, bool, error) {
-	now := s.now()
+	now, pc := s.now(), s.policy(ctx, m.Store)
 	v, err := clickScript.run(ctx, s.rdb, clickCall{cart: s.k.cart(m.Store, m.Cart), data: s.k.data(m.Store, m.Cart), stats: s.k.stats(m.Store, day(now)),
-		field: m.Slot().Field("k"), now: now.UnixMilli(), counter: s.counter(recovery.CountClicked, m), cartsCounter: field(recovery.CountClickedCarts),
-		codeField: codeField(m.Step), suffix: s.suffix(m), cartsCopy: segmentCopy(recovery.CountClickedCarts, m.Segment)}).StringSlice()
+		field: m.Slot().Field("k"), now: now.UnixMilli(), counter: pc.counter(recovery.CountClicked, m), cartsCounter: field(recovery.CountClickedCarts),
+		codeField: codeField(m.Step), suffix: pc.suffix(m), cartsCopy: segmentCopy(recovery.CountClickedCarts, m.Segment)}).StringSlice()
 	if err != nil || len(v) != 2 {
 		return recovery.Clicked{}, false, fmt.Errorf("record click %s: %w", m, err)
 	}

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"time"
@@ -71,8 +72,15 @@ func (s *Store) compile(p *recovery.Policy) *compiled {
 	return c
 }
 
-// policy is store's policy now (the snapshot current when a call starts).
-func (s *Store) policy(store string) *compiled { return s.compile(s.policies.Policy(store)) }
+// policy is store's policy for a call under ctx: the one ctx carries (the
+// snapshot its task or request read, recovery.WithPolicy), else the
+// snapshot current when the call starts.
+func (s *Store) policy(ctx context.Context, store string) *compiled {
+	if p := recovery.PolicyFrom(ctx, store); p != nil {
+		return s.compile(p)
+	}
+	return s.compile(s.policies.Policy(store))
+}
 
 func newSequence(segment string, steps []recovery.Step, holdout int) *sequence {
 	q := &sequence{delays: make([]any, len(steps)), steps: make([]string, len(steps)), holdout: holdout}
@@ -111,11 +119,6 @@ func (c *compiled) stepName(segment string, i int) string {
 	return recovery.QualifiedStep(segment, strconv.Itoa(i))
 }
 
-// stepName is stepName in store's policy now.
-func (s *Store) stepName(store, segment string, i int) string {
-	return s.policy(store).stepName(segment, i)
-}
-
 // suffix is a message's counter suffix.
 func (c *compiled) suffix(m recovery.MessageKey) string {
 	return recovery.MessageSuffix(c.stepName(m.Segment, m.Step), string(m.Channel), m.Variant)
@@ -124,14 +127,6 @@ func (c *compiled) suffix(m recovery.MessageKey) string {
 // counter is a message's counter field of kind.
 func (c *compiled) counter(kind recovery.CounterKind, m recovery.MessageKey) string {
 	return recovery.Counter{Kind: kind, Step: c.stepName(m.Segment, m.Step), Channel: string(m.Channel), Variant: m.Variant}.Field()
-}
-
-// suffix is a message's counter suffix in its store's policy now.
-func (s *Store) suffix(m recovery.MessageKey) string { return s.policy(m.Store).suffix(m) }
-
-// counter is a message's counter field of kind in its store's policy now.
-func (s *Store) counter(kind recovery.CounterKind, m recovery.MessageKey) string {
-	return s.policy(m.Store).counter(kind, m)
 }
 
 // segmentCopy is a cart-level counter's copy for segment ("" for none).

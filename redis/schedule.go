@@ -175,7 +175,7 @@ func (s *Store) Reschedule(ctx context.Context, store, id string, t time.Time) e
 // step from the last activity. It is a no-op if the cart moved on or ended.
 func (s *Store) Advance(ctx context.Context, store, id, segment string, step int) error {
 	now := s.now()
-	q, _ := s.policy(store).seq(segment)
+	q, _ := s.policy(ctx, store).seq(segment)
 	return advanceScript.run(ctx, s.rdb, advanceCall{cart: s.k.cart(store, id), due: s.k.due(store), stats: s.k.stats(store, day(now)),
 		id: id, step: step, now: now.UnixMilli(), abandoned: field(recovery.CountAbandoned),
 		abandonedHoldout: field(recovery.CountAbandonedHoldout), segmentSuffix: recovery.SegmentSuffix(segment), delays: q.delays}).Err()

@@ -436,12 +436,12 @@ func (s *Server) click(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, http.StatusNotFound, gone)
 		return
 	}
-	clicked, ok, err := s.Store.Click(r.Context(), l)
+	st := s.settings() // one snapshot: the click is counted and redirected with it
+	clicked, ok, err := s.Store.Click(recovery.WithPolicy(r.Context(), l.Store, st.set.Policy(l.Store)), l)
 	cart, platform := clicked.Cart, clicked.Platform
 	if err != nil {
 		s.Log.Error("record click", "err", err)
 	}
-	st := s.settings()
 	t, _ := st.tenant(l.Store)
 	target := t.Shop.URL
 	if ok && cart.RecoveryURL != "" {

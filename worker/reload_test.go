@@ -137,3 +137,40 @@ func TestReloadOfScheduledCarts(t *testing.T) {
 		})
 	}
 }
+
+// A send in flight when a reload renames its step is counted under the
+// name its task started with: storage records a task with the snapshot
+// the task read, never half one version and half the next.
+func TestReloadMidSendCountsUnderTheTasksSnapshot(t *testing.T) {
+	parallel(t)
+	b := setup(t, steps(time.Hour, 2*time.Hour))
+	hd := b.handler()
+	tr := blocking{started: make(chan notify.Message, 1), release: make(chan struct{})}
+	hd.Senders = map[string]notify.Sender{"email": tr}
+	b.ingest(cart("a", b.clock.Now().Add(-2*time.Hour)))
+
+	done := make(chan error, 1)
+	go func() { done <- hd.ProcessTask(context.Background(), worker.NewTask(*task(b.load("a")), b.queue, 3)) }()
+	<-tr.started // claimed, at the provider
+	renamed := steps(time.Hour, 2*time.Hour)
+	renamed[0].Name = "renamed-reminder"
+	b.reload(renamed, nil)
+	close(tr.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	day := b.clock.Now().UTC().Truncate(24 * time.Hour)
+	ctr, err := b.store.Counters(context.Background(), []string{"default"}, []string{day.Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := map[string]int64{}
+	for c, n := range ctr["default"][day.Format(time.DateOnly)] {
+		if c.Kind == recovery.CountSent {
+			sent[c.Step] += n
+		}
+	}
+	if len(sent) != 1 || sent["first-reminder"] != 1 {
+		t.Fatalf("sent counted by step %v, want 1 under first-reminder (the task's snapshot)", sent)
+	}
+}

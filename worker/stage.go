@@ -134,6 +134,9 @@ func (h *Handler) load(ctx context.Context, t *asynq.Task) (*run, error) {
 	}
 	log := h.Log.With("task", TaskID(p), "step", p.Step)
 	h = h.forStore(p.Store)
+	// storage records this task with the snapshot it read (a reload
+	// meanwhile does not rename its counters or change its cooldown)
+	ctx = recovery.WithPolicy(ctx, p.Store, h.t.Policy)
 	c, ok, err := h.Store.Load(ctx, p.Store, p.Cart)
 	if err != nil {
 		return nil, err
