@@ -286,6 +286,9 @@ stores:
 		t.Errorf("shop B's reminder uses shop A's look or name:\n%s", bdata)
 	}
 
+	// its send is recorded once the relay's reply is in: wait for it, as
+	// for shop A's, before reading the report
+	b.waitCart(t, "Shop_B", "c1", func(step int, due *time.Time) bool { return step == 1 && due == nil })
 	var rep reportRows
 	b.getJSON(t, "/api/report?since=2d&by=store", &rep)
 	sent := map[string]int64{}
