@@ -510,6 +510,31 @@ func (c Config) Notes() []string {
 	return out
 }
 
+// PlatformNotes are each platform's notes (platform.Noter) at now, for the
+// top level and each listed store, each line under its key path: how its
+// API is reached, an API version to upgrade. check prints them; serve logs
+// them at start.
+func (c Config) PlatformNotes(now time.Time) (notes, warnings []string) {
+	for _, id := range append([]string{""}, c.StoreIDs()...) {
+		prefix, pc := "platforms.", c.Platforms
+		if id != "" {
+			prefix, pc = "stores."+id+".platforms.", c.ForStore(id).Platforms
+		}
+		pc.Each(func(name string, p platform.Config) {
+			if n, ok := p.(platform.Noter); ok {
+				ns, ws := n.Notes(now)
+				for _, line := range ns {
+					notes = append(notes, prefix+name+": "+line)
+				}
+				for _, line := range ws {
+					warnings = append(warnings, prefix+name+": "+line)
+				}
+			}
+		})
+	}
+	return notes, warnings
+}
+
 // lowerCaseStores says which store ids arrive in lower case ("Shopify shop
 // domains and WooCommerce hosts").
 func lowerCaseStores() string {

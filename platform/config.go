@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Config is one platform's settings (platforms.<name>, and a store's own
@@ -101,4 +102,12 @@ func CheckCodes(unique, title, secretKey, secret string, set bool, keys string, 
 	if unique != "" && secret != "" && !set {
 		bad(unique, "is unique, and %s webhooks come in (%s is set): its codes are registered with %s", title, secretKey, keys)
 	}
+}
+
+// Noter is a platform's settings that have something to tell the operator
+// at `check` and at start, one line each, the key path given by the
+// caller: notes (how its API is reached) and warnings (an API version to
+// upgrade).
+type Noter interface {
+	Notes(now time.Time) (notes, warnings []string)
 }

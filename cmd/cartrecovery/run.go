@@ -171,6 +171,13 @@ func check(args []string, stdout, stderr io.Writer) error {
 	for _, n := range cfg.Notes() {
 		fmt.Fprintln(stdout, "note: "+n)
 	}
+	notes, warnings := cfg.PlatformNotes(time.Now())
+	for _, n := range notes {
+		fmt.Fprintln(stdout, "note: "+n)
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stdout, "warning: "+w)
+	}
 	fmt.Fprintf(stdout, "config %s and its templates are valid", src)
 	if n, m := len(cfg.Segments), len(cfg.Stores); n+m > 0 {
 		fmt.Fprintf(stdout, " (%d segments, %d stores configured on their own, every store's templates rendered)", n, m)
@@ -206,6 +213,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	log.Info("starting cartrecovery", "version", version, "commit", commit, "role", *role, "config", src)
 	logConfig(log, cfg)
+	notes, warnings := cfg.PlatformNotes(time.Now())
+	for _, n := range notes {
+		log.Info("platform", "note", n)
+	}
+	for _, w := range warnings {
+		log.Warn("platform", "warning", w)
+	}
 	return runApp(ctx, App{Config: cfg, Role: *role, Renderer: renderer, Log: log, ConfigPath: *cfgPath, Watch: *watch})
 }
 

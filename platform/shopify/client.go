@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -26,9 +27,22 @@ import (
 // Platform is the platform name of Shopify events and carts.
 const Platform = "shopify"
 
-// APIVersion is the Admin API version every call names: the fields used
-// here are those of 2025-01 (customerSelection, not the later context).
-const APIVersion = "2025-01"
+// APIVersion is the Admin API version every call names, the current
+// stable one on Shopify's quarterly schedule when it was pinned (released
+// APIReleased; Shopify supports a stable version for at least 12 months,
+// so check and the start-up log warn once it is older than that: see
+// VersionStale). The fields used here are those of 2026-10: a code
+// discount's buyers are its context ({all: ALL}), which replaced
+// customerSelection in 2025-10.
+const APIVersion = "2026-10"
+
+// APIReleased is when APIVersion was released.
+var APIReleased = time.Date(2026, 10, 1, 17, 0, 0, 0, time.UTC)
+
+// VersionStale reports whether APIVersion is more than 12 months old at
+// now: Shopify may stop supporting it (and then answers with the oldest
+// version it still supports), so cartrecovery should be upgraded.
+func VersionStale(now time.Time) bool { return now.After(APIReleased.AddDate(1, 0, 0)) }
 
 // Scopes the admin token needs, named in errors when Shopify refuses it.
 const (
@@ -36,21 +50,31 @@ const (
 	scopeOrders    = "read_orders"
 )
 
-// Client calls one shop's Admin GraphQL API (API version 2025-01).
+// Client calls one shop's Admin GraphQL API (API version APIVersion).
 type Client struct {
-	APIURL string // "https://<shop>" unless set (tests): the GraphQL endpoint is APIURL + "/admin/api/2025-01/graphql.json"
+	APIURL string // "https://<shop>" unless set (tests): the GraphQL endpoint is APIURL + "/admin/api/" + APIVersion + "/graphql.json"
 	Shop   string // platforms.shopify.shop, e.g. "shop-a.myshopify.com": the store id carts of this shop have
-	Token  string // platforms.shopify.admin_token, sent as X-Shopify-Access-Token; secret, never in an error
+	// Tokens gives the access token each call sends as
+	// X-Shopify-Access-Token: a static admin token, or the client
+	// credentials grant's. Secret, never in an error.
+	Tokens Tokens
 	HTTP   *http.Client
+	// Sleep waits out a throttle (default: a timer that ends with ctx).
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// NewClient returns a client with a 10 s timeout per call. An empty apiURL
-// means the shop's own host.
+// NewClient returns a client sending the static admin token, with a 10 s
+// timeout per call. An empty apiURL means the shop's own host.
 func NewClient(apiURL, shop, token string) *Client {
+	return NewClientWith(apiURL, shop, Static(token))
+}
+
+// NewClientWith returns a client sending tokens' tokens.
+func NewClientWith(apiURL, shop string, tokens Tokens) *Client {
 	if apiURL == "" {
 		apiURL = "https://" + shop
 	}
-	return &Client{APIURL: strings.TrimRight(apiURL, "/"), Shop: shop, Token: token,
+	return &Client{APIURL: strings.TrimRight(apiURL, "/"), Shop: shop, Tokens: tokens,
 		HTTP: &http.Client{Timeout: 10 * time.Second}}
 }
 
@@ -70,7 +94,7 @@ type codeInput struct {
 	Code                   string       `json:"code"`
 	StartsAt               string       `json:"startsAt"`
 	EndsAt                 string       `json:"endsAt"`
-	CustomerSelection      all          `json:"customerSelection"`
+	Context                buyers       `json:"context"`
 	CustomerGets           customerGets `json:"customerGets"`
 	UsageLimit             int          `json:"usageLimit"`
 	AppliesOncePerCustomer bool         `json:"appliesOncePerCustomer"`
@@ -78,6 +102,11 @@ type codeInput struct {
 
 type all struct {
 	All bool `json:"all"`
+}
+
+// buyers is DiscountContextInput: who may use the code.
+type buyers struct {
+	All string `json:"all"` // DiscountBuyerSelection: "ALL"
 }
 
 type customerGets struct {
@@ -116,7 +145,7 @@ func (c *Client) RegisterCode(ctx context.Context, r recovery.CodeRequest) error
 		return fmt.Errorf("shopify: %s: empty code", op)
 	}
 	in := codeInput{Title: r.Code, Code: r.Code, StartsAt: startsAt(r).UTC().Format(time.RFC3339),
-		EndsAt: r.ExpiresAt.UTC().Format(time.RFC3339), CustomerSelection: all{true}, UsageLimit: 1,
+		EndsAt: r.ExpiresAt.UTC().Format(time.RFC3339), Context: buyers{"ALL"}, UsageLimit: 1,
 		AppliesOncePerCustomer: true}
 	if r.Label != "" {
 		in.Title = r.Label + " " + r.Code
@@ -160,7 +189,7 @@ func (c *Client) RegisterCode(ctx context.Context, r recovery.CodeRequest) error
 	}
 	switch {
 	case len(msgs) > 0:
-		return fmt.Errorf("shopify: %s: code %s refused: %s", op, code, c.clip(msgs))
+		return fmt.Errorf("shopify: %s: code %s refused: %s", op, code, clip("", msgs))
 	case len(out.Create.UserErrors) > 0:
 		return nil // taken: registered by an earlier attempt
 	case out.Create.Node == nil || out.Create.Node.ID == "":
@@ -285,11 +314,100 @@ func (c *Client) graphql(ctx context.Context, op, scope, query string, vars map[
 	if err != nil {
 		return fmt.Errorf("shopify: %s: %w", op, err)
 	}
+	renewed, throttled := false, 0
+	for {
+		tok, err := c.tokens().Token(ctx)
+		if err != nil {
+			return err
+		}
+		status, b, err := c.post(ctx, op, tok, body)
+		switch {
+		case err != nil:
+			return err
+		case status == http.StatusUnauthorized && !renewed && renewable(c.tokens()):
+			// an expired or revoked token: renewed once (a static one
+			// cannot be)
+			c.tokens().Refused(tok)
+			renewed = true
+			continue
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			return fmt.Errorf("shopify: %s: HTTP %d: the access token is refused or lacks scope %s (platforms.shopify.admin_token, or the app of client_id)", op, status, scope)
+		case status == http.StatusTooManyRequests:
+			return fmt.Errorf("shopify: %s: HTTP 429: rate limited", op)
+		case status/100 != 2:
+			return fmt.Errorf("shopify: %s: HTTP %d", op, status)
+		}
+		var env struct {
+			Data       json.RawMessage `json:"data"`
+			Errors     json.RawMessage `json:"errors"`
+			Extensions struct {
+				Cost cost `json:"cost"`
+			} `json:"extensions"`
+		}
+		if err := json.Unmarshal(b, &env); err != nil {
+			return fmt.Errorf("shopify: %s: %w", op, err)
+		}
+		if len(env.Errors) > 0 && string(env.Errors) != "null" {
+			if isThrottled(env.Errors) && throttled < maxThrottled {
+				// Shopify's leaky bucket: wait until the query's cost is
+				// restored, then ask again
+				throttled++
+				if err := c.sleep(ctx, env.Extensions.Cost.wait()); err != nil {
+					return fmt.Errorf("shopify: %s: throttled: %w", op, err)
+				}
+				continue
+			}
+			return c.topLevel(op, scope, tok, env.Errors)
+		}
+		if len(env.Data) == 0 || string(env.Data) == "null" {
+			return fmt.Errorf("shopify: %s: no data in the answer", op)
+		}
+		d := json.NewDecoder(bytes.NewReader(env.Data))
+		d.UseNumber()
+		if err := d.Decode(out); err != nil {
+			return fmt.Errorf("shopify: %s: %w", op, err)
+		}
+		return nil
+	}
+}
+
+// maxThrottled is how often one call waits out a throttle before it
+// fails (the worker then retries the step, nothing claimed).
+const maxThrottled = 3
+
+func renewable(t Tokens) bool {
+	_, static := t.(Static)
+	return !static
+}
+
+func (c *Client) tokens() Tokens {
+	if c.Tokens == nil {
+		return Static("")
+	}
+	return c.Tokens
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post sends one GraphQL request with token and returns the answer.
+func (c *Client) post(ctx context.Context, op, token string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIURL+"/admin/api/"+APIVersion+"/graphql.json", bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("shopify: %s: %w", op, err)
+		return 0, nil, fmt.Errorf("shopify: %s: %w", op, err)
 	}
-	req.Header.Set("X-Shopify-Access-Token", c.Token)
+	req.Header.Set("X-Shopify-Access-Token", token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	hc := c.HTTP
@@ -302,51 +420,61 @@ func (c *Client) graphql(ctx context.Context, op, scope, query string, vars map[
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL adds nothing the op does not say
 		}
-		return fmt.Errorf("shopify: %s: %w", op, err)
+		return 0, nil, fmt.Errorf("shopify: %s: %w", op, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	switch {
-	case err != nil:
-		return fmt.Errorf("shopify: %s: read: %w", op, err)
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return fmt.Errorf("shopify: %s: HTTP %d: the admin token (platforms.shopify.admin_token) is refused or lacks scope %s", op, resp.StatusCode, scope)
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return fmt.Errorf("shopify: %s: HTTP 429: rate limited", op)
-	case resp.StatusCode/100 != 2:
-		return fmt.Errorf("shopify: %s: HTTP %d", op, resp.StatusCode)
+	if err != nil {
+		return 0, nil, fmt.Errorf("shopify: %s: read: %w", op, err)
 	}
-	var env struct {
-		Data   json.RawMessage `json:"data"`
-		Errors json.RawMessage `json:"errors"`
+	return resp.StatusCode, b, nil
+}
+
+// cost is a GraphQL answer's extensions.cost: the query's cost and the
+// shop's bucket (Shopify's documentation, "Shopify API rate limits").
+type cost struct {
+	Requested      float64 `json:"requestedQueryCost"`
+	ThrottleStatus struct {
+		Available   float64 `json:"currentlyAvailable"`
+		RestoreRate float64 `json:"restoreRate"`
+	} `json:"throttleStatus"`
+}
+
+// wait is how long until the bucket holds the query's cost again: at
+// least 100ms, at most 5s.
+func (c cost) wait() time.Duration {
+	t := c.ThrottleStatus
+	d := time.Second
+	if t.RestoreRate > 0 && c.Requested > t.Available {
+		d = time.Duration((c.Requested - t.Available) / t.RestoreRate * float64(time.Second))
 	}
-	if err := json.Unmarshal(b, &env); err != nil {
-		return fmt.Errorf("shopify: %s: %w", op, err)
+	return min(max(d, 100*time.Millisecond), 5*time.Second)
+}
+
+// isThrottled reports whether GraphQL's errors say THROTTLED.
+func isThrottled(raw json.RawMessage) bool {
+	var list []gqlError
+	if json.Unmarshal(raw, &list) != nil {
+		return false
 	}
-	if len(env.Errors) > 0 && string(env.Errors) != "null" {
-		return c.topLevel(op, scope, env.Errors)
+	for _, e := range list {
+		if e.Extensions.Code == "THROTTLED" {
+			return true
+		}
 	}
-	if len(env.Data) == 0 || string(env.Data) == "null" {
-		return fmt.Errorf("shopify: %s: no data in the answer", op)
-	}
-	d := json.NewDecoder(bytes.NewReader(env.Data))
-	d.UseNumber()
-	if err := d.Decode(out); err != nil {
-		return fmt.Errorf("shopify: %s: %w", op, err)
-	}
-	return nil
+	return false
 }
 
 // topLevel turns GraphQL's "errors" (a list, or a string on some refusals)
 // into an error naming their codes and messages.
-func (c *Client) topLevel(op, scope string, raw json.RawMessage) error {
+func (c *Client) topLevel(op, scope, token string, raw json.RawMessage) error {
 	var list []gqlError
 	if err := json.Unmarshal(raw, &list); err != nil {
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
 			s = string(raw)
 		}
-		return fmt.Errorf("shopify: %s: %s", op, c.clip([]string{s}))
+		return fmt.Errorf("shopify: %s: %s", op, clip(token, []string{s}))
 	}
 	msgs := make([]string, 0, len(list))
 	hint := ""
@@ -360,21 +488,23 @@ func (c *Client) topLevel(op, scope string, raw json.RawMessage) error {
 			hint = " (the admin token needs scope " + scope + ")"
 		}
 	}
-	return fmt.Errorf("shopify: %s: %s%s", op, c.clip(msgs), hint)
+	return fmt.Errorf("shopify: %s: %s%s", op, clip(token, msgs), hint)
 }
 
 // clip keeps what Shopify said short enough for a log line and the
-// cart's timeline, and never carries the token should an answer echo it.
-func (c *Client) clip(msgs []string) string {
+// cart's timeline, and never carries a token should an answer echo it
+// (the one sent, and anything shaped like an access token).
+func clip(token string, msgs []string) string {
 	const most, long = 5, 200
 	if len(msgs) > most {
 		msgs = append(msgs[:most:most], fmt.Sprintf("and %d more", len(msgs)-most))
 	}
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
-		if c.Token != "" {
-			m = strings.ReplaceAll(m, c.Token, "[token]")
+		if token != "" {
+			m = strings.ReplaceAll(m, token, "[token]")
 		}
+		m = tokenRE.ReplaceAllString(m, "[token]")
 		if r := []rune(m); len(r) > long {
 			m = string(r[:long]) + "…"
 		}
@@ -382,6 +512,9 @@ func (c *Client) clip(msgs []string) string {
 	}
 	return strings.Join(out, "; ")
 }
+
+// tokenRE matches Shopify's access tokens (shpat_…, shpca_…, shppa_…).
+var tokenRE = regexp.MustCompile(`shp[a-z]{2}_[A-Za-z0-9]+`)
 
 // startsAt is when the code starts to work: the request's time (the
 // worker's clock), else now.

@@ -114,7 +114,7 @@ func TestRegisterCodeErrors(t *testing.T) {
 		}, 1, "endsAt"},
 		{"503", func(_ *recovery.CodeRequest, _ *shopify.Client, s *shopifytest.Server) { s.FailNext(1) }, 1, "HTTP 503"},
 		{"wrong token", func(_ *recovery.CodeRequest, c *shopify.Client, _ *shopifytest.Server) {
-			c.Token = "shpat_wrong_secret"
+			c.Tokens = shopify.Static("shpat_wrong_secret")
 		}, 1, "write_discounts"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,7 +126,7 @@ func TestRegisterCodeErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.substr) || !strings.HasPrefix(err.Error(), "shopify: discountCodeBasicCreate") {
 				t.Fatalf("err = %v, want one containing %q", err, tc.substr)
 			}
-			if strings.Contains(err.Error(), c.Token) {
+			if strings.Contains(err.Error(), token(c)) {
 				t.Errorf("the token is in the error: %v", err)
 			}
 			if s.Calls() != tc.calls || len(s.Codes()) != 0 {
@@ -312,7 +312,7 @@ func TestOrderSinceErrors(t *testing.T) {
 		calls int
 	}{
 		{"503", func(_ *shopify.Client, s *shopifytest.Server) { s.FailNext(1) }, shopifytest.Shop, "HTTP 503", 1},
-		{"wrong token", func(c *shopify.Client, _ *shopifytest.Server) { c.Token = "shpat_wrong_secret" }, shopifytest.Shop, "read_orders", 1},
+		{"wrong token", func(c *shopify.Client, _ *shopifytest.Server) { c.Tokens = shopify.Static("shpat_wrong_secret") }, shopifytest.Shop, "read_orders", 1},
 		{"another store", func(*shopify.Client, *shopifytest.Server) {}, "other.myshopify.com", "other.myshopify.com", 0},
 		{"cancelled context", nil, shopifytest.Shop, "context canceled", 0},
 	} {
@@ -332,7 +332,7 @@ func TestOrderSinceErrors(t *testing.T) {
 			if ok || err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "shopify: orders") {
 				t.Fatalf("ok %v, err %v: want an error containing %q", ok, err, tc.want)
 			}
-			if strings.Contains(err.Error(), c.Token) {
+			if strings.Contains(err.Error(), token(c)) {
 				t.Errorf("the token is in the error: %v", err)
 			}
 			if s.Calls() != tc.calls {
@@ -356,13 +356,13 @@ func TestFakeChecks(t *testing.T) {
 		{"no token", "POST", shopifytest.Path, "application/json", "", `{"query":"{shop{name}}"}`, 401, "Invalid API key or access token"},
 		{"form body", "POST", shopifytest.Path, "application/x-www-form-urlencoded", shopifytest.Token, `query=x`, 400, "Required parameter"},
 		{"unknown input field", "POST", shopifytest.Path, "application/json", shopifytest.Token,
-			`{"query":"mutation M($input: DiscountCodeBasicInput!) { discountCodeBasicCreate(basicCodeDiscount: $input) { userErrors { code } } }","variables":{"input":{"code":"A","context":{"all":"ALL"}}}}`,
-			200, `unknown field \"context\"`},
+			`{"query":"mutation M($input: DiscountCodeBasicInput!) { discountCodeBasicCreate(basicCodeDiscount: $input) { userErrors { code } } }","variables":{"input":{"code":"A","customerEligibility":{"all":true}}}}`,
+			200, `unknown field \"customerEligibility\"`},
 		{"percentage as a string", "POST", shopifytest.Path, "application/json", shopifytest.Token,
-			`{"query":"mutation M($input: DiscountCodeBasicInput!) { discountCodeBasicCreate(basicCodeDiscount: $input) { userErrors { code } } }","variables":{"input":{"code":"A","title":"A","startsAt":"2025-01-01T00:00:00Z","endsAt":"2025-01-02T00:00:00Z","usageLimit":1,"appliesOncePerCustomer":true,"customerSelection":{"all":true},"customerGets":{"value":{"percentage":"0.1"},"items":{"all":true}}}}}`,
+			`{"query":"mutation M($input: DiscountCodeBasicInput!) { discountCodeBasicCreate(basicCodeDiscount: $input) { userErrors { code } } }","variables":{"input":{"code":"A","title":"A","startsAt":"2025-01-01T00:00:00Z","endsAt":"2025-01-02T00:00:00Z","usageLimit":1,"appliesOncePerCustomer":true,"context":{"all":"ALL"},"customerGets":{"value":{"percentage":"0.1"},"items":{"all":true}}}}}`,
 			200, "Could not coerce"},
 		{"multi-use code", "POST", shopifytest.Path, "application/json", shopifytest.Token,
-			`{"query":"mutation M($input: DiscountCodeBasicInput!) { discountCodeBasicCreate(basicCodeDiscount: $input) { userErrors { code } } }","variables":{"input":{"code":"A","title":"A","startsAt":"2025-01-01T00:00:00Z","endsAt":"2025-01-02T00:00:00Z","appliesOncePerCustomer":true,"customerSelection":{"all":true},"customerGets":{"value":{"percentage":1.5},"items":{"all":true}}}}}`,
+			`{"query":"mutation M($input: DiscountCodeBasicInput!) { discountCodeBasicCreate(basicCodeDiscount: $input) { userErrors { code } } }","variables":{"input":{"code":"A","title":"A","startsAt":"2025-01-01T00:00:00Z","endsAt":"2025-01-02T00:00:00Z","appliesOncePerCustomer":true,"context":{"all":"ALL"},"customerGets":{"value":{"percentage":1.5},"items":{"all":true}}}}}`,
 			200, `"usageLimit"`},
 		{"other search", "POST", shopifytest.Path, "application/json", shopifytest.Token,
 			`{"query":"query Q($q: String!) { orders(first: 10, query: $q) { nodes { id } } }","variables":{"q":"email:a@example.com"}}`,
@@ -386,4 +386,10 @@ func TestFakeChecks(t *testing.T) {
 	if len(s.Codes()) != 0 {
 		t.Errorf("codes registered: %+v", s.Codes())
 	}
+}
+
+// token is the token c sends now.
+func token(c *shopify.Client) string {
+	t, _ := c.Tokens.Token(context.Background())
+	return t
 }

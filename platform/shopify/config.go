@@ -1,21 +1,28 @@
 package shopify
 
 import (
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/cartrecovery/cartrecovery/platform"
 )
 
-// Config is platforms.shopify: the webhook signing secret, and a custom
-// app's Admin API access token (scopes write_discounts, read_orders) for
-// unique codes and the check before a send.
+// Config is platforms.shopify: the webhook signing secret, and the Admin
+// API (scopes write_discounts, read_orders) for unique codes and the check
+// before a send, reached either with a Dev Dashboard app's client_id and
+// client_secret (tokens from the client credentials grant, renewed by
+// themselves: every store created since 2026) or an admin custom app's
+// static admin_token.
 type Config struct {
-	Secret     string `mapstructure:"secret"`      // secret
-	Shop       string `mapstructure:"shop"`        // shop-a.myshopify.com: the store id its webhooks carry
-	AdminToken string `mapstructure:"admin_token"` // secret (shpat_…)
-	APIURL     string `mapstructure:"api_url"`     // default https://<shop>; a proxy or test server
+	Secret       string `mapstructure:"secret"`        // secret; else client_secret signs the webhooks
+	Shop         string `mapstructure:"shop"`          // shop-a.myshopify.com: the store id its webhooks carry
+	ClientID     string `mapstructure:"client_id"`     // a Dev Dashboard app's
+	ClientSecret string `mapstructure:"client_secret"` // secret
+	AdminToken   string `mapstructure:"admin_token"`   // secret (shpat_…), an admin custom app's
+	APIURL       string `mapstructure:"api_url"`       // default https://<shop>; a proxy or test server
 }
 
 var _ platform.Config = Config{}
@@ -23,22 +30,70 @@ var _ platform.Config = Config{}
 // Defaults: none.
 func (Config) Defaults() platform.Config { return Config{} }
 
-// WebhookSecret is secret.
-func (c Config) WebhookSecret() string { return c.Secret }
-
-// Client is the Admin API of shop, when shop and admin_token are set.
-func (c Config) Client() platform.Client {
-	if c.Shop == "" || c.AdminToken == "" {
-		return nil
+// WebhookSecret is secret, else client_secret (an app's webhooks are
+// signed with its client secret).
+func (c Config) WebhookSecret() string {
+	if c.Secret != "" {
+		return c.Secret
 	}
-	return NewClient(c.APIURL, c.Shop, c.AdminToken)
+	return c.ClientSecret
+}
+
+// Notes says how the Admin API is reached, and warns when APIVersion is
+// more than 12 months old at now.
+func (c Config) Notes(now time.Time) (notes, warnings []string) {
+	switch c.Mode() {
+	case "client credentials":
+		notes = append(notes, fmt.Sprintf("Admin API of %s by client credentials (client_id %s; tokens renewed by themselves)", c.Shop, c.ClientID))
+	case "admin token":
+		notes = append(notes, fmt.Sprintf("Admin API of %s by a static admin token (stores created since 2026 use client_id and client_secret)", c.Shop))
+	}
+	if c.Mode() != "" && VersionStale(now) {
+		warnings = append(warnings, fmt.Sprintf("Admin API version %s was released %s, more than 12 months ago: Shopify may stop supporting it; upgrade cartrecovery",
+			APIVersion, APIReleased.Format(time.DateOnly)))
+	}
+	return notes, warnings
+}
+
+// Mode names how the Admin API is reached: "client credentials", "admin
+// token", or "" (not configured).
+func (c Config) Mode() string {
+	switch {
+	case c.Shop == "":
+		return ""
+	case c.ClientID != "" && c.ClientSecret != "":
+		return "client credentials"
+	case c.AdminToken != "":
+		return "admin token"
+	}
+	return ""
+}
+
+// Client is the Admin API of shop: with tokens of the client credentials
+// grant when client_id and client_secret are set, else with admin_token.
+func (c Config) Client() platform.Client {
+	switch c.Mode() {
+	case "client credentials":
+		return NewClientWith(c.APIURL, c.Shop, NewClientCredentials(c.APIURL, c.Shop, c.ClientID, c.ClientSecret))
+	case "admin token":
+		return NewClient(c.APIURL, c.Shop, c.AdminToken)
+	}
+	return nil
 }
 
 var hostRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Validate checks the Admin API's keys.
 func (c Config) Validate(unique string, bad func(key, format string, a ...any)) {
-	if (c.Shop == "") != (c.AdminToken == "") {
+	creds := c.ClientID != "" || c.ClientSecret != ""
+	switch {
+	case (c.ClientID == "") != (c.ClientSecret == ""):
+		bad("platforms.shopify.client_id", "client_id and client_secret go together: the client credentials grant needs both")
+	case creds && c.AdminToken != "":
+		bad("platforms.shopify.admin_token", "set admin_token or client_id and client_secret, not both: they are two ways to reach the Admin API")
+	case creds && c.Shop == "":
+		bad("platforms.shopify.shop", "is required with client_id and client_secret: the shop whose Admin API they open")
+	case !creds && (c.Shop == "") != (c.AdminToken == ""):
 		bad("platforms.shopify.admin_token", "shop and admin_token go together: the Admin API needs both")
 	}
 	if c.Shop != "" && !hostRE.MatchString(strings.ToLower(c.Shop)) {
@@ -47,13 +102,14 @@ func (c Config) Validate(unique string, bad func(key, format string, a ...any)) 
 	if c.APIURL != "" {
 		platform.CheckAPIURL("platforms.shopify.api_url", c.APIURL, bad)
 	}
-	platform.CheckCodes(unique, "Shopify", "platforms.shopify.secret", c.Secret, c.AdminToken != "",
-		"platforms.shopify.shop and platforms.shopify.admin_token", bad)
+	platform.CheckCodes(unique, "Shopify", "platforms.shopify.secret", c.WebhookSecret(), c.Mode() != "",
+		"platforms.shopify.shop and platforms.shopify.admin_token (or client_id and client_secret)", bad)
 }
 
 // LogAttrs masks secret and admin_token.
 func (c Config) LogAttrs() []slog.Attr {
 	return []slog.Attr{slog.String("secret", platform.Mask(c.Secret)), slog.String("shop", c.Shop),
+		slog.String("client_id", c.ClientID), slog.String("client_secret", platform.Mask(c.ClientSecret)),
 		slog.String("admin_token", platform.Mask(c.AdminToken)), slog.String("api_url", platform.MaskURL(c.APIURL))}
 }
 
@@ -62,13 +118,18 @@ func (c Config) LogAttrs() []slog.Attr {
 func (c Config) ForStore(own platform.Config, id string) platform.Config {
 	o := own.(Config)
 	if id != "" {
-		c.Shop, c.AdminToken, c.APIURL = "", "", ""
+		// the webhook secret is inherited (the top level's client secret
+		// when it signs the webhooks); the API credentials are not
+		c.Secret = c.WebhookSecret()
+		c.Shop, c.AdminToken, c.ClientID, c.ClientSecret, c.APIURL = "", "", "", "", ""
 	}
 	platform.Set(&c.Secret, o.Secret)
 	platform.Set(&c.Shop, o.Shop)
+	platform.Set(&c.ClientID, o.ClientID)
+	platform.Set(&c.ClientSecret, o.ClientSecret)
 	platform.Set(&c.AdminToken, o.AdminToken)
 	platform.Set(&c.APIURL, o.APIURL)
-	if id != "" && o.AdminToken != "" && o.Shop == "" {
+	if id != "" && (o.AdminToken != "" || o.ClientID != "") && o.Shop == "" {
 		// the store's own API answers for the store id its webhooks carry
 		c.Shop = id
 	}

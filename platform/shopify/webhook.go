@@ -64,7 +64,7 @@ type shopifyLine struct {
 }
 
 // shopifyPayload covers the fields cartrecovery reads from checkouts and
-// orders (API 2025-01); everything else is ignored.
+// orders (webhook payloads of API 2025-01, as the fixtures are); everything else is ignored.
 type shopifyPayload struct {
 	ID                       field.ID         `json:"id"`
 	Token                    string           `json:"token"`

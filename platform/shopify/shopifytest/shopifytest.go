@@ -1,7 +1,10 @@
 // Package shopifytest is a local fake of the two Shopify Admin GraphQL
 // operations cartrecovery sends (discountCodeBasicCreate and the orders
-// query, API version 2025-01), answering in Shopify's shapes with data of
-// its own. It checks what it receives the way Shopify would: the access
+// query, API version 2026-10) and of the client credentials grant that
+// gives a Dev Dashboard app its tokens (POST /admin/oauth/access_token,
+// as Shopify's "Using the client credentials grant" documents it: form
+// encoded grant_type, client_id and client_secret; access_token, scope and
+// expires_in back), answering in Shopify's shapes with data of its own. It checks what it receives the way Shopify would: the access
 // token, the JSON content type, the request's {query, variables}, the
 // variables' fields (an unknown input field is a GraphQL error), and the
 // discount input's values (answered as userErrors). It also checks what
@@ -27,14 +30,24 @@ import (
 	"time"
 )
 
-// Shop and Token are the fake shop's domain and admin API access token.
+// Shop and Token are the fake shop's domain and admin API access token;
+// ClientID and ClientSecret its Dev Dashboard app's credentials.
 const (
-	Shop  = "fake-shop.myshopify.com"
-	Token = "fake-shopify-admin-token"
+	Shop         = "fake-shop.myshopify.com"
+	Token        = "fake-shopify-admin-token"
+	ClientID     = "fake-client-id"
+	ClientSecret = "fake-client-secret"
 )
 
-// Path is the only endpoint the fake serves.
-const Path = "/admin/api/2025-01/graphql.json"
+// Path is the GraphQL endpoint the fake serves; TokenPath the client
+// credentials grant's.
+const (
+	Path      = "/admin/api/2026-10/graphql.json"
+	TokenPath = "/admin/oauth/access_token"
+)
+
+// Scopes are what the fake grants an app's tokens.
+const Scopes = "write_discounts,read_orders"
 
 // Code is a discount code the fake registered.
 type Code struct {
@@ -66,6 +79,66 @@ type Server struct {
 	fail    int
 	calls   int
 	queries []string
+
+	// the client credentials grant
+	issued     map[string]bool // tokens given and not revoked
+	tokenCalls int
+	tokenFail  int
+	throttle   int
+	// TokenLife is the expires_in of the tokens given (default 86399 s,
+	// as Shopify's are).
+	TokenLife time.Duration
+}
+
+// TokenRequests is the number of token requests received.
+func (s *Server) TokenRequests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.tokenCalls }
+
+// RevokeTokens makes every token given so far refused (401), as one that
+// expired or was revoked is.
+func (s *Server) RevokeTokens() { s.mu.Lock(); s.issued = nil; s.mu.Unlock() }
+
+// FailTokens answers 500 to the next n token requests.
+func (s *Server) FailTokens(n int) { s.mu.Lock(); s.tokenFail = n; s.mu.Unlock() }
+
+// ThrottleNext answers the next n GraphQL calls THROTTLED, with the cost
+// extensions Shopify sends (an empty bucket restoring 100 points a second).
+func (s *Server) ThrottleNext(n int) { s.mu.Lock(); s.throttle = n; s.mu.Unlock() }
+
+// token answers the client credentials grant.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	s.tokenCalls++
+	if s.tokenFail > 0 {
+		s.tokenFail--
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, `{"errors":"Internal Server Error"}`)
+		return
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if r.Method != http.MethodPost || mt != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":"invalid_request","error_description":"fake: a form-encoded POST is required"}`)
+		return
+	}
+	if r.PostForm.Get("grant_type") != "client_credentials" {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":"unsupported_grant_type"}`)
+		return
+	}
+	if r.PostForm.Get("client_id") != ClientID || r.PostForm.Get("client_secret") != ClientSecret {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":"invalid_client","error_description":"Client authentication failed"}`)
+		return
+	}
+	life := s.TokenLife
+	if life <= 0 {
+		life = 86399 * time.Second
+	}
+	tok := fmt.Sprintf("shpat_fake%08d", s.tokenCalls)
+	if s.issued == nil {
+		s.issued = map[string]bool{}
+	}
+	s.issued[tok] = true
+	writeJSON(w, map[string]any{"access_token": tok, "scope": Scopes, "expires_in": int64(life / time.Second)})
 }
 
 // Start runs a fake until the test ends.
@@ -110,6 +183,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"errors":"Service Unavailable"}`)
 		return
 	}
+	if r.URL.Path == TokenPath {
+		s.token(w, r)
+		return
+	}
 	if r.URL.Path != Path {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = io.WriteString(w, `{"errors":"Not Found"}`)
@@ -120,7 +197,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"errors":"fake: only POST is served"}`)
 		return
 	}
-	if r.Header.Get("X-Shopify-Access-Token") != Token {
+	if tok := r.Header.Get("X-Shopify-Access-Token"); tok != Token && !s.issued[tok] {
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = io.WriteString(w, `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`)
 		return
@@ -141,6 +218,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil || d.Decode(&req) != nil || strings.TrimSpace(req.Query) == "" {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = io.WriteString(w, `{"errors":{"query":"Required parameter missing or invalid"}}`)
+		return
+	}
+	if s.throttle > 0 {
+		s.throttle--
+		writeJSON(w, map[string]any{"errors": []any{map[string]any{"message": "Throttled",
+			"extensions": map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}},
+			"extensions": map[string]any{"cost": map[string]any{"requestedQueryCost": 10, "actualQueryCost": nil,
+				"throttleStatus": map[string]any{"maximumAvailable": 2000.0, "currentlyAvailable": 0, "restoreRate": 100.0}}}})
 		return
 	}
 	var data any
@@ -186,7 +271,7 @@ func variable(query, arg string, vars map[string]json.RawMessage) (json.RawMessa
 	return v, ""
 }
 
-// codeInput holds the DiscountCodeBasicInput fields of API 2025-01; any
+// codeInput holds the DiscountCodeBasicInput fields of API 2026-10; any
 // other field is refused as Shopify refuses it.
 type codeInput struct {
 	AppliesOncePerCustomer *bool           `json:"appliesOncePerCustomer"`
@@ -209,11 +294,13 @@ type codeInput struct {
 		AppliesOnOneTimePurchase *bool `json:"appliesOnOneTimePurchase"`
 		AppliesOnSubscription    *bool `json:"appliesOnSubscription"`
 	} `json:"customerGets"`
-	CustomerSelection *struct {
-		All              *bool           `json:"all"`
+	Context *struct {
+		All              *string         `json:"all"` // DiscountBuyerSelection
 		Customers        json.RawMessage `json:"customers"`
 		CustomerSegments json.RawMessage `json:"customerSegments"`
-	} `json:"customerSelection"`
+		Markets          json.RawMessage `json:"markets"`
+	} `json:"context"`
+	CustomerSelection   json.RawMessage `json:"customerSelection"` // deprecated since 2025-10
 	EndsAt              *string         `json:"endsAt"`
 	MinimumRequirement  json.RawMessage `json:"minimumRequirement"`
 	RecurringCycleLimit *int            `json:"recurringCycleLimit"`
@@ -272,8 +359,8 @@ func (s *Server) create(query string, vars map[string]json.RawMessage) (any, str
 	if !c.OncePerCustomer {
 		bad("appliesOncePerCustomer", "INVALID", "fake: appliesOncePerCustomer must be true")
 	}
-	if cs := in.CustomerSelection; cs == nil || cs.All == nil || !*cs.All {
-		bad("customerSelection", "BLANK", "fake: customerSelection must be {all: true}")
+	if cx := in.Context; cx == nil || cx.All == nil || *cx.All != "ALL" {
+		bad("context", "BLANK", "fake: context must be {all: ALL} (customerSelection is deprecated since 2025-10)")
 	}
 	switch g := in.CustomerGets; {
 	case g == nil || g.Value == nil:
