@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/url"
@@ -110,4 +111,11 @@ func CheckCodes(unique, title, secretKey, secret string, set bool, keys string, 
 // upgrade).
 type Noter interface {
 	Notes(now time.Time) (notes, warnings []string)
+}
+
+// OnlineChecker is a platform's settings that can be tried against the
+// platform (`check --online`): it answers what it found (for example the
+// scopes a token was granted against those needed) or why it failed.
+type OnlineChecker interface {
+	CheckOnline(ctx context.Context) (string, error)
 }

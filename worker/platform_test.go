@@ -332,3 +332,33 @@ func TestPlatformDownAndConvertedCarts(t *testing.T) {
 		t.Fatalf("converted cart: %s, order %q; want ordered by 77", p.State, p.OrderID)
 	}
 }
+
+// A Dev Dashboard app's shop: the worker gets its token with the client
+// credentials grant. A token request that fails sends nothing and claims
+// nothing; the retry gets a token, registers the code and sends once.
+// Every call of the run shares one token.
+func TestShopifyAppTokenFailureRetriesBeforeAnyClaim(t *testing.T) {
+	parallel(t)
+	b := setup(t, uniqueStep())
+	fake := withShopify(b)
+	b.platforms = map[string]platform.Client{"shopify": shopify.NewClientWith(fake.URL, shopifytest.Shop,
+		shopify.NewClientCredentials(fake.URL, shopifytest.Shop, shopifytest.ClientID, shopifytest.ClientSecret))}
+	fake.FailTokens(2)
+	b.startWorker()
+	b.ingest(shopCart("c1", b.clock.Now()))
+	b.advance(time.Hour)
+	sent := b.email.all()
+	if len(sent) != 1 {
+		t.Fatalf("%d emails, want 1 (after the token came)", len(sent))
+	}
+	if codes := fake.Codes(); len(codes) != 1 || codeIn(sent[0].Text) != codes[0].Code {
+		t.Fatalf("sent %q; registered %+v", codeIn(sent[0].Text), codes)
+	}
+	// two failed token requests, then one token for the code and the check
+	if n := fake.TokenRequests(); n != 3 {
+		t.Fatalf("%d token requests, want 3 (2 failed, 1 kept)", n)
+	}
+	if s := b.loadShop("c1").Sends[recovery.Slot{Step: 0, Channel: "email"}]; s.Outcome != recovery.OutcomeSent {
+		t.Fatalf("send %+v", s)
+	}
+}

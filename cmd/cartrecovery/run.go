@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/config"
+	"github.com/cartrecovery/cartrecovery/platform"
 	"github.com/cartrecovery/cartrecovery/recovery"
 	"github.com/cartrecovery/cartrecovery/render"
 )
@@ -41,7 +42,8 @@ commands:
   preview  [--config FILE]                           list the steps: delay, channels, template, discount, variants, locales
   preview  [--config FILE] --step NAME [--channel email|sms] [--variant V|all] [--locale L|all] [--cart FILE.json] [--out DIR]
                                                      render a step's messages as a send would, for a sample cart
-  check    [--config FILE]                           validate the config and every template and translation
+  check    [--config FILE] [--online]                validate the config and every template and translation;
+                                                     --online also tries each store's platform API credentials
   version                                            print version and commit
 `
 
@@ -160,6 +162,7 @@ func storeRenderers(cfg config.Config, shared *render.Renderer) (map[string]*ren
 
 func check(args []string, stdout, stderr io.Writer) error {
 	fs, cfgPath := flags("check", stderr)
+	online := fs.Bool("online", false, "also try each store's platform API credentials (a Shopify app's token and its scopes)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -177,6 +180,11 @@ func check(args []string, stdout, stderr io.Writer) error {
 	}
 	for _, w := range warnings {
 		fmt.Fprintln(stdout, "warning: "+w)
+	}
+	if *online {
+		if err := checkOnline(cfg, stdout); err != nil {
+			return fmt.Errorf("config %s: %w", src, err)
+		}
 	}
 	fmt.Fprintf(stdout, "config %s and its templates are valid", src)
 	if n, m := len(cfg.Segments), len(cfg.Stores); n+m > 0 {
@@ -279,4 +287,36 @@ func logConfig(log *slog.Logger, cfg config.Config) {
 	for _, id := range cfg.StoreIDs() {
 		log.Info("config", "section", "stores", "store", id, "overrides", cfg.Stores[id])
 	}
+}
+
+// checkOnline tries the platform API credentials of the top level and of
+// each listed store (platform.OnlineChecker), a line each; an error names
+// every one that failed.
+func checkOnline(cfg config.Config, stdout io.Writer) error {
+	var failed []string
+	for _, id := range append([]string{""}, cfg.StoreIDs()...) {
+		prefix, pc := "platforms.", cfg.Platforms
+		if id != "" {
+			prefix, pc = "stores."+id+".platforms.", cfg.ForStore(id).Platforms
+		}
+		pc.Each(func(name string, p platform.Config) {
+			oc, ok := p.(platform.OnlineChecker)
+			if !ok {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			switch msg, err := oc.CheckOnline(ctx); {
+			case err != nil:
+				fmt.Fprintf(stdout, "online: %s%s: %v\n", prefix, name, err)
+				failed = append(failed, prefix+name)
+			case msg != "":
+				fmt.Fprintf(stdout, "online: %s%s: %s\n", prefix, name, msg)
+			}
+		})
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("online check failed for %s", strings.Join(failed, ", "))
+	}
+	return nil
 }

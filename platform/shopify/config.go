@@ -1,9 +1,11 @@
 package shopify
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,4 +136,33 @@ func (c Config) ForStore(own platform.Config, id string) platform.Config {
 		c.Shop = id
 	}
 	return c
+}
+
+// CheckOnline fetches a token with the client credentials grant and
+// reports the scopes granted against those needed (write_discounts for
+// unique codes, read_orders for the last check). A static admin token is
+// not tried: it has no grant to ask.
+func (c Config) CheckOnline(ctx context.Context) (string, error) {
+	switch c.Mode() {
+	case "":
+		return "", nil
+	case "admin token":
+		return "static admin token: not tried (only client credentials are fetched online)", nil
+	}
+	cc := NewClientCredentials(c.APIURL, c.Shop, c.ClientID, c.ClientSecret)
+	if _, err := cc.Token(ctx); err != nil {
+		return "", err
+	}
+	granted := cc.Scopes()
+	var missing []string
+	for _, need := range []string{scopeDiscounts, scopeOrders} {
+		if !slices.Contains(granted, need) {
+			missing = append(missing, need)
+		}
+	}
+	if len(missing) > 0 {
+		return "", fmt.Errorf("a token of %s was granted %s; it lacks %s (select them on the app's version in the Dev Dashboard, then install it again)",
+			c.Shop, strings.Join(granted, ","), strings.Join(missing, ", "))
+	}
+	return fmt.Sprintf("a token of %s was granted %s: every scope needed", c.Shop, strings.Join(granted, ",")), nil
 }
