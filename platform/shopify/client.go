@@ -403,14 +403,22 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 
 // post sends one GraphQL request with token and returns the answer.
 func (c *Client) post(ctx context.Context, op, token string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIURL+"/admin/api/"+APIVersion+"/graphql.json", bytes.NewReader(body))
+	return post(ctx, c.HTTP, op, c.APIURL+"/admin/api/"+APIVersion+"/graphql.json", "application/json", token, body, 4<<20)
+}
+
+// post sends body to endpoint (with token, when not "") and returns the
+// status and at most limit bytes of the answer; errors name op, never the
+// URL or the token.
+func post(ctx context.Context, hc *http.Client, op, endpoint, contentType, token string, body []byte, limit int64) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, fmt.Errorf("shopify: %s: %w", op, err)
 	}
-	req.Header.Set("X-Shopify-Access-Token", token)
-	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("X-Shopify-Access-Token", token)
+	}
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "application/json")
-	hc := c.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -423,7 +431,7 @@ func (c *Client) post(ctx context.Context, op, token string, body []byte) (int, 
 		return 0, nil, fmt.Errorf("shopify: %s: %w", op, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		return 0, nil, fmt.Errorf("shopify: %s: read: %w", op, err)
 	}

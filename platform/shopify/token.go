@@ -3,9 +3,7 @@ package shopify
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -118,34 +116,16 @@ func (c *ClientCredentials) Refused(token string) {
 func (c *ClientCredentials) fetch(ctx context.Context) (token, scope string, life time.Duration, err error) {
 	const op = "access token (client credentials)"
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {c.Secret}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIURL+"/admin/oauth/access_token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", "", 0, fmt.Errorf("shopify: %s: %w", op, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	hc := c.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", "", 0, fmt.Errorf("shopify: %s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	status, b, err := post(ctx, c.HTTP, op, c.APIURL+"/admin/oauth/access_token", "application/x-www-form-urlencoded", "",
+		[]byte(form.Encode()), 64<<10)
 	switch {
 	case err != nil:
-		return "", "", 0, fmt.Errorf("shopify: %s: read: %w", op, err)
-	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return "", "", 0, err
+	case status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return "", "", 0, fmt.Errorf("shopify: %s: HTTP %d: client_id and client_secret (platforms.shopify) are refused, or the app is not installed in the shop",
-			op, resp.StatusCode)
-	case resp.StatusCode/100 != 2:
-		return "", "", 0, fmt.Errorf("shopify: %s: HTTP %d", op, resp.StatusCode)
+			op, status)
+	case status/100 != 2:
+		return "", "", 0, fmt.Errorf("shopify: %s: HTTP %d", op, status)
 	}
 	var out struct {
 		AccessToken string `json:"access_token"`
