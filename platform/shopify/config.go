@@ -76,7 +76,7 @@ func (c Config) Mode() string {
 func (c Config) Client() platform.Client {
 	switch c.Mode() {
 	case "client credentials":
-		return NewClientWith(c.APIURL, c.Shop, NewClientCredentials(c.APIURL, c.Shop, c.ClientID, c.ClientSecret))
+		return NewClientWith(c.APIURL, c.Shop, sharedCredentials(c.APIURL, c.Shop, c.ClientID, c.ClientSecret))
 	case "admin token":
 		return NewClient(c.APIURL, c.Shop, c.AdminToken)
 	}

@@ -2,6 +2,8 @@ package shopify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -140,4 +142,21 @@ func (c *ClientCredentials) fetch(ctx context.Context) (token, scope string, lif
 		life = 24 * time.Hour // as Shopify documents it
 	}
 	return out.AccessToken, out.Scope, life, nil
+}
+
+// credentials are the token sources of the process, one per app and shop:
+// a configuration reload builds its clients again, and they keep the
+// token the last ones got.
+var credentials sync.Map // key → *ClientCredentials
+
+// sharedCredentials is the process's token source of app clientID in the
+// shop at apiURL ("" the shop's host), made on first use.
+func sharedCredentials(apiURL, shop, clientID, secret string) *ClientCredentials {
+	sum := sha256.Sum256([]byte(secret)) // the key holds no secret
+	key := strings.Join([]string{apiURL, shop, clientID, hex.EncodeToString(sum[:])}, "\x00")
+	if cc, ok := credentials.Load(key); ok {
+		return cc.(*ClientCredentials)
+	}
+	cc, _ := credentials.LoadOrStore(key, NewClientCredentials(apiURL, shop, clientID, secret))
+	return cc.(*ClientCredentials)
 }

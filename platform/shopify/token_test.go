@@ -218,3 +218,25 @@ func TestConfigNotes(t *testing.T) {
 		t.Fatalf("no API, yet notes %q %q", n, w)
 	}
 }
+
+// A reload builds the clients again from the configuration: they share
+// the token source (and its token) of the same app in the same shop; a
+// changed secret gets a source of its own.
+func TestClientsOfOneAppShareTheirToken(t *testing.T) {
+	t.Parallel()
+	s := shopifytest.Start(t)
+	cfg := shopify.Config{Shop: shopifytest.Shop, ClientID: shopifytest.ClientID, ClientSecret: shopifytest.ClientSecret, APIURL: s.URL}
+	for range 3 { // the start and two reloads
+		if err := lookup(cfg.Client().(*shopify.Client)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.TokenRequests(); n != 1 {
+		t.Fatalf("%d token requests over three builds of the client, want 1", n)
+	}
+	other := cfg
+	other.ClientSecret = "rotated-secret"
+	if other.Client().(*shopify.Client).Tokens == cfg.Client().(*shopify.Client).Tokens {
+		t.Fatal("a rotated secret shares the old secret's token source")
+	}
+}
