@@ -10,6 +10,7 @@ import (
 var (
 	ErrInvalid      = errors.New("invalid input")          // 400
 	ErrUnauthorized = errors.New("unauthorized")           // 401
+	ErrForbidden    = errors.New("forbidden")              // 403: from another site
 	ErrNotFound     = errors.New("not found")              // 404
 	ErrTooLarge     = errors.New("request body too large") // 413
 	ErrIgnored      = errors.New("ignored")                // 202 {"status":"ignored"}

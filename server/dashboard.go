@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -121,7 +122,22 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	d, status, err := s.dashboardView(r)
+	p, perr := s.dashboardParams(r)
+	var fe *recovery.FieldError
+	switch {
+	case errors.As(perr, &fe): // said on the page, over the report
+		p = r.URL.Query()
+		p.Del("q")
+	case perr != nil:
+		s.renderPage(w, http.StatusForbidden, page{Title: "Search from the dashboard",
+			Text: "The search form is taken from this dashboard's own pages only. Open the dashboard and search there."})
+		return
+	}
+	d, status, err := s.dashboardView(r, p)
+	if fe != nil && err == nil {
+		d.Notice = strings.TrimSpace("Search: the " + fe.Field + " " + fe.Msg + ". " + d.Notice)
+		status = http.StatusBadRequest
+	}
 	if err != nil {
 		s.Log.Error("dashboard", "err", err)
 		s.renderPage(w, http.StatusServiceUnavailable, page{Title: "Please try again", Text: "The dashboard cannot read the report just now."})
@@ -130,12 +146,53 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	s.renderDashboard(w, status, d)
 }
 
+// maxSearchForm bounds the search form's body.
+const maxSearchForm = 16 << 10
+
+// dashboardParams are the page's parameters: the query's, and on POST (the
+// search form, so that an email address lands in no URL and no proxy's
+// access log) the form's too, from this site only (its Origin). A GET
+// whose q is an email address is refused for the same reason.
+func (s *Server) dashboardParams(r *http.Request) (url.Values, error) {
+	if r.Method != http.MethodPost {
+		p := r.URL.Query()
+		if strings.Contains(p.Get("q"), "@") {
+			return nil, recovery.Invalid("q", "an email address is searched with the search form (POST), never in a URL: a URL lands in access logs")
+		}
+		return p, nil
+	}
+	if !s.sameOrigin(r) {
+		return nil, fmt.Errorf("the search form is taken from this site only (Origin %q): %w", recovery.Clip(r.Header.Get("Origin"), 100), recovery.ErrForbidden)
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxSearchForm)
+	if err := r.ParseForm(); err != nil {
+		return nil, recovery.Invalid("form", "is not a form of at most 16 KiB")
+	}
+	return r.Form, nil // the query's parameters and the form's
+}
+
+// sameOrigin reports whether r's Origin is this site: http.public_url's,
+// or the host r was sent to.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return false
+	}
+	if u, err := url.Parse(s.PublicURL); err == nil && u.Host != "" && strings.EqualFold(o, u.Scheme+"://"+u.Host) {
+		return true
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return strings.EqualFold(o, scheme+"://"+r.Host)
+}
+
 // dashboardView reads the parameters and builds the page: the report of a
 // range, breakdown and store, or a search's results (?q=). Parameters that
 // are not valid are named in d.Notice, and the default view is shown
 // (status 400); err is for the store's failures only.
-func (s *Server) dashboardView(r *http.Request) (d dashboardData, status int, err error) {
-	p := r.URL.Query()
+func (s *Server) dashboardView(r *http.Request, p url.Values) (d dashboardData, status int, err error) {
 	shop := s.settings().def.Shop
 	if st := p.Get("store"); st != "" && recovery.ValidStore(st) {
 		shop = s.settings().shop(st) // its name, and its days in its time zone

@@ -105,7 +105,7 @@ form.login input{width:100%;padding:10px;margin:8px 0 14px;font-size:15px}form.l
 {{define "hidden"}}<input type="hidden" name="range" value="{{.Q.Range}}">{{if eq .Q.Range "custom"}}<input type="hidden" name="from" value="{{.Q.From}}"><input type="hidden" name="to" value="{{.Q.To}}">{{end}}{{end}}
 
 {{define "search"}}<section id="search"><h2>Find a cart</h2>
-  <form class="inline" method="get" action="/dashboard" data-form="search">
+  <form class="inline" method="post" action="/dashboard" data-form="search">
     <label>Cart id or customer email <input name="q" value="{{if .Search}}{{if not .Search.Email}}{{.Search.Query}}{{end}}{{end}}" maxlength="500" required autocomplete="off"></label>
     <label>Store <select name="in"><option value="">every store</option>{{range .Stores}}<option value="{{.}}" {{if eq . $.SearchIn}}selected{{end}}>{{.}}</option>{{end}}</select></label>
     {{template "hidden" .}}<input type="hidden" name="by" value="{{.Q.By}}">{{if .Q.Store}}<input type="hidden" name="store" value="{{.Q.Store}}">{{end}}

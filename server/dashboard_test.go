@@ -377,9 +377,28 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	}
 
+	// searched waits for the results of a search (a POST: the page's
+	// URL does not change) that shows shown
+	searched := func(shown string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			cond := fmt.Sprintf("document.readyState === 'complete' && !!document.querySelector('#results') && document.querySelector('#results').dataset.search === %q", shown)
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				var ok bool
+				err := chromedp.Evaluate(cond, &ok).Do(ctx)
+				if err == nil && ok {
+					return nil
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("no results for %q (last error %v)", shown, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	}
 	// search by cart id, in every store, from the phone
 	run("search", chromedp.SetValue(`input[name="q"]`, seed.recovered, chromedp.ByQuery),
-		chromedp.Submit(`input[name="q"]`, chromedp.ByQuery), loaded("q="+seed.recovered))
+		chromedp.Submit(`input[name="q"]`, chromedp.ByQuery), searched(seed.recovered))
 	found := scrape()
 	if len(found.Carts) != 1 || found.Carts[0] != "default/"+seed.recovered {
 		t.Fatalf("search %s: carts %v", seed.recovered, found.Carts)
@@ -410,7 +429,14 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Errorf("missing cart: %v", p.Carts)
 	}
 	// by email: the customer's last reminded cart, where the store can tell
-	run("search an email", chromedp.Navigate(e.url+"/dashboard?q="+url.QueryEscape(seed.email)), loaded("q="+seed.email))
+	run("search an email", chromedp.SetValue(`select[name="in"]`, "", chromedp.ByQuery), // every store
+		chromedp.SetValue(`input[name="q"]`, seed.email, chromedp.ByQuery),
+		chromedp.Submit(`input[name="q"]`, chromedp.ByQuery), searched(string(seed.email[0])+"***@example.com"))
+	var at string
+	run("the address is in no URL", chromedp.Evaluate("location.href", &at))
+	if strings.Contains(at, "@") || strings.Contains(at, "%40") {
+		t.Errorf("after a search by email the URL is %s", at)
+	}
 	byEmail := scrape()
 	if byEmail.SearchNote == "" && (len(byEmail.Carts) != 1 || byEmail.Carts[0] != "default/"+seed.recovered) {
 		t.Errorf("search by email: carts %v, note %q", byEmail.Carts, byEmail.SearchNote)
@@ -622,7 +648,7 @@ func TestDashboardPage(t *testing.T) {
 		{"?q=", 400, []string{`Search: the query is empty: enter a cart id or an email address.`, `data-metric="range"`}},
 		{"?q=" + seed.recovered, 200, []string{`data-cart="default/` + seed.recovered + `"`, `data-event="message.sent"`, `data-field="customer">c***@example.com`}},
 		{"?q=" + seed.recovered + "&in=outlet", 200, []string{`data-search-empty`, `No cart ` + seed.recovered + ` in store outlet.`}},
-		{"?q=" + url.QueryEscape(seed.email), 200, []string{`Search: c***@example.com`}},
+		{"?q=" + url.QueryEscape(seed.email), 400, []string{`Search: the q an email address is searched with the search form (POST), never in a URL`, `data-metric="range"`}},
 	} {
 		code, body, h := get(t, e.url+"/dashboard"+c.query, tok)
 		page := string(body)
@@ -647,3 +673,48 @@ func TestDashboardPage(t *testing.T) {
 		}
 	}
 }
+
+// The search form is a POST, so an email address lands in no URL (and no
+// proxy's access log), taken from this site only: its Origin.
+func TestDashboardSearchIsAPostFromThisSite(t *testing.T) {
+	tok := "0123456789abcdef-token"
+	e, _ := adminEnv(t, tok, func(o *redis.Options) {
+		o.Policies = o.Policies.(recovery.PolicyMap).With(func(p *recovery.Policy) { p.HoldoutPercent = 50 })
+	})
+	seed := seedDashboard(t, e)
+	post := func(origin string, form url.Values) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, e.url+"/dashboard?range=30d", strings.NewReader(form.Encode()))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	byEmail := url.Values{"q": {seed.email}}
+	if code, page := post(e.url, byEmail); code != 200 || !strings.Contains(page, "Search: c***@example.com") || strings.Contains(page, seed.email) {
+		t.Fatalf("search by email from the dashboard: %d\n%s", code, page)
+	}
+	if code, page := post(e.url, url.Values{"q": {seed.recovered}, "in": {"outlet"}}); code != 200 || !strings.Contains(page, "No cart "+seed.recovered+" in store outlet.") {
+		t.Fatalf("search by cart id in a store: %d\n%s", code, page)
+	}
+	for _, origin := range []string{"", "null", "https://evil.example", strings.Replace(e.url, "127.0.0.1", "localhost", 1)} {
+		if code, page := post(origin, byEmail); code != http.StatusForbidden || strings.Contains(page, "c***@example.com") {
+			t.Errorf("Origin %q: %d, want 403 and no result", origin, code)
+		}
+	}
+	big := url.Values{"q": {strings.Repeat("x", maxFormForTest)}}
+	if code, _ := post(e.url, big); code != http.StatusBadRequest {
+		t.Errorf("a form over 16 KiB: %d, want 400", code)
+	}
+}
+
+// maxFormForTest is over the search form's limit (16 KiB).
+const maxFormForTest = 17 << 10

@@ -107,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /r/{token}", s.click)
 	mux.HandleFunc("GET /api/report", s.apiReport)
 	mux.HandleFunc("GET /dashboard", s.dashboard)
+	mux.HandleFunc("POST /dashboard", s.dashboard) // the search form: an address never in a URL
 	mux.HandleFunc("POST /dashboard/login", s.login)
 	mux.HandleFunc("POST /dashboard/logout", s.logout)
 	mux.HandleFunc("GET /api/carts/{store}/{cart}", s.apiCart)
@@ -312,6 +313,8 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) string {
 		status, label = http.StatusBadRequest, "invalid"
 	case errors.Is(err, recovery.ErrUnauthorized):
 		status, label = http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, recovery.ErrForbidden):
+		status, label = http.StatusForbidden, "forbidden"
 	case errors.Is(err, recovery.ErrNotFound):
 		status, label = http.StatusNotFound, "not_found"
 	case errors.Is(err, recovery.ErrTooLarge):
