@@ -5,7 +5,9 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cartrecovery/cartrecovery/platform/bigcommerce"
@@ -51,6 +53,34 @@ type HTTP struct {
 	// OpsAddr, when set, serves /metrics, /healthz and /readyz on a separate
 	// listener (http.ops_addr, e.g. "127.0.0.1:9090").
 	OpsAddr string `mapstructure:"ops_addr"`
+	// TrustedProxies are the addresses (or CIDR ranges) of the reverse
+	// proxies whose X-Forwarded-For the admin rate limit and the logs
+	// believe (http.trusted_proxies; none by default: the peer's address).
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+}
+
+// Proxies are http.trusted_proxies as ranges (a bare address is its own
+// /32 or /128); entries that do not parse are left out (Validate names them).
+func (h HTTP) Proxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range h.TrustedProxies {
+		if pf, ok := proxyPrefix(p); ok {
+			out = append(out, pf)
+		}
+	}
+	return out
+}
+
+func proxyPrefix(s string) (netip.Prefix, bool) {
+	s = strings.TrimSpace(s)
+	if pf, err := netip.ParsePrefix(s); err == nil {
+		return pf.Masked(), true
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	return netip.Prefix{}, false
 }
 
 // Redis configures the connection; an empty URL means the embedded engine.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -465,5 +466,29 @@ func TestEditDistance(t *testing.T) {
 		if got := editDistance(tc.a, tc.b); got != tc.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, _, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.HTTP.TrustedProxies) != 0 || len(c.HTTP.Proxies()) != 0 {
+		t.Fatalf("trusted by default: %v", c.HTTP.TrustedProxies)
+	}
+	c.HTTP.TrustedProxies = []string{"10.0.0.0/8", "192.0.2.1", "::ffff:192.0.2.9", "proxy.internal", "10.0.0.0/99"}
+	err = c.Validate()
+	for _, want := range []string{`http.trusted_proxies[3]: "proxy.internal" is not an IP address or a CIDR range`, `http.trusted_proxies[4]: "10.0.0.0/99"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("validate: %v, want %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "trusted_proxies[0]") {
+		t.Errorf("a CIDR range refused: %v", err)
+	}
+	got := fmt.Sprint(c.HTTP.Proxies())
+	if got != "[10.0.0.0/8 192.0.2.1/32 192.0.2.9/32]" {
+		t.Fatalf("proxies %s", got)
 	}
 }

@@ -45,7 +45,7 @@ const DefaultPath = "config/cartrecovery.yaml"
 // (platformDefaults), the single source of the key list (environment
 // overrides are bound for every key below).
 const defaults = `
-http: {addr: ":8080", public_url: "http://localhost:8080", admin_token: "", session_ttl: 12h, ops_addr: ""}
+http: {addr: ":8080", public_url: "http://localhost:8080", admin_token: "", session_ttl: 12h, ops_addr: "", trusted_proxies: []}
 redis: {url: "", mode: single, prefix: "cartrecovery:"}
 store: {name: "My Shop", url: "https://shop.example", address: "1 Main St, Town", timezone: "UTC", allowed_hosts: []}
 sequence:

@@ -95,6 +95,11 @@ func (c Config) Validate() error {
 		bad("http.admin_token", "must be at least 16 characters (or empty to disable admin endpoints)")
 	}
 
+	for i, p := range c.HTTP.TrustedProxies {
+		if _, ok := proxyPrefix(p); !ok {
+			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "%q is not an IP address or a CIDR range like 10.0.0.0/8", p)
+		}
+	}
 	if c.HTTP.SessionTTL < time.Minute || c.HTTP.SessionTTL > 30*24*time.Hour {
 		bad("http.session_ttl", "must be between 1m and 720h (default 12h)")
 	}
@@ -331,7 +336,7 @@ func (c Config) LogValue() slog.Value {
 	}
 	return slog.GroupValue(
 		slog.Group("http", "addr", c.HTTP.Addr, "public_url", c.HTTP.PublicURL, "admin_token", mask(c.HTTP.AdminToken),
-			"session_ttl", c.HTTP.SessionTTL.String(), "ops_addr", c.HTTP.OpsAddr),
+			"session_ttl", c.HTTP.SessionTTL.String(), "ops_addr", c.HTTP.OpsAddr, "trusted_proxies", strings.Join(c.HTTP.TrustedProxies, ",")),
 		slog.Group("redis", "url", maskURL(c.Redis.URL), "mode", c.Redis.Mode, "prefix", c.Redis.Prefix),
 		slog.Group("store", "name", c.Store.Name, "url", c.Store.URL, "timezone", c.Store.Timezone,
 			"allowed_hosts", strings.Join(c.Store.AllowedHosts, ",")),

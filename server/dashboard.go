@@ -421,7 +421,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderDashboard(w, http.StatusServiceUnavailable, dashboardData{Error: "Could not sign you in just now; please try again."})
 		return
 	}
-	s.Log.Info("dashboard signed in", "client", maskAddr(r.RemoteAddr), "expires", exp)
+	s.Log.Info("dashboard signed in", "client", maskAddr(s.client(r)), "expires", exp)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true,
 		Secure: s.secureCookies(r), SameSite: http.SameSiteStrictMode, Expires: exp, MaxAge: int(exp.Sub(s.Now()).Seconds())})
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)

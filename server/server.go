@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,9 @@ type Server struct {
 	AdminToken string
 	// PublicURL decides whether session cookies are Secure (https).
 	PublicURL string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (http.trusted_proxies); none: the peer is the client.
+	TrustedProxies []netip.Prefix
 	// SessionTTL is how long a dashboard sign-in lasts (http.session_ttl;
 	// zero means DefaultSessionTTL).
 	SessionTTL time.Duration

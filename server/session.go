@@ -189,7 +189,7 @@ const overflowClient = "(overflow)"
 
 // checkLimit returns errRateLimited when the request's client is blocked.
 func (s *Server) checkLimit(r *http.Request) error {
-	if wait, ok := s.limiter.blocked(clientKey(r.RemoteAddr), s.Now()); ok {
+	if wait, ok := s.limiter.blocked(clientKey(s.client(r)), s.Now()); ok {
 		return &errRateLimited{retry: wait}
 	}
 	return nil
@@ -198,12 +198,49 @@ func (s *Server) checkLimit(r *http.Request) error {
 // authFailed logs and counts one failed admin authentication. It never logs
 // what was tried.
 func (s *Server) authFailed(r *http.Request, via string) {
-	n := s.limiter.fail(clientKey(r.RemoteAddr), s.Now())
-	s.Log.Warn("admin authentication failed", "via", via, "client", maskAddr(r.RemoteAddr),
+	n := s.limiter.fail(clientKey(s.client(r)), s.Now())
+	s.Log.Warn("admin authentication failed", "via", via, "client", maskAddr(s.client(r)),
 		"path", r.URL.Path, "failures_in_window", n)
 	if n == maxAuthFailures {
-		s.Log.Warn("admin authentication rate limited", "client", maskAddr(r.RemoteAddr), "for", authWindow)
+		s.Log.Warn("admin authentication rate limited", "client", maskAddr(s.client(r)), "for", authWindow)
 	}
+}
+
+// client is the address of r's client: the peer's, unless the peer is a
+// trusted proxy (Server.TrustedProxies): then the rightmost address of
+// X-Forwarded-For that is not a trusted proxy (the ones left of it are
+// anyone's to write). An unreadable header leaves the peer's address.
+func (s *Server) client(r *http.Request) string {
+	peer, ok := clientAddr(r.RemoteAddr)
+	if !ok || !s.trusted(peer) {
+		return r.RemoteAddr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	client := r.RemoteAddr
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(hops[i])
+		if h == "" {
+			continue
+		}
+		a, ok := clientAddr(h)
+		if !ok {
+			return client // a hop that is no address: believe nothing left of it
+		}
+		client = a.String()
+		if !s.trusted(a) {
+			return client
+		}
+	}
+	return client
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // clientAddr parses a RemoteAddr ("ip:port").

@@ -259,7 +259,7 @@ func runApp(ctx context.Context, a App) error {
 	// and the probes are served there, and http.addr no longer serves
 	// /metrics (a worker alone then listens on http.ops_addr only).
 	s := &server.Server{Store: store, Tenants: live, TwilioToken: cfg.SMS.Twilio.AuthToken, Receipts: metrics.Receipt, Links: signer,
-		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL,
+		AdminToken: cfg.HTTP.AdminToken, PublicURL: cfg.HTTP.PublicURL, TrustedProxies: cfg.HTTP.Proxies(),
 		SessionTTL: cfg.HTTP.SessionTTL, OpsSeparate: cfg.HTTP.OpsAddr != "",
 		Ready: store.Ping, Registry: reg, Log: log.With("component", "http"), Now: now}
 	rl := newReloader(a.ConfigPath, cfg, log.With("component", "config"), reg, func(c config.Config, r *render.Renderer) {
