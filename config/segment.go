@@ -515,24 +515,31 @@ func (c Config) Notes() []string {
 // API is reached, an API version to upgrade. check prints them; serve logs
 // them at start.
 func (c Config) PlatformNotes(now time.Time) (notes, warnings []string) {
+	c.EachPlatform(func(key string, p platform.Config) {
+		if n, ok := p.(platform.Noter); ok {
+			ns, ws := n.Notes(now)
+			for _, line := range ns {
+				notes = append(notes, key+": "+line)
+			}
+			for _, line := range ws {
+				warnings = append(warnings, key+": "+line)
+			}
+		}
+	})
+	return notes, warnings
+}
+
+// EachPlatform calls fn with each platform's settings as the top level and
+// then each listed store runs with them, under its key path
+// ("platforms.shopify", "stores.<id>.platforms.shopify").
+func (c Config) EachPlatform(fn func(key string, p platform.Config)) {
 	for _, id := range append([]string{""}, c.StoreIDs()...) {
 		prefix, pc := "platforms.", c.Platforms
 		if id != "" {
 			prefix, pc = "stores."+id+".platforms.", c.ForStore(id).Platforms
 		}
-		pc.Each(func(name string, p platform.Config) {
-			if n, ok := p.(platform.Noter); ok {
-				ns, ws := n.Notes(now)
-				for _, line := range ns {
-					notes = append(notes, prefix+name+": "+line)
-				}
-				for _, line := range ws {
-					warnings = append(warnings, prefix+name+": "+line)
-				}
-			}
-		})
+		pc.Each(func(name string, p platform.Config) { fn(prefix+name, p) })
 	}
-	return notes, warnings
 }
 
 // lowerCaseStores says which store ids arrive in lower case ("Shopify shop

@@ -49,10 +49,11 @@ func (s *Server) settings() *settings {
 // tenant is store's settings: its own, else the default's; ok is false
 // for a store webhooks are refused for.
 func (st *settings) tenant(store string) (t *served, ok bool) {
-	if t, ok := st.stores[store]; ok {
-		return t, true
+	tn, ok := st.set.For(store)
+	if tn.ID == "" {
+		return st.def, ok
 	}
-	return st.def, !st.set.Strict
+	return st.stores[tn.ID], ok
 }
 
 // smsHelpFor is the answer to HELP sent to number to (or through the

@@ -294,27 +294,21 @@ func logConfig(log *slog.Logger, cfg config.Config) {
 // every one that failed.
 func checkOnline(cfg config.Config, stdout io.Writer) error {
 	var failed []string
-	for _, id := range append([]string{""}, cfg.StoreIDs()...) {
-		prefix, pc := "platforms.", cfg.Platforms
-		if id != "" {
-			prefix, pc = "stores."+id+".platforms.", cfg.ForStore(id).Platforms
+	cfg.EachPlatform(func(key string, p platform.Config) {
+		oc, ok := p.(platform.OnlineChecker)
+		if !ok {
+			return
 		}
-		pc.Each(func(name string, p platform.Config) {
-			oc, ok := p.(platform.OnlineChecker)
-			if !ok {
-				return
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			switch msg, err := oc.CheckOnline(ctx); {
-			case err != nil:
-				fmt.Fprintf(stdout, "online: %s%s: %v\n", prefix, name, err)
-				failed = append(failed, prefix+name)
-			case msg != "":
-				fmt.Fprintf(stdout, "online: %s%s: %s\n", prefix, name, msg)
-			}
-		})
-	}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		switch msg, err := oc.CheckOnline(ctx); {
+		case err != nil:
+			fmt.Fprintf(stdout, "online: %s: %v\n", key, err)
+			failed = append(failed, key)
+		case msg != "":
+			fmt.Fprintf(stdout, "online: %s: %s\n", key, msg)
+		}
+	})
 	if len(failed) > 0 {
 		return fmt.Errorf("online check failed for %s", strings.Join(failed, ", "))
 	}
